@@ -1,0 +1,32 @@
+package dev.ociregistry.core;
+
+import java.util.List;
+import java.util.Map;
+
+/** A content descriptor: what a manifest says about a blob or manifest it references. */
+public record Descriptor(
+    String mediaType,
+    Digest digest,
+    long size,
+    String artifactType,
+    Map<String, String> annotations,
+    List<String> urls) {
+
+  public Descriptor {
+    if (mediaType == null || mediaType.isEmpty()) {
+      throw ErrorCode.MANIFEST_INVALID.exception("descriptor has no mediaType");
+    }
+    if (digest == null) {
+      throw ErrorCode.MANIFEST_INVALID.exception("descriptor has no digest");
+    }
+    if (size < 0) {
+      throw ErrorCode.MANIFEST_INVALID.exception("descriptor has a negative size: " + digest);
+    }
+    annotations = annotations == null ? Map.of() : Map.copyOf(annotations);
+    urls = urls == null ? List.of() : List.copyOf(urls);
+  }
+
+  public Descriptor(String mediaType, Digest digest, long size) {
+    this(mediaType, digest, size, null, null, null);
+  }
+}

@@ -1,0 +1,89 @@
+package dev.ociregistry.storage;
+
+import dev.ociregistry.core.Digest;
+import dev.ociregistry.core.ErrorCode;
+import dev.ociregistry.core.RepositoryName;
+import dev.ociregistry.storage.driver.FileInfo;
+import dev.ociregistry.storage.driver.StorageDriver;
+import java.io.IOException;
+import java.util.Optional;
+import java.util.OptionalLong;
+
+/**
+ * Blobs: content stored once under {@code blobs/}, visible in a repository only through a link in
+ * that repository. A manifest revision link also makes its manifest readable as a blob, as in
+ * registry:2.
+ */
+public final class BlobStore {
+  private final StorageDriver driver;
+  private final boolean redirect;
+
+  BlobStore(StorageDriver driver, boolean redirect) {
+    this.driver = driver;
+    this.redirect = redirect;
+  }
+
+  /** The size of the blob if it is visible in {@code repository}. */
+  public OptionalLong stat(RepositoryName repository, Digest digest) throws IOException {
+    if (!isLinked(repository, digest)) {
+      return OptionalLong.empty();
+    }
+    return statContent(digest);
+  }
+
+  /** The size of the stored content, whichever repositories link it. */
+  public OptionalLong statContent(Digest digest) throws IOException {
+    Optional<FileInfo> info = driver.stat(RegistryPaths.blobData(digest));
+    return info.filter(i -> !i.directory())
+        .map(i -> OptionalLong.of(i.size()))
+        .orElse(OptionalLong.empty());
+  }
+
+  /**
+   * The bytes of a blob visible in {@code repository}, from {@code offset} for {@code length} bytes
+   * ({@code length < 0}: to the end).
+   */
+  public BlobBody open(RepositoryName repository, Digest digest, long offset, long length)
+      throws IOException {
+    long total = stat(repository, digest).orElseThrow(() -> unknown(digest));
+    String path = RegistryPaths.blobData(digest);
+    if (redirect) {
+      var url = driver.redirectUrl(path);
+      if (url.isPresent()) {
+        return new BlobBody.Redirect(url.get());
+      }
+    }
+    long count = length < 0 ? total - offset : length;
+    var file = driver.localFile(path);
+    if (file.isPresent()) {
+      return new BlobBody.LocalFile(file.get(), offset, count, total);
+    }
+    return new BlobBody.Stream(driver.reader(path, offset), offset, count, total);
+  }
+
+  /** Makes stored content visible in {@code repository}. */
+  public void link(RepositoryName repository, Digest digest) throws IOException {
+    String link = RegistryPaths.layerLink(repository, digest);
+    if (!Links.exists(driver, link, digest)) {
+      Links.write(driver, link, digest);
+    }
+  }
+
+  /** Removes a blob from a repository. The content stays until garbage collection. */
+  public void unlink(RepositoryName repository, Digest digest) throws IOException {
+    String link = RegistryPaths.layerLink(repository, digest);
+    if (!Links.exists(driver, link, digest)) {
+      throw unknown(digest);
+    }
+    driver.delete(link.substring(0, link.length() - "/link".length()));
+  }
+
+  boolean isLinked(RepositoryName repository, Digest digest) throws IOException {
+    return Links.exists(driver, RegistryPaths.layerLink(repository, digest), digest)
+        || Links.exists(driver, RegistryPaths.revisionLink(repository, digest), digest);
+  }
+
+  static dev.ociregistry.core.RegistryException unknown(Digest digest) {
+    return ErrorCode.BLOB_UNKNOWN.exception("blob unknown to registry", digest.toString());
+  }
+}

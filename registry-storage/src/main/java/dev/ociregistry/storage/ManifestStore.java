@@ -1,0 +1,178 @@
+package dev.ociregistry.storage;
+
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import dev.ociregistry.core.Descriptor;
+import dev.ociregistry.core.Digest;
+import dev.ociregistry.core.ErrorCode;
+import dev.ociregistry.core.Manifest;
+import dev.ociregistry.core.ManifestParser;
+import dev.ociregistry.core.MediaTypes;
+import dev.ociregistry.core.Reference;
+import dev.ociregistry.core.RegistryException;
+import dev.ociregistry.core.RepositoryName;
+import dev.ociregistry.core.Tag;
+import dev.ociregistry.storage.driver.PathNotFoundException;
+import dev.ociregistry.storage.driver.StorageDriver;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Manifests and tags of each repository. Manifest bytes are stored as blobs, exactly as pushed, and
+ * made visible in a repository by a revision link; a tag is a link to a revision.
+ */
+public final class ManifestStore {
+  /** Manifests larger than this are refused (413), as registry:2 and the spec suggest. */
+  public static final int DEFAULT_MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
+
+  private final StorageDriver driver;
+  private final BlobStore blobs;
+
+  /** Manifest bytes by digest: immutable, so safe to cache; visibility is still checked by link. */
+  private final Cache<Digest, byte[]> contents;
+
+  ManifestStore(StorageDriver driver, BlobStore blobs, long cacheBytes) {
+    this.driver = driver;
+    this.blobs = blobs;
+    this.contents =
+        Caffeine.newBuilder()
+            .maximumWeight(cacheBytes)
+            .weigher((Digest d, byte[] b) -> b.length + 128)
+            .build();
+  }
+
+  /** A manifest as stored: its digest, media type and exact bytes. */
+  public record StoredManifest(Digest digest, String mediaType, byte[] bytes) {}
+
+  /** What a push stored. */
+  public record PutResult(Digest digest, Manifest manifest) {}
+
+  /**
+   * Validates and stores a manifest under a tag or a digest. Every blob it references must be
+   * visible in the repository; the child manifests of an index need not be (sparse indexes).
+   */
+  public PutResult put(
+      RepositoryName repository, Reference reference, byte[] bytes, String contentType)
+      throws IOException {
+    Digest digest =
+        switch (reference) {
+          case Digest d -> {
+            Digest actual =
+                Digest.of(d.algorithm(), d.algorithm().newMessageDigest().digest(bytes));
+            if (!actual.equals(d)) {
+              throw ErrorCode.DIGEST_INVALID.exception(
+                  "manifest digest is " + actual + ", not " + d, d.toString());
+            }
+            yield d;
+          }
+          case Tag t -> Digest.sha256(bytes);
+        };
+    Manifest manifest = ManifestParser.parse(bytes, contentType);
+    for (Descriptor blob : manifest.blobs()) {
+      if (MediaTypes.isForeignLayer(blob.mediaType()) && !blob.urls().isEmpty()) {
+        continue;
+      }
+      if (blobs.stat(repository, blob.digest()).isEmpty()) {
+        throw ErrorCode.MANIFEST_BLOB_UNKNOWN.exception(
+            "manifest references blob " + blob.digest() + ", unknown in " + repository,
+            blob.digest().toString());
+      }
+    }
+    if (blobs.statContent(digest).isEmpty()) {
+      driver.putContent(RegistryPaths.blobData(digest), bytes);
+    }
+    contents.put(digest, bytes);
+    Links.write(driver, RegistryPaths.revisionLink(repository, digest), digest);
+    if (reference instanceof Tag tag) {
+      tag(repository, tag, digest);
+    }
+    return new PutResult(digest, manifest);
+  }
+
+  /** Points {@code tag} at a stored manifest. */
+  public void tag(RepositoryName repository, Tag tag, Digest digest) throws IOException {
+    Links.write(driver, RegistryPaths.tagIndexLink(repository, tag, digest), digest);
+    Links.write(driver, RegistryPaths.tagCurrentLink(repository, tag), digest);
+  }
+
+  /** The manifest a tag or digest names in {@code repository}, or {@code MANIFEST_UNKNOWN}. */
+  public StoredManifest get(RepositoryName repository, Reference reference) throws IOException {
+    Digest digest = resolve(repository, reference);
+    byte[] bytes = contents.getIfPresent(digest);
+    if (bytes == null) {
+      try {
+        bytes = driver.getContent(RegistryPaths.blobData(digest));
+      } catch (PathNotFoundException e) {
+        throw unknown(reference);
+      }
+      contents.put(digest, bytes);
+    }
+    return new StoredManifest(digest, ManifestParser.mediaTypeOf(bytes), bytes);
+  }
+
+  /** The digest of a manifest visible in {@code repository}. */
+  public Digest resolve(RepositoryName repository, Reference reference) throws IOException {
+    Optional<Digest> digest =
+        switch (reference) {
+          case Tag t -> Links.read(driver, RegistryPaths.tagCurrentLink(repository, t));
+          case Digest d -> Optional.of(d);
+        };
+    if (digest.isEmpty()
+        || !Links.exists(
+            driver, RegistryPaths.revisionLink(repository, digest.get()), digest.get())) {
+      throw unknown(reference);
+    }
+    return digest.get();
+  }
+
+  /**
+   * Deletes a manifest from a repository, and every tag pointing at it (as registry:2 does). Only
+   * links go; content is left to garbage collection, so concurrent pushes never lose a blob.
+   */
+  public void delete(RepositoryName repository, Digest digest) throws IOException {
+    resolve(repository, digest);
+    for (String name : tags(repository)) {
+      Tag tag = Tag.parse(name);
+      if (Links.read(driver, RegistryPaths.tagCurrentLink(repository, tag))
+          .filter(digest::equals)
+          .isPresent()) {
+        driver.delete(RegistryPaths.tagDir(repository, tag));
+      }
+    }
+    String link = RegistryPaths.revisionLink(repository, digest);
+    driver.delete(link.substring(0, link.length() - "/link".length()));
+  }
+
+  /** Deletes a tag; the manifest stays. */
+  public void deleteTag(RepositoryName repository, Tag tag) throws IOException {
+    resolve(repository, tag);
+    driver.delete(RegistryPaths.tagDir(repository, tag));
+  }
+
+  /** The repository's tags, sorted; {@code NAME_UNKNOWN} if the repository does not exist. */
+  public List<String> tags(RepositoryName repository) throws IOException {
+    if (driver.stat(RegistryPaths.repository(repository)).isEmpty()) {
+      throw ErrorCode.NAME_UNKNOWN.exception(
+          "repository name not known to registry", repository.value());
+    }
+    try {
+      List<String> names = new ArrayList<>();
+      for (String name : driver.list(RegistryPaths.tagsDir(repository))) {
+        if (driver
+            .stat(RegistryPaths.tagDir(repository, Tag.parse(name)) + "/current/link")
+            .isPresent()) {
+          names.add(name);
+        }
+      }
+      return names;
+    } catch (PathNotFoundException e) {
+      return List.of();
+    }
+  }
+
+  private static RegistryException unknown(Reference reference) {
+    return ErrorCode.MANIFEST_UNKNOWN.exception("manifest unknown", reference.toString());
+  }
+}

@@ -1,0 +1,194 @@
+package dev.ociregistry.storage;
+
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import dev.ociregistry.core.Descriptor;
+import dev.ociregistry.core.Digest;
+import dev.ociregistry.core.ErrorCode;
+import dev.ociregistry.core.RepositoryName;
+import dev.ociregistry.storage.driver.FileWriter;
+import dev.ociregistry.storage.driver.StorageDriver;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * Upload sessions. The bytes go straight to {@code _uploads/<id>/data} while being hashed, and are
+ * moved into {@code blobs/} only once their digest is verified, so no unverified content is ever
+ * visible.
+ *
+ * <p>The running hash of each session is kept in memory so that chunked uploads are hashed once. It
+ * is only a cache: an instance that has no hash state for a session (after a restart, or because
+ * another instance sharing the storage took the previous chunk) re-hashes the stored bytes, so any
+ * instance can continue any upload.
+ */
+public final class UploadStore {
+  /** Size of the copy buffer between the request body and storage. */
+  static final int COPY_BUFFER_BYTES = 256 * 1024;
+
+  private final StorageDriver driver;
+  private final BlobStore blobs;
+  private final Cache<UploadId, HashState> hashes =
+      Caffeine.newBuilder().maximumSize(10_000).expireAfterAccess(Duration.ofHours(1)).build();
+
+  UploadStore(StorageDriver driver, BlobStore blobs) {
+    this.driver = driver;
+    this.blobs = blobs;
+  }
+
+  /** Where an upload session stands: the bytes received so far. */
+  public record Status(UploadId id, long size) {}
+
+  private static final class HashState {
+    final ReentrantLock lock = new ReentrantLock();
+    MessageDigest sha256 = Digest.Algorithm.SHA256.newMessageDigest();
+    long offset;
+  }
+
+  public Status start(RepositoryName repository) throws IOException {
+    UploadId id = UploadId.random();
+    driver.putContent(
+        RegistryPaths.uploadStartedAt(repository, id),
+        Instant.now().toString().getBytes(StandardCharsets.UTF_8));
+    try (FileWriter writer = driver.writer(RegistryPaths.uploadData(repository, id), false)) {
+      writer.commit();
+    }
+    return new Status(id, 0);
+  }
+
+  public Status status(RepositoryName repository, UploadId id) throws IOException {
+    return new Status(id, size(repository, id));
+  }
+
+  /**
+   * Appends a chunk. With {@code expectedOffset >= 0} (a {@code Content-Range} was sent) the chunk
+   * must start exactly where the upload stands, else {@code 416}.
+   */
+  public Status append(
+      RepositoryName repository, UploadId id, InputStream body, long expectedOffset)
+      throws IOException {
+    HashState state = hashes.get(id, k -> new HashState());
+    state.lock.lock();
+    try {
+      long size = size(repository, id);
+      if (expectedOffset >= 0 && expectedOffset != size) {
+        throw ErrorCode.RANGE_INVALID.exception(
+            "chunk starts at " + expectedOffset + " but the upload has " + size + " bytes");
+      }
+      catchUp(repository, id, state, size);
+      try (FileWriter writer = driver.writer(RegistryPaths.uploadData(repository, id), true)) {
+        byte[] buffer = new byte[COPY_BUFFER_BYTES];
+        int n;
+        while ((n = body.read(buffer)) > 0) {
+          state.sha256.update(buffer, 0, n);
+          writer.write(ByteBuffer.wrap(buffer, 0, n));
+          state.offset += n;
+        }
+        return new Status(id, writer.size());
+      } catch (IOException | RuntimeException e) {
+        hashes.invalidate(id); // the hash may now disagree with what reached storage
+        throw e;
+      }
+    } finally {
+      state.lock.unlock();
+    }
+  }
+
+  /**
+   * Appends an optional last chunk, verifies the digest, and publishes the blob in {@code
+   * repository}. A mismatch ends the session with {@code DIGEST_INVALID}.
+   */
+  public Descriptor complete(
+      RepositoryName repository, UploadId id, Digest expected, InputStream lastChunk)
+      throws IOException {
+    Status status =
+        lastChunk == null ? status(repository, id) : append(repository, id, lastChunk, -1);
+    Digest actual = digest(repository, id, expected.algorithm(), status.size());
+    if (!actual.equals(expected)) {
+      cancel(repository, id);
+      throw ErrorCode.DIGEST_INVALID.exception(
+          "digest " + expected + " does not match the uploaded content (" + actual + ")",
+          expected.toString());
+    }
+    String data = RegistryPaths.uploadData(repository, id);
+    if (blobs.statContent(actual).isEmpty()) {
+      try (FileWriter writer = driver.writer(data, true)) {
+        writer.commit();
+      }
+      driver.move(data, RegistryPaths.blobData(actual));
+    }
+    blobs.link(repository, actual);
+    cancel(repository, id);
+    return new Descriptor("application/octet-stream", actual, status.size());
+  }
+
+  public void cancel(RepositoryName repository, UploadId id) throws IOException {
+    hashes.invalidate(id);
+    driver.delete(RegistryPaths.uploadDir(repository, id));
+  }
+
+  private long size(RepositoryName repository, UploadId id) throws IOException {
+    return driver
+        .stat(RegistryPaths.uploadData(repository, id))
+        .filter(info -> !info.directory())
+        .orElseThrow(() -> ErrorCode.BLOB_UPLOAD_UNKNOWN.exception("upload unknown", id.toString()))
+        .size();
+  }
+
+  /** Brings the cached hash up to {@code size} by reading what storage has and it has not seen. */
+  private void catchUp(RepositoryName repository, UploadId id, HashState state, long size)
+      throws IOException {
+    if (state.offset == size) {
+      return;
+    }
+    if (state.offset > size) {
+      state.sha256 = Digest.Algorithm.SHA256.newMessageDigest();
+      state.offset = 0;
+    }
+    try (InputStream in = driver.reader(RegistryPaths.uploadData(repository, id), state.offset)) {
+      state.offset += update(state.sha256, in, size - state.offset);
+    }
+  }
+
+  private Digest digest(
+      RepositoryName repository, UploadId id, Digest.Algorithm algorithm, long size)
+      throws IOException {
+    if (algorithm == Digest.Algorithm.SHA256) {
+      HashState state = hashes.get(id, k -> new HashState());
+      state.lock.lock();
+      try {
+        catchUp(repository, id, state, size);
+        MessageDigest copy = (MessageDigest) state.sha256.clone();
+        return Digest.of(algorithm, copy.digest());
+      } catch (CloneNotSupportedException e) {
+        throw new IllegalStateException("the JDK's SHA-256 is cloneable", e);
+      } finally {
+        state.lock.unlock();
+      }
+    }
+    MessageDigest md = algorithm.newMessageDigest();
+    try (InputStream in = driver.reader(RegistryPaths.uploadData(repository, id), 0)) {
+      update(md, in, size);
+    }
+    return Digest.of(algorithm, md.digest());
+  }
+
+  private static long update(MessageDigest md, InputStream in, long limit) throws IOException {
+    byte[] buffer = new byte[COPY_BUFFER_BYTES];
+    long total = 0;
+    while (total < limit) {
+      int n = in.read(buffer, 0, (int) Math.min(buffer.length, limit - total));
+      if (n < 0) {
+        break;
+      }
+      md.update(buffer, 0, n);
+      total += n;
+    }
+    return total;
+  }
+}

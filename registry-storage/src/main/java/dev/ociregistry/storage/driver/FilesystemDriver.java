@@ -1,0 +1,237 @@
+package dev.ociregistry.storage.driver;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.Channels;
+import java.nio.channels.FileChannel;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.DirectoryNotEmptyException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.stream.Stream;
+
+/**
+ * Stores everything under a root directory. Atomic replacement is write-to-temporary, fsync,
+ * rename, fsync of the directory, so a crash leaves the old file or the new one.
+ */
+public final class FilesystemDriver implements StorageDriver {
+  /** Temporary files start with this, so that no listing of registry entries ever sees them. */
+  static final String TEMP_PREFIX = ".tmp-";
+
+  private final Path root;
+
+  public FilesystemDriver(Path root) {
+    this.root = root.toAbsolutePath().normalize();
+  }
+
+  public Path root() {
+    return root;
+  }
+
+  /** Maps a driver path into the root, refusing anything that would leave it. */
+  Path resolve(String path) {
+    if (path == null || !path.startsWith("/") || path.indexOf('\0') >= 0) {
+      throw new IllegalArgumentException("invalid storage path: " + path);
+    }
+    Path resolved = root.resolve(path.substring(1)).normalize();
+    if (!resolved.startsWith(root)) {
+      throw new IllegalArgumentException("storage path leaves the root: " + path);
+    }
+    return resolved;
+  }
+
+  @Override
+  public Optional<FileInfo> stat(String path) throws IOException {
+    try {
+      var attrs = Files.readAttributes(resolve(path), BasicFileAttributes.class);
+      return Optional.of(
+          new FileInfo(
+              path,
+              attrs.isDirectory() ? 0 : attrs.size(),
+              attrs.lastModifiedTime().toInstant(),
+              attrs.isDirectory()));
+    } catch (NoSuchFileException e) {
+      return Optional.empty();
+    }
+  }
+
+  @Override
+  public byte[] getContent(String path) throws IOException {
+    try {
+      return Files.readAllBytes(resolve(path));
+    } catch (NoSuchFileException e) {
+      throw new PathNotFoundException(path);
+    }
+  }
+
+  @Override
+  public void putContent(String path, byte[] content) throws IOException {
+    Path target = resolve(path);
+    Path dir = target.getParent();
+    Files.createDirectories(dir);
+    Path temp = dir.resolve(TEMP_PREFIX + UUID.randomUUID());
+    try {
+      try (FileChannel channel =
+          FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+        ByteBuffer buffer = ByteBuffer.wrap(content);
+        while (buffer.hasRemaining()) {
+          channel.write(buffer);
+        }
+        channel.force(true);
+      }
+      atomicMove(temp, target);
+    } finally {
+      Files.deleteIfExists(temp);
+    }
+  }
+
+  @Override
+  public InputStream reader(String path, long offset) throws IOException {
+    try {
+      FileChannel channel = FileChannel.open(resolve(path), StandardOpenOption.READ);
+      channel.position(offset);
+      return Channels.newInputStream(channel);
+    } catch (NoSuchFileException e) {
+      throw new PathNotFoundException(path);
+    }
+  }
+
+  @Override
+  public FileWriter writer(String path, boolean append) throws IOException {
+    Path target = resolve(path);
+    Files.createDirectories(target.getParent());
+    FileChannel channel =
+        append
+            ? FileChannel.open(target, StandardOpenOption.CREATE, StandardOpenOption.WRITE)
+            : FileChannel.open(
+                target,
+                StandardOpenOption.CREATE,
+                StandardOpenOption.WRITE,
+                StandardOpenOption.TRUNCATE_EXISTING);
+    channel.position(channel.size());
+    return new ChannelWriter(target, channel);
+  }
+
+  @Override
+  public List<String> list(String path) throws IOException {
+    Path dir = resolve(path);
+    try (Stream<Path> children = Files.list(dir)) {
+      return children
+          .map(p -> p.getFileName().toString())
+          .filter(name -> !name.startsWith(TEMP_PREFIX))
+          .sorted()
+          .toList();
+    } catch (NoSuchFileException | java.nio.file.NotDirectoryException e) {
+      throw new PathNotFoundException(path);
+    }
+  }
+
+  @Override
+  public void move(String source, String destination) throws IOException {
+    Path from = resolve(source);
+    Path to = resolve(destination);
+    if (!Files.exists(from)) {
+      throw new PathNotFoundException(source);
+    }
+    Files.createDirectories(to.getParent());
+    atomicMove(from, to);
+  }
+
+  @Override
+  public void delete(String path) throws IOException {
+    Path target = resolve(path);
+    if (target.equals(root)) {
+      throw new IllegalArgumentException("refusing to delete the storage root");
+    }
+    try (Stream<Path> walk = Files.walk(target)) {
+      for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
+        try {
+          Files.deleteIfExists(p);
+        } catch (DirectoryNotEmptyException e) {
+          // A concurrent writer put something inside; it stays, as it must.
+        }
+      }
+    } catch (NoSuchFileException e) {
+      // Nothing to delete.
+    } catch (UncheckedIOException e) {
+      if (!(e.getCause() instanceof NoSuchFileException)) {
+        throw e.getCause();
+      }
+    }
+  }
+
+  @Override
+  public Optional<Path> localFile(String path) {
+    Path file = resolve(path);
+    return Files.isRegularFile(file) ? Optional.of(file) : Optional.empty();
+  }
+
+  private static void atomicMove(Path from, Path to) throws IOException {
+    try {
+      Files.move(from, to, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    } catch (AtomicMoveNotSupportedException | FileAlreadyExistsException e) {
+      throw new IOException("cannot move " + from + " to " + to + " atomically", e);
+    }
+    fsyncDirectory(to.getParent());
+  }
+
+  /** Makes a rename durable; not every platform can open a directory, which is fine there. */
+  private static void fsyncDirectory(Path dir) {
+    try (FileChannel channel = FileChannel.open(dir, StandardOpenOption.READ)) {
+      channel.force(true);
+    } catch (IOException e) {
+      // Best effort.
+    }
+  }
+
+  private static final class ChannelWriter implements FileWriter {
+    private final Path file;
+    private final FileChannel channel;
+    private long size;
+
+    ChannelWriter(Path file, FileChannel channel) throws IOException {
+      this.file = file;
+      this.channel = channel;
+      this.size = channel.size();
+    }
+
+    @Override
+    public void write(ByteBuffer buffer) throws IOException {
+      while (buffer.hasRemaining()) {
+        size += channel.write(buffer);
+      }
+    }
+
+    @Override
+    public long size() {
+      return size;
+    }
+
+    @Override
+    public void commit() throws IOException {
+      channel.force(false);
+    }
+
+    @Override
+    public void cancel() throws IOException {
+      channel.close();
+      Files.deleteIfExists(file);
+    }
+
+    @Override
+    public void close() throws IOException {
+      channel.close();
+    }
+  }
+}

@@ -1,0 +1,78 @@
+package dev.ociregistry.storage.driver;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.URI;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Paths and bytes, nothing else: the whole contract a storage backend implements. Registry rules
+ * live in the stores above it.
+ *
+ * <p>Paths are absolute, slash-separated and built only by {@code RegistryPaths} from validated
+ * values, e.g. {@code /docker/registry/v2/blobs/sha256/ab/ab12.../data}. Drivers must still refuse
+ * any path that would leave their root. Every method may block; callers run them off the event
+ * loop.
+ */
+public interface StorageDriver {
+
+  /** The file or directory at {@code path}, or empty if there is none. */
+  Optional<FileInfo> stat(String path) throws IOException;
+
+  /**
+   * The whole content of a small file (links, manifests).
+   *
+   * @throws PathNotFoundException if there is no such file
+   */
+  byte[] getContent(String path) throws IOException;
+
+  /**
+   * Replaces the content of {@code path} atomically: readers see the old content or the new, never
+   * a mix or a partial file. Parent directories are created as needed.
+   */
+  void putContent(String path, byte[] content) throws IOException;
+
+  /**
+   * A stream of the file's bytes from {@code offset} on.
+   *
+   * @throws PathNotFoundException if there is no such file
+   */
+  InputStream reader(String path, long offset) throws IOException;
+
+  /**
+   * A writer to {@code path}. With {@code append}, writing continues after the existing content;
+   * otherwise the file starts empty. Written bytes are durable only after {@link
+   * FileWriter#commit()}.
+   */
+  FileWriter writer(String path, boolean append) throws IOException;
+
+  /**
+   * The names (not paths) of the direct children of a directory, sorted.
+   *
+   * @throws PathNotFoundException if there is no such directory
+   */
+  List<String> list(String path) throws IOException;
+
+  /**
+   * Moves a file to {@code destination} atomically, replacing what is there. Used to publish a
+   * verified upload as a blob.
+   *
+   * @throws PathNotFoundException if {@code source} does not exist
+   */
+  void move(String source, String destination) throws IOException;
+
+  /** Deletes a file, or a directory and everything below it. Deleting nothing is not an error. */
+  void delete(String path) throws IOException;
+
+  /** A URL a client can fetch the file from directly, if the driver offers one (S3 presigning). */
+  default Optional<URI> redirectUrl(String path) {
+    return Optional.empty();
+  }
+
+  /** The local file behind {@code path}, for zero-copy serving, if the driver is file-backed. */
+  default Optional<Path> localFile(String path) {
+    return Optional.empty();
+  }
+}
