@@ -1,0 +1,110 @@
+package dev.ociregistry.conformance;
+
+import dev.ociregistry.server.ConfigLoader;
+import dev.ociregistry.server.RegistryConfig;
+import dev.ociregistry.server.RegistryServer;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * The real server on a random loopback port over a fresh storage directory, plus an HTTP client
+ * for it. Settings use the same {@code REGISTRY_*} keys as deployments.
+ */
+public final class TestRegistry implements AutoCloseable {
+  private final RegistryServer server;
+  private final Path root;
+  private final HttpClient client =
+      HttpClient.newBuilder()
+          .version(HttpClient.Version.HTTP_1_1)
+          .connectTimeout(Duration.ofSeconds(10))
+          .followRedirects(HttpClient.Redirect.NEVER)
+          .build();
+
+  private TestRegistry(RegistryServer server, Path root) {
+    this.server = server;
+    this.root = root;
+  }
+
+  /** Starts a registry over a new temporary directory. */
+  public static TestRegistry start() {
+    return start(Map.of());
+  }
+
+  /** Starts a registry with extra settings, e.g. {@code REGISTRY_STORAGE_DELETE_ENABLED=false}. */
+  public static TestRegistry start(Map<String, String> settings) {
+    try {
+      Path root = Files.createTempDirectory("registry-test");
+      return start(root, settings);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /** Starts a registry over an existing storage directory. */
+  public static TestRegistry start(Path root, Map<String, String> settings) {
+    var env = new HashMap<String, String>();
+    env.put("REGISTRY_HTTP_ADDR", "127.0.0.1:0");
+    env.put("REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY", root.toString());
+    env.putAll(settings);
+    try {
+      RegistryConfig config = ConfigLoader.load(null, env);
+      return new TestRegistry(RegistryServer.start(config), root);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+  }
+
+  public int port() {
+    return server.port();
+  }
+
+  /** {@code 127.0.0.1:<port>}, as skopeo and other clients name the registry. */
+  public String hostPort() {
+    return "127.0.0.1:" + port();
+  }
+
+  public URI uri(String pathAndQuery) {
+    return URI.create("http://" + hostPort() + pathAndQuery);
+  }
+
+  /** The storage root directory. */
+  public Path root() {
+    return root;
+  }
+
+  public HttpClient client() {
+    return client;
+  }
+
+  public HttpRequest.Builder request(String pathAndQuery) {
+    return HttpRequest.newBuilder(uri(pathAndQuery)).timeout(Duration.ofSeconds(60));
+  }
+
+  public HttpResponse<byte[]> send(HttpRequest request) {
+    try {
+      return client.send(request, HttpResponse.BodyHandlers.ofByteArray());
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+  }
+
+  @Override
+  public void close() {
+    server.close();
+  }
+}

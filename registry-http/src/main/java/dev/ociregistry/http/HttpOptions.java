@@ -1,0 +1,20 @@
+package dev.ociregistry.http;
+
+import java.time.Duration;
+
+/**
+ * HTTP-level settings.
+ *
+ * @param deleteEnabled whether manifest and blob DELETE are allowed (registry:2's {@code
+ *     storage.delete.enabled})
+ * @param maxManifestBytes manifests larger than this are refused with 413
+ * @param idleTimeout a connection waiting this long for a request or for more of its body is closed
+ */
+public record HttpOptions(boolean deleteEnabled, int maxManifestBytes, Duration idleTimeout) {
+  /** Manifest size limit, as registry:2 and the spec suggest. */
+  public static final int DEFAULT_MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
+
+  public static HttpOptions defaults() {
+    return new HttpOptions(true, DEFAULT_MAX_MANIFEST_BYTES, Duration.ofSeconds(120));
+  }
+}

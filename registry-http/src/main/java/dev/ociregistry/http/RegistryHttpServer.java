@@ -1,0 +1,102 @@
+package dev.ociregistry.http;
+
+import dev.ociregistry.http.handlers.BaseHandler;
+import dev.ociregistry.http.handlers.BlobHandler;
+import dev.ociregistry.http.handlers.CatalogHandler;
+import dev.ociregistry.http.handlers.ManifestHandler;
+import dev.ociregistry.http.handlers.TagHandler;
+import dev.ociregistry.http.handlers.UploadHandler;
+import dev.ociregistry.storage.RegistryStore;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.handler.codec.http.HttpDecoderConfig;
+import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.codec.http.HttpServerExpectContinueHandler;
+import io.netty.handler.timeout.IdleStateHandler;
+import java.net.InetSocketAddress;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+
+/** Builds the Netty pipeline and binds it. The one place the HTTP server is put together. */
+public final class RegistryHttpServer implements AutoCloseable {
+  /** Request line and header limits: generous for long names and many headers, never unbounded. */
+  static final int MAX_INITIAL_LINE_BYTES = 8 * 1024;
+
+  static final int MAX_HEADER_BYTES = 32 * 1024;
+
+  private final Routes routes;
+  private final HttpOptions options;
+  private final MeterRegistry meters;
+  private final ExecutorService handlers = Executors.newVirtualThreadPerTaskExecutor();
+  private EventLoopGroup group;
+  private Channel channel;
+
+  public RegistryHttpServer(RegistryStore store, HttpOptions options, MeterRegistry meters) {
+    this.options = options;
+    this.meters = meters;
+    this.routes =
+        new Routes(
+            new BaseHandler(),
+            new BlobHandler(store.blobs(), options.deleteEnabled()),
+            new UploadHandler(store.uploads(), store.blobs()),
+            new ManifestHandler(store.manifests(), options.deleteEnabled()),
+            new TagHandler(store.manifests()),
+            new CatalogHandler(store.catalog()));
+  }
+
+  /** Binds and starts serving; returns the bound address (port 0 picks a free port). */
+  public InetSocketAddress start(InetSocketAddress address) throws InterruptedException {
+    group = new MultiThreadIoEventLoopGroup(NioIoHandler.newFactory());
+    var bootstrap =
+        new ServerBootstrap()
+            .group(group)
+            .channel(NioServerSocketChannel.class)
+            .option(ChannelOption.SO_BACKLOG, 1024)
+            .childOption(ChannelOption.AUTO_READ, false)
+            .childOption(ChannelOption.TCP_NODELAY, true)
+            .childHandler(
+                new ChannelInitializer<SocketChannel>() {
+                  @Override
+                  protected void initChannel(SocketChannel ch) {
+                    ch.pipeline()
+                        .addLast(
+                            new IdleStateHandler(
+                                options.idleTimeout().toSeconds(), 0, 0, TimeUnit.SECONDS))
+                        .addLast(
+                            new HttpServerCodec(
+                                new HttpDecoderConfig()
+                                    .setMaxInitialLineLength(MAX_INITIAL_LINE_BYTES)
+                                    .setMaxHeaderSize(MAX_HEADER_BYTES)))
+                        .addLast(new HttpServerExpectContinueHandler())
+                        .addLast(new ConnectionHandler(routes, options, handlers, meters));
+                  }
+                });
+    channel = bootstrap.bind(address).sync().channel();
+    return (InetSocketAddress) channel.localAddress();
+  }
+
+  /** Blocks until the server channel closes. */
+  public void awaitClose() throws InterruptedException {
+    channel.closeFuture().sync();
+  }
+
+  @Override
+  public void close() {
+    if (channel != null) {
+      channel.close().syncUninterruptibly();
+    }
+    if (group != null) {
+      group.shutdownGracefully(0, 5, TimeUnit.SECONDS).syncUninterruptibly();
+    }
+    handlers.shutdownNow();
+  }
+}

@@ -1,0 +1,95 @@
+package dev.ociregistry.http.handlers;
+
+import dev.ociregistry.core.Digest;
+import dev.ociregistry.core.ErrorCode;
+import dev.ociregistry.core.MediaTypes;
+import dev.ociregistry.core.Reference;
+import dev.ociregistry.core.RegistryException;
+import dev.ociregistry.core.RepositoryName;
+import dev.ociregistry.core.Tag;
+import dev.ociregistry.http.Headers;
+import dev.ociregistry.http.Request;
+import dev.ociregistry.http.Response;
+import dev.ociregistry.storage.ManifestStore;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import java.io.IOException;
+import java.util.List;
+
+/** end-3, end-7, end-9: manifests by tag or digest. */
+public final class ManifestHandler {
+  private final ManifestStore manifests;
+  private final boolean deleteEnabled;
+
+  public ManifestHandler(ManifestStore manifests, boolean deleteEnabled) {
+    this.manifests = manifests;
+    this.deleteEnabled = deleteEnabled;
+  }
+
+  /** GET and HEAD. The stored bytes are served as they are: never converted, never rewritten. */
+  public Response get(Request request) throws IOException {
+    RepositoryName name = request.name();
+    Reference reference = Reference.parse(request.param("reference"));
+    var manifest = manifests.get(name, reference);
+    if (!acceptable(request.headers().getAll(HttpHeaderNames.ACCEPT), manifest.mediaType())) {
+      throw ErrorCode.MANIFEST_UNKNOWN.exception(
+          "manifest is " + manifest.mediaType() + ", which the Accept header does not include",
+          reference.toString());
+    }
+    var response =
+        Response.ok()
+            .header(HttpHeaderNames.CONTENT_TYPE, manifest.mediaType())
+            .header(Headers.CONTENT_DIGEST, manifest.digest())
+            .header(HttpHeaderNames.ETAG, "\"" + manifest.digest() + "\"")
+            .header(HttpHeaderNames.CONTENT_LENGTH, manifest.bytes().length);
+    return request.isHead() ? response : response.bytes(manifest.bytes());
+  }
+
+  public Response put(Request request) throws IOException {
+    RepositoryName name = request.name();
+    Reference reference = Reference.parse(request.param("reference"));
+    var result =
+        manifests.put(
+            name, reference, request.bytes(), request.headers().get(HttpHeaderNames.CONTENT_TYPE));
+    var response =
+        Response.status(HttpResponseStatus.CREATED)
+            .header(HttpHeaderNames.LOCATION, "/v2/" + name + "/manifests/" + result.digest())
+            .header(Headers.CONTENT_DIGEST, result.digest());
+    result.manifest().subject().ifPresent(s -> response.header(Headers.OCI_SUBJECT, s.digest()));
+    return response;
+  }
+
+  public Response delete(Request request) throws IOException {
+    if (!deleteEnabled) {
+      throw new RegistryException(
+          ErrorCode.UNSUPPORTED, "deletes are disabled on this registry", null);
+    }
+    RepositoryName name = request.name();
+    switch (Reference.parse(request.param("reference"))) {
+      case Digest digest -> manifests.delete(name, digest);
+      case Tag tag -> manifests.deleteTag(name, tag);
+    }
+    return Response.status(HttpResponseStatus.ACCEPTED);
+  }
+
+  /**
+   * Whether a client accepts the stored media type. No {@code Accept}, a wildcard, or the type
+   * itself all do. Docker schema2 is also served to clients that do not name it, as registry:2
+   * does, since it is what such old clients expect; other types are a 404, never a conversion.
+   */
+  static boolean acceptable(List<String> acceptHeaders, String mediaType) {
+    if (acceptHeaders.isEmpty() || MediaTypes.DOCKER_MANIFEST.equals(mediaType)) {
+      return true;
+    }
+    for (String header : acceptHeaders) {
+      for (String part : header.split(",")) {
+        int semi = part.indexOf(';');
+        String type = (semi < 0 ? part : part.substring(0, semi)).trim();
+        if (type.equals(mediaType) || type.equals("*/*") || type.equals("application/*")) {
+          return true;
+        }
+      }
+    }
+    return false;
+  }
+}

@@ -1,0 +1,153 @@
+package dev.ociregistry.http.handlers;
+
+import dev.ociregistry.core.Descriptor;
+import dev.ociregistry.core.Digest;
+import dev.ociregistry.core.ErrorCode;
+import dev.ociregistry.core.RepositoryName;
+import dev.ociregistry.http.Headers;
+import dev.ociregistry.http.Request;
+import dev.ociregistry.http.Response;
+import dev.ociregistry.storage.BlobStore;
+import dev.ociregistry.storage.UploadId;
+import dev.ociregistry.storage.UploadStore;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import java.io.IOException;
+
+/** end-4a/4b, 5, 6, 11, 13 and cancel: blob upload sessions and cross-repository mounts. */
+public final class UploadHandler {
+  private final UploadStore uploads;
+  private final BlobStore blobs;
+
+  public UploadHandler(UploadStore uploads, BlobStore blobs) {
+    this.uploads = uploads;
+    this.blobs = blobs;
+  }
+
+  /** POST: mount, monolithic upload ({@code ?digest=}), or a new session. */
+  public Response start(Request request) throws IOException {
+    RepositoryName name = request.name();
+    String mount = request.query("mount");
+    if (mount != null) {
+      Digest digest = Digest.parse(mount);
+      String from = request.query("from");
+      // Without "from" any stored copy will do: with no access control, every repository is
+      // readable by the caller anyway.
+      boolean visible =
+          from != null
+              ? blobs.stat(RepositoryName.parse(from), digest).isPresent()
+              : blobs.statContent(digest).isPresent();
+      if (visible) {
+        blobs.link(name, digest);
+        return created(name, digest);
+      }
+    }
+    String digestParam = request.query("digest");
+    UploadStore.Status session = uploads.start(name);
+    if (digestParam != null) {
+      Digest digest = Digest.parse(digestParam);
+      uploads.complete(name, session.id(), digest, request.body());
+      return created(name, digest);
+    }
+    return accepted(name, session);
+  }
+
+  /** PATCH: a chunk ({@code Content-Range} must continue the upload) or a stream. */
+  public Response patch(Request request) throws IOException {
+    RepositoryName name = request.name();
+    UploadId id = UploadId.parse(request.param("id"));
+    long start = contentRangeStart(request);
+    return accepted(name, uploads.append(name, id, request.body(), start));
+  }
+
+  /** PUT ?digest=: the optional last chunk, then verification and publication. */
+  public Response complete(Request request) throws IOException {
+    RepositoryName name = request.name();
+    UploadId id = UploadId.parse(request.param("id"));
+    String digestParam = request.query("digest");
+    if (digestParam == null) {
+      throw ErrorCode.DIGEST_INVALID.exception("digest parameter is required to close an upload");
+    }
+    Digest digest = Digest.parse(digestParam);
+    long start = contentRangeStart(request);
+    if (start >= 0) {
+      uploads.append(name, id, request.body(), start);
+    }
+    Descriptor blob = uploads.complete(name, id, digest, start >= 0 ? null : request.body());
+    return created(name, blob.digest());
+  }
+
+  public Response status(Request request) throws IOException {
+    RepositoryName name = request.name();
+    var status = uploads.status(name, UploadId.parse(request.param("id")));
+    return withSession(Response.status(HttpResponseStatus.NO_CONTENT), name, status);
+  }
+
+  public Response cancel(Request request) throws IOException {
+    RepositoryName name = request.name();
+    UploadId id = UploadId.parse(request.param("id"));
+    uploads.status(name, id);
+    uploads.cancel(name, id);
+    return Response.status(HttpResponseStatus.NO_CONTENT);
+  }
+
+  private static Response created(RepositoryName name, Digest digest) {
+    return Response.status(HttpResponseStatus.CREATED)
+        .header(HttpHeaderNames.LOCATION, "/v2/" + name + "/blobs/" + digest)
+        .header(Headers.CONTENT_DIGEST, digest);
+  }
+
+  private static Response accepted(RepositoryName name, UploadStore.Status status) {
+    return withSession(Response.status(HttpResponseStatus.ACCEPTED), name, status);
+  }
+
+  private static Response withSession(
+      Response response, RepositoryName name, UploadStore.Status s) {
+    return response
+        .header(HttpHeaderNames.LOCATION, "/v2/" + name + "/blobs/uploads/" + s.id())
+        .header(HttpHeaderNames.RANGE, "0-" + Math.max(0, s.size() - 1))
+        .header(Headers.UPLOAD_UUID, s.id());
+  }
+
+  /**
+   * The first byte of a {@code Content-Range: <start>-<end>} chunk, or -1 without one. Accepts the
+   * spec's bare form and the {@code bytes } / {@code bytes=} forms clients also send; the chunk's
+   * {@code Content-Length}, when given, must match the range.
+   */
+  static long contentRangeStart(Request request) {
+    String header = request.headers().get(HttpHeaderNames.CONTENT_RANGE);
+    if (header == null || header.isBlank()) {
+      return -1;
+    }
+    String spec = header.trim();
+    if (spec.startsWith("bytes")) {
+      spec = spec.substring("bytes".length()).trim();
+      if (spec.startsWith("=")) {
+        spec = spec.substring(1).trim();
+      }
+    }
+    int slash = spec.indexOf('/');
+    if (slash >= 0) {
+      spec = spec.substring(0, slash);
+    }
+    int dash = spec.indexOf('-');
+    try {
+      long start = Long.parseLong(spec.substring(0, dash).trim());
+      long end = Long.parseLong(spec.substring(dash + 1).trim());
+      if (start < 0 || end < start - 1) {
+        throw invalidRange(header);
+      }
+      String length = request.headers().get(HttpHeaderNames.CONTENT_LENGTH);
+      if (length != null && Long.parseLong(length.trim()) != end - start + 1) {
+        throw invalidRange(header);
+      }
+      return start;
+    } catch (NumberFormatException | IndexOutOfBoundsException e) {
+      throw invalidRange(header);
+    }
+  }
+
+  private static RuntimeException invalidRange(String header) {
+    return ErrorCode.RANGE_INVALID.exception("invalid Content-Range: " + header);
+  }
+}

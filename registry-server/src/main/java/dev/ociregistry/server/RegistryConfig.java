@@ -1,0 +1,78 @@
+package dev.ociregistry.server;
+
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
+import com.fasterxml.jackson.annotation.JsonProperty;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+
+/**
+ * The configuration file, in registry:2's shape and key names so that its configurations (and its
+ * {@code REGISTRY_*} environment variables) carry over. Keys this registry does not use are ignored.
+ */
+@JsonIgnoreProperties(ignoreUnknown = true)
+public record RegistryConfig(Log log, Http http, Storage storage) {
+
+  public RegistryConfig {
+    log = log == null ? new Log(null) : log;
+    http = http == null ? new Http(null) : http;
+    storage = storage == null ? new Storage(null, null) : storage;
+  }
+
+  @JsonIgnoreProperties(ignoreUnknown = true)
+  public record Log(String level) {
+    public Log {
+      level = level == null ? "info" : level;
+    }
+  }
+
+  /** {@code addr} is {@code host:port} or {@code :port}, as in registry:2. */
+  @JsonIgnoreProperties(ignoreUnknown = true)
+  public record Http(String addr) {
+    public Http {
+      addr = addr == null || addr.isBlank() ? ":5000" : addr.trim();
+    }
+
+    public InetSocketAddress socketAddress() {
+      int colon = addr.lastIndexOf(':');
+      if (colon < 0) {
+        throw new IllegalArgumentException("http.addr must be host:port or :port, not " + addr);
+      }
+      String host = addr.substring(0, colon);
+      int port = Integer.parseInt(addr.substring(colon + 1));
+      if (host.startsWith("[") && host.endsWith("]")) {
+        host = host.substring(1, host.length() - 1);
+      }
+      return host.isEmpty() ? new InetSocketAddress(port) : new InetSocketAddress(host, port);
+    }
+  }
+
+  @JsonIgnoreProperties(ignoreUnknown = true)
+  public record Storage(Filesystem filesystem, Delete delete) {
+    public Storage {
+      filesystem = filesystem == null ? new Filesystem(null) : filesystem;
+      delete = delete == null ? new Delete(true) : delete;
+    }
+  }
+
+  @JsonIgnoreProperties(ignoreUnknown = true)
+  public record Filesystem(@JsonProperty("rootdirectory") String rootDirectory) {
+    /** The embedded default: a directory beside where the registry is started. */
+    public static final String DEFAULT_ROOT = "./data";
+
+    public Filesystem {
+      rootDirectory = rootDirectory == null || rootDirectory.isBlank() ? DEFAULT_ROOT : rootDirectory;
+    }
+
+    public Path root() {
+      return Path.of(rootDirectory);
+    }
+  }
+
+  /** Deletes are on unless turned off; registry:2 has them off, which surprises most users. */
+  @JsonIgnoreProperties(ignoreUnknown = true)
+  public record Delete(Boolean enabled) {
+    public Delete {
+      enabled = enabled == null || enabled;
+    }
+  }
+}
