@@ -35,7 +35,10 @@ public final class ConfigLoader {
     for (var entry : new TreeMap<>(env).entrySet()) {
       String key = entry.getKey();
       if (key.startsWith(ENV_PREFIX) && key.length() > ENV_PREFIX.length()) {
-        apply(root, key.substring(ENV_PREFIX.length()).toLowerCase(Locale.ROOT).split("_"), entry.getValue());
+        apply(
+            root,
+            key.substring(ENV_PREFIX.length()).toLowerCase(Locale.ROOT).split("_"),
+            entry.getValue());
       }
     }
     return YAML.treeToValue(root, RegistryConfig.class);

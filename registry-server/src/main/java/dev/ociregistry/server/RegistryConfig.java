@@ -7,7 +7,8 @@ import java.nio.file.Path;
 
 /**
  * The configuration file, in registry:2's shape and key names so that its configurations (and its
- * {@code REGISTRY_*} environment variables) carry over. Keys this registry does not use are ignored.
+ * {@code REGISTRY_*} environment variables) carry over. Keys this registry does not use are
+ * ignored.
  */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public record RegistryConfig(Log log, Http http, Storage storage) {
@@ -60,7 +61,8 @@ public record RegistryConfig(Log log, Http http, Storage storage) {
     public static final String DEFAULT_ROOT = "./data";
 
     public Filesystem {
-      rootDirectory = rootDirectory == null || rootDirectory.isBlank() ? DEFAULT_ROOT : rootDirectory;
+      rootDirectory =
+          rootDirectory == null || rootDirectory.isBlank() ? DEFAULT_ROOT : rootDirectory;
     }
 
     public Path root() {

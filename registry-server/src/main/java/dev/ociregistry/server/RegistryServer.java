@@ -24,7 +24,8 @@ public final class RegistryServer implements AutoCloseable {
     this.address = address;
   }
 
-  public static RegistryServer start(RegistryConfig config) throws IOException, InterruptedException {
+  public static RegistryServer start(RegistryConfig config)
+      throws IOException, InterruptedException {
     StorageDriver driver = driver(config.storage());
     var store = new RegistryStore(driver, RegistryStore.Options.defaults());
     var options =

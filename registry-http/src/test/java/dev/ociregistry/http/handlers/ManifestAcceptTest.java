@@ -1,0 +1,34 @@
+package dev.ociregistry.http.handlers;
+
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.ociregistry.core.MediaTypes;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class ManifestAcceptTest {
+
+  @Test
+  void storedTypeMustBeAccepted() {
+    assertTrue(ManifestHandler.acceptable(List.of(), MediaTypes.OCI_INDEX));
+    assertTrue(
+        ManifestHandler.acceptable(
+            List.of(MediaTypes.OCI_MANIFEST + ", " + MediaTypes.OCI_INDEX + ";q=0.9"),
+            MediaTypes.OCI_INDEX));
+    assertTrue(ManifestHandler.acceptable(List.of("*/*"), MediaTypes.DOCKER_MANIFEST_LIST));
+    assertTrue(
+        ManifestHandler.acceptable(
+            List.of(MediaTypes.OCI_MANIFEST, MediaTypes.DOCKER_MANIFEST_LIST),
+            MediaTypes.DOCKER_MANIFEST_LIST));
+    assertFalse(ManifestHandler.acceptable(List.of(MediaTypes.OCI_MANIFEST), MediaTypes.OCI_INDEX));
+  }
+
+  @Test
+  void dockerSchema2IsServedToOldClientsThatDoNotNameIt() {
+    assertTrue(
+        ManifestHandler.acceptable(
+            List.of("application/vnd.docker.distribution.manifest.v1+prettyjws"),
+            MediaTypes.DOCKER_MANIFEST));
+  }
+}
