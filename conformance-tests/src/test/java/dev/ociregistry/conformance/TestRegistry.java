@@ -16,8 +16,8 @@ import java.util.HashMap;
 import java.util.Map;
 
 /**
- * The real server on a random loopback port over a fresh storage directory, plus an HTTP client
- * for it. Settings use the same {@code REGISTRY_*} keys as deployments.
+ * The real server on a random loopback port over a fresh storage directory, plus an HTTP client for
+ * it. Settings use the same {@code REGISTRY_*} keys as deployments.
  */
 public final class TestRegistry implements AutoCloseable {
   private final RegistryServer server;

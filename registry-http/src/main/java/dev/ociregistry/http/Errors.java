@@ -1,6 +1,7 @@
 package dev.ociregistry.http;
 
 import dev.ociregistry.core.ErrorCode;
+import dev.ociregistry.core.Json;
 import dev.ociregistry.core.RegistryException;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpResponseStatus;

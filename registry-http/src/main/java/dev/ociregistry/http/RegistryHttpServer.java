@@ -4,6 +4,7 @@ import dev.ociregistry.http.handlers.BaseHandler;
 import dev.ociregistry.http.handlers.BlobHandler;
 import dev.ociregistry.http.handlers.CatalogHandler;
 import dev.ociregistry.http.handlers.ManifestHandler;
+import dev.ociregistry.http.handlers.ReferrerHandler;
 import dev.ociregistry.http.handlers.TagHandler;
 import dev.ociregistry.http.handlers.UploadHandler;
 import dev.ociregistry.storage.RegistryStore;
@@ -48,8 +49,13 @@ public final class RegistryHttpServer implements AutoCloseable {
             new BaseHandler(),
             new BlobHandler(store.blobs(), options.deleteEnabled()),
             new UploadHandler(store.uploads(), store.blobs()),
-            new ManifestHandler(store.manifests(), options.deleteEnabled()),
+            new ManifestHandler(
+                store.manifests(),
+                store.referrers(),
+                options.deleteEnabled(),
+                options.serveFallbackTags()),
             new TagHandler(store.manifests()),
+            new ReferrerHandler(store.referrers()),
             new CatalogHandler(store.catalog()));
   }
 

@@ -11,6 +11,7 @@ import dev.ociregistry.http.handlers.BaseHandler;
 import dev.ociregistry.http.handlers.BlobHandler;
 import dev.ociregistry.http.handlers.CatalogHandler;
 import dev.ociregistry.http.handlers.ManifestHandler;
+import dev.ociregistry.http.handlers.ReferrerHandler;
 import dev.ociregistry.http.handlers.TagHandler;
 import dev.ociregistry.http.handlers.UploadHandler;
 import io.netty.handler.codec.http.HttpMethod;
@@ -38,6 +39,7 @@ import java.util.regex.Pattern;
  * end-9   DELETE       /v2/{name}/manifests/{reference}
  * end-10  DELETE       /v2/{name}/blobs/{digest}
  * end-11  POST         /v2/{name}/blobs/uploads/?mount=&amp;from=
+ * end-12  GET          /v2/{name}/referrers/{digest}?artifactType=
  * end-13  GET          /v2/{name}/blobs/uploads/{id}             status
  *         DELETE       /v2/{name}/blobs/uploads/{id}             cancel
  *         GET          /v2/_catalog?n=&amp;last=
@@ -74,6 +76,8 @@ public final class Routes {
       Pattern.compile("/v2/" + NAME + "/blobs/uploads/(?<id>[^/]+)");
   private static final Pattern MANIFEST =
       Pattern.compile("/v2/" + NAME + "/manifests/(?<reference>[^/]+)");
+  private static final Pattern REFERRERS =
+      Pattern.compile("/v2/" + NAME + "/referrers/(?<digest>[^/]+)");
   private static final Pattern TAGS = Pattern.compile("/v2/" + NAME + "/tags/list");
 
   private final List<Route> routes;
@@ -84,6 +88,7 @@ public final class Routes {
       UploadHandler uploads,
       ManifestHandler manifests,
       TagHandler tags,
+      ReferrerHandler referrers,
       CatalogHandler catalog) {
     var r = new ArrayList<Route>();
     r.add(new Route("base", GET, BASE, BodyMode.NONE, base::get));
@@ -102,6 +107,7 @@ public final class Routes {
     r.add(new Route("manifest.put", PUT, MANIFEST, BodyMode.AGGREGATE, manifests::put));
     r.add(new Route("manifest.delete", DELETE, MANIFEST, BodyMode.NONE, manifests::delete));
     r.add(new Route("tags.list", GET, TAGS, BodyMode.NONE, tags::list));
+    r.add(new Route("referrers.list", GET, REFERRERS, BodyMode.NONE, referrers::list));
     this.routes = List.copyOf(r);
   }
 

@@ -11,12 +11,13 @@ import java.nio.file.Path;
  * ignored.
  */
 @JsonIgnoreProperties(ignoreUnknown = true)
-public record RegistryConfig(Log log, Http http, Storage storage) {
+public record RegistryConfig(Log log, Http http, Storage storage, Referrers referrers) {
 
   public RegistryConfig {
     log = log == null ? new Log(null) : log;
     http = http == null ? new Http(null) : http;
     storage = storage == null ? new Storage(null, null) : storage;
+    referrers = referrers == null ? new Referrers(null) : referrers;
   }
 
   @JsonIgnoreProperties(ignoreUnknown = true)
@@ -75,6 +76,17 @@ public record RegistryConfig(Log log, Http http, Storage storage) {
   public record Delete(Boolean enabled) {
     public Delete {
       enabled = enabled == null || enabled;
+    }
+  }
+
+  /**
+   * Referrers settings (this registry's own key). {@code tagschema}: answer pulls of a referrers
+   * fallback tag ({@code sha256-<hex>}) that no client pushed with the subject's referrers.
+   */
+  @JsonIgnoreProperties(ignoreUnknown = true)
+  public record Referrers(Boolean tagschema) {
+    public Referrers {
+      tagschema = tagschema == null || tagschema;
     }
   }
 }

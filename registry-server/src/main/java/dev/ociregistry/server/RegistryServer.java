@@ -32,7 +32,8 @@ public final class RegistryServer implements AutoCloseable {
         new HttpOptions(
             config.storage().delete().enabled(),
             HttpOptions.DEFAULT_MAX_MANIFEST_BYTES,
-            HttpOptions.defaults().idleTimeout());
+            HttpOptions.defaults().idleTimeout(),
+            config.referrers().tagschema());
     var http = new RegistryHttpServer(store, options, new SimpleMeterRegistry());
     InetSocketAddress bound = http.start(config.http().socketAddress());
     log.info(

@@ -85,6 +85,13 @@ public final class ManifestStore {
     }
     contents.put(digest, bytes);
     Links.write(driver, RegistryPaths.revisionLink(repository, digest), digest);
+    if (manifest.subject().isPresent()) {
+      String link =
+          RegistryPaths.referrerLink(repository, manifest.subject().get().digest(), digest);
+      if (!Links.exists(driver, link, digest)) {
+        Links.write(driver, link, digest);
+      }
+    }
     if (reference instanceof Tag tag) {
       tag(repository, tag, digest);
     }
@@ -119,9 +126,7 @@ public final class ManifestStore {
           case Tag t -> Links.read(driver, RegistryPaths.tagCurrentLink(repository, t));
           case Digest d -> Optional.of(d);
         };
-    if (digest.isEmpty()
-        || !Links.exists(
-            driver, RegistryPaths.revisionLink(repository, digest.get()), digest.get())) {
+    if (digest.isEmpty() || !exists(repository, digest.get())) {
       throw unknown(reference);
     }
     return digest.get();
@@ -132,7 +137,7 @@ public final class ManifestStore {
    * links go; content is left to garbage collection, so concurrent pushes never lose a blob.
    */
   public void delete(RepositoryName repository, Digest digest) throws IOException {
-    resolve(repository, digest);
+    StoredManifest stored = get(repository, digest);
     for (String name : tags(repository)) {
       Tag tag = Tag.parse(name);
       if (Links.read(driver, RegistryPaths.tagCurrentLink(repository, tag))
@@ -141,8 +146,17 @@ public final class ManifestStore {
         driver.delete(RegistryPaths.tagDir(repository, tag));
       }
     }
+    var subject = ManifestParser.parse(stored.bytes(), null).subject();
+    if (subject.isPresent()) {
+      driver.delete(RegistryPaths.referrerLink(repository, subject.get().digest(), digest));
+    }
     String link = RegistryPaths.revisionLink(repository, digest);
     driver.delete(link.substring(0, link.length() - "/link".length()));
+  }
+
+  /** Whether a manifest with this digest is stored in the repository. */
+  public boolean exists(RepositoryName repository, Digest digest) throws IOException {
+    return Links.exists(driver, RegistryPaths.revisionLink(repository, digest), digest);
   }
 
   /** Deletes a tag; the manifest stays. */

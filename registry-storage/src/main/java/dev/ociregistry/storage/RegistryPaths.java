@@ -18,9 +18,13 @@ import dev.ociregistry.core.Tag;
  *     _manifests/tags/&lt;tag&gt;/index/&lt;alg&gt;/&lt;hex&gt;/link  every digest the tag has pointed at
  *     _uploads/&lt;id&gt;/data                           bytes of an upload in progress
  *     _uploads/&lt;id&gt;/startedat                      RFC 3339 start time
+ *     _referrers/&lt;alg&gt;/&lt;subject hex&gt;/&lt;alg&gt;-&lt;hex&gt;  link: a manifest whose subject is that digest
  * </pre>
  *
- * A link file holds the digest as text ({@code sha256:...}). Paths are built only from validated
+ * {@code _referrers} is this registry's addition (registry:2 ignores it): one listing of a
+ * subject's directory answers a referrers query, without scanning the repository's manifests.
+ *
+ * <p>A link file holds the digest as text ({@code sha256:...}). Paths are built only from validated
  * values ({@link Digest}, {@link RepositoryName}, {@link Tag}, upload UUIDs), never from raw input.
  */
 public final class RegistryPaths {
@@ -78,6 +82,19 @@ public final class RegistryPaths {
 
   public static String tagIndexLink(RepositoryName name, Tag tag, Digest digest) {
     return tagDir(name, tag) + "/index/" + digest.algorithm().id() + "/" + digest.hex() + "/link";
+  }
+
+  public static String referrersDir(RepositoryName name, Digest subject) {
+    return repository(name) + "/_referrers/" + subject.algorithm().id() + "/" + subject.hex();
+  }
+
+  public static String referrerLink(RepositoryName name, Digest subject, Digest referrer) {
+    return referrersDir(name, subject) + "/" + referrerLinkName(referrer);
+  }
+
+  /** {@code <alg>-<hex>}: the name of a referrer's link file in its subject's directory. */
+  public static String referrerLinkName(Digest referrer) {
+    return referrer.algorithm().id() + "-" + referrer.hex();
   }
 
   public static String uploadsDir(RepositoryName name) {

@@ -8,6 +8,7 @@ public final class RegistryStore {
   private final BlobStore blobs;
   private final UploadStore uploads;
   private final ManifestStore manifests;
+  private final ReferrerStore referrers;
   private final Catalog catalog;
 
   public RegistryStore(StorageDriver driver, Options options) {
@@ -15,6 +16,7 @@ public final class RegistryStore {
     this.blobs = new BlobStore(driver, options.redirect());
     this.uploads = new UploadStore(driver, blobs);
     this.manifests = new ManifestStore(driver, blobs, options.manifestCacheBytes());
+    this.referrers = new ReferrerStore(driver, manifests);
     this.catalog = new Catalog(driver);
   }
 
@@ -39,6 +41,10 @@ public final class RegistryStore {
 
   public ManifestStore manifests() {
     return manifests;
+  }
+
+  public ReferrerStore referrers() {
+    return referrers;
   }
 
   public Catalog catalog() {

@@ -1,6 +1,6 @@
 package dev.ociregistry.http.handlers;
 
-import dev.ociregistry.http.Json;
+import dev.ociregistry.core.Json;
 import dev.ociregistry.http.Request;
 import dev.ociregistry.http.Response;
 import dev.ociregistry.storage.Catalog;

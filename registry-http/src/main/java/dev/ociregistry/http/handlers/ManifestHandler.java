@@ -11,6 +11,7 @@ import dev.ociregistry.http.Headers;
 import dev.ociregistry.http.Request;
 import dev.ociregistry.http.Response;
 import dev.ociregistry.storage.ManifestStore;
+import dev.ociregistry.storage.ReferrerStore;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import java.io.IOException;
@@ -19,18 +20,26 @@ import java.util.List;
 /** end-3, end-7, end-9: manifests by tag or digest. */
 public final class ManifestHandler {
   private final ManifestStore manifests;
+  private final ReferrerStore referrers;
   private final boolean deleteEnabled;
+  private final boolean serveFallbackTags;
 
-  public ManifestHandler(ManifestStore manifests, boolean deleteEnabled) {
+  public ManifestHandler(
+      ManifestStore manifests,
+      ReferrerStore referrers,
+      boolean deleteEnabled,
+      boolean serveFallbackTags) {
     this.manifests = manifests;
+    this.referrers = referrers;
     this.deleteEnabled = deleteEnabled;
+    this.serveFallbackTags = serveFallbackTags;
   }
 
   /** GET and HEAD. The stored bytes are served as they are: never converted, never rewritten. */
   public Response get(Request request) throws IOException {
     RepositoryName name = request.name();
     Reference reference = Reference.parse(request.param("reference"));
-    var manifest = manifests.get(name, reference);
+    var manifest = find(name, reference);
     if (!acceptable(request.headers().getAll(HttpHeaderNames.ACCEPT), manifest.mediaType())) {
       throw ErrorCode.MANIFEST_UNKNOWN.exception(
           "manifest is " + manifest.mediaType() + ", which the Accept header does not include",
@@ -43,6 +52,29 @@ public final class ManifestHandler {
             .header(HttpHeaderNames.ETAG, "\"" + manifest.digest() + "\"")
             .header(HttpHeaderNames.CONTENT_LENGTH, manifest.bytes().length);
     return request.isHead() ? response : response.bytes(manifest.bytes());
+  }
+
+  /**
+   * The stored manifest, or for a referrers fallback tag ({@code sha256-<hex>}) that no client
+   * pushed, the subject's current referrers as an index built on the fly.
+   */
+  private ManifestStore.StoredManifest find(RepositoryName name, Reference reference)
+      throws IOException {
+    try {
+      return manifests.get(name, reference);
+    } catch (RegistryException e) {
+      if (serveFallbackTags
+          && e.code() == ErrorCode.MANIFEST_UNKNOWN
+          && reference instanceof Tag t) {
+        var index = referrers.synthesizedFallbackIndex(name, t);
+        if (index.isPresent()) {
+          byte[] bytes = index.get();
+          return new ManifestStore.StoredManifest(
+              Digest.sha256(bytes), MediaTypes.OCI_INDEX, bytes);
+        }
+      }
+      throw e;
+    }
   }
 
   public Response put(Request request) throws IOException {
@@ -66,7 +98,18 @@ public final class ManifestHandler {
     }
     RepositoryName name = request.name();
     switch (Reference.parse(request.param("reference"))) {
-      case Digest digest -> manifests.delete(name, digest);
+      case Digest digest -> {
+        try {
+          manifests.delete(name, digest);
+        } catch (RegistryException e) {
+          // A tag-schema client replacing a served-on-the-fly fallback index deletes the old one.
+          if (e.code() != ErrorCode.MANIFEST_UNKNOWN
+              || !serveFallbackTags
+              || !referrers.isSynthesizedFallbackIndex(name, digest)) {
+            throw e;
+          }
+        }
+      }
       case Tag tag -> manifests.deleteTag(name, tag);
     }
     return Response.status(HttpResponseStatus.ACCEPTED);

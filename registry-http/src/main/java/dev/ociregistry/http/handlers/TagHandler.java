@@ -1,7 +1,7 @@
 package dev.ociregistry.http.handlers;
 
+import dev.ociregistry.core.Json;
 import dev.ociregistry.core.RepositoryName;
-import dev.ociregistry.http.Json;
 import dev.ociregistry.http.Request;
 import dev.ociregistry.http.Response;
 import dev.ociregistry.storage.ManifestStore;

@@ -1,9 +1,9 @@
-package dev.ociregistry.http;
+package dev.ociregistry.core;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 
-/** The JSON mapper for response documents. */
+/** JSON output for documents the registry writes (responses, generated indexes). */
 public final class Json {
   public static final JsonMapper MAPPER = JsonMapper.builder().build();
 
