@@ -93,6 +93,10 @@ public final class ManifestParser {
   }
 
   private static String mediaTypeOf(JsonNode root) {
+    if (root.path("schemaVersion").asInt() == 1) {
+      // Docker schema1, found in old registry:2 stores: served as stored, never pushed here.
+      return root.has("signatures") ? MediaTypes.DOCKER_SCHEMA1_SIGNED : MediaTypes.DOCKER_SCHEMA1;
+    }
     String bodyType = text(root, "mediaType");
     if (bodyType != null) {
       return bodyType;

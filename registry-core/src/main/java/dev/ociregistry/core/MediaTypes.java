@@ -9,6 +9,10 @@ public final class MediaTypes {
       "application/vnd.docker.distribution.manifest.v2+json";
   public static final String DOCKER_MANIFEST_LIST =
       "application/vnd.docker.distribution.manifest.list.v2+json";
+  public static final String DOCKER_SCHEMA1 =
+      "application/vnd.docker.distribution.manifest.v1+json";
+  public static final String DOCKER_SCHEMA1_SIGNED =
+      "application/vnd.docker.distribution.manifest.v1+prettyjws";
   public static final String DOCKER_FOREIGN_LAYER =
       "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip";
   public static final String OCI_NONDISTRIBUTABLE_PREFIX =

@@ -11,13 +11,14 @@ import java.nio.file.Path;
  * ignored.
  */
 @JsonIgnoreProperties(ignoreUnknown = true)
-public record RegistryConfig(Log log, Http http, Storage storage, Referrers referrers) {
+public record RegistryConfig(Log log, Http http, Storage storage, Referrers referrers, Gc gc) {
 
   public RegistryConfig {
     log = log == null ? new Log(null) : log;
     http = http == null ? new Http(null) : http;
     storage = storage == null ? new Storage(null, null) : storage;
     referrers = referrers == null ? new Referrers(null) : referrers;
+    gc = gc == null ? new Gc(null, null, null, null, null) : gc;
   }
 
   @JsonIgnoreProperties(ignoreUnknown = true)
@@ -87,6 +88,26 @@ public record RegistryConfig(Log log, Http http, Storage storage, Referrers refe
   public record Referrers(Boolean tagschema) {
     public Referrers {
       tagschema = tagschema == null || tagschema;
+    }
+  }
+
+  /**
+   * Garbage collection inside the server, on a schedule (off by default). Same collector and
+   * options as {@code registry garbage-collect}; durations as in {@code 30m}, {@code 24h}.
+   */
+  @JsonIgnoreProperties(ignoreUnknown = true)
+  public record Gc(
+      Boolean enabled,
+      String interval,
+      @JsonProperty("deleteuntagged") Boolean deleteUntagged,
+      String grace,
+      @JsonProperty("uploadmaxage") String uploadMaxAge) {
+    public Gc {
+      enabled = enabled != null && enabled;
+      interval = interval == null ? "24h" : interval;
+      deleteUntagged = deleteUntagged != null && deleteUntagged;
+      grace = grace == null ? "1h" : grace;
+      uploadMaxAge = uploadMaxAge == null ? "24h" : uploadMaxAge;
     }
   }
 }

@@ -1,5 +1,8 @@
 package dev.ociregistry.server;
 
+import dev.ociregistry.gc.GarbageCollector;
+import dev.ociregistry.gc.GcOptions;
+import dev.ociregistry.gc.GcProgress;
 import dev.ociregistry.http.HttpOptions;
 import dev.ociregistry.http.RegistryHttpServer;
 import dev.ociregistry.storage.RegistryStore;
@@ -9,6 +12,9 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -18,16 +24,18 @@ public final class RegistryServer implements AutoCloseable {
 
   private final RegistryHttpServer http;
   private final InetSocketAddress address;
+  private final ScheduledExecutorService gcSchedule;
 
-  private RegistryServer(RegistryHttpServer http, InetSocketAddress address) {
+  private RegistryServer(
+      RegistryHttpServer http, InetSocketAddress address, ScheduledExecutorService gcSchedule) {
     this.http = http;
     this.address = address;
+    this.gcSchedule = gcSchedule;
   }
 
   public static RegistryServer start(RegistryConfig config)
       throws IOException, InterruptedException {
-    StorageDriver driver = driver(config.storage());
-    var store = new RegistryStore(driver, RegistryStore.Options.defaults());
+    var store = store(config);
     var options =
         new HttpOptions(
             config.storage().delete().enabled(),
@@ -41,13 +49,48 @@ public final class RegistryServer implements AutoCloseable {
         bound,
         config.storage().filesystem().root().toAbsolutePath().normalize(),
         options.deleteEnabled() ? "enabled" : "disabled");
-    return new RegistryServer(http, bound);
+    return new RegistryServer(http, bound, scheduleGc(config.gc(), store));
   }
 
-  private static StorageDriver driver(RegistryConfig.Storage storage) throws IOException {
-    var root = storage.filesystem().root();
+  /** The in-server collector: the same code as {@code garbage-collect}, run every interval. */
+  private static ScheduledExecutorService scheduleGc(RegistryConfig.Gc gc, RegistryStore store) {
+    if (!gc.enabled()) {
+      return null;
+    }
+    var options =
+        new GcOptions(
+            false,
+            gc.deleteUntagged(),
+            Durations.parse(gc.uploadMaxAge()),
+            Durations.parse(gc.grace()),
+            GcOptions.DEFAULT_PARALLELISM);
+    long interval = Durations.parse(gc.interval()).toMillis();
+    var schedule =
+        Executors.newSingleThreadScheduledExecutor(
+            r -> Thread.ofPlatform().name("gc").daemon().unstarted(r));
+    var collector = new GarbageCollector(store);
+    schedule.scheduleWithFixedDelay(
+        () -> {
+          try {
+            log.info(
+                "garbage collection finished: {}", collector.collect(options, GcProgress.NONE));
+          } catch (Exception e) {
+            log.error("scheduled garbage collection failed", e);
+          }
+        },
+        interval,
+        interval,
+        TimeUnit.MILLISECONDS);
+    log.info("garbage collection scheduled every {}", gc.interval());
+    return schedule;
+  }
+
+  /** The configured store, as the server and the offline commands use it. */
+  static RegistryStore store(RegistryConfig config) throws IOException {
+    var root = config.storage().filesystem().root();
     Files.createDirectories(root);
-    return new FilesystemDriver(root);
+    StorageDriver driver = new FilesystemDriver(root);
+    return new RegistryStore(driver, RegistryStore.Options.defaults());
   }
 
   public InetSocketAddress address() {
@@ -64,6 +107,9 @@ public final class RegistryServer implements AutoCloseable {
 
   @Override
   public void close() {
+    if (gcSchedule != null) {
+      gcSchedule.shutdownNow();
+    }
     http.close();
   }
 }

@@ -9,9 +9,11 @@ import java.nio.channels.FileChannel;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.DirectoryNotEmptyException;
 import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
@@ -169,6 +171,39 @@ public final class FilesystemDriver implements StorageDriver {
         throw e.getCause();
       }
     }
+  }
+
+  @Override
+  public void walk(String path, FileVisitor visitor) throws IOException {
+    Path start = resolve(path);
+    if (!Files.isDirectory(start)) {
+      return;
+    }
+    Files.walkFileTree(
+        start,
+        new SimpleFileVisitor<>() {
+          @Override
+          public FileVisitResult visitFile(Path file, BasicFileAttributes attrs)
+              throws IOException {
+            if (attrs.isRegularFile() && !file.getFileName().toString().startsWith(TEMP_PREFIX)) {
+              visitor.visit(
+                  new FileInfo(
+                      "/" + root.relativize(file).toString().replace('\\', '/'),
+                      attrs.size(),
+                      attrs.lastModifiedTime().toInstant(),
+                      false));
+            }
+            return FileVisitResult.CONTINUE;
+          }
+
+          @Override
+          public FileVisitResult visitFileFailed(Path file, IOException e) throws IOException {
+            if (e instanceof NoSuchFileException) {
+              return FileVisitResult.CONTINUE; // deleted while walking
+            }
+            throw e;
+          }
+        });
   }
 
   @Override

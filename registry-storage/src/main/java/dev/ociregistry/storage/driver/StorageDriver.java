@@ -66,6 +66,19 @@ public interface StorageDriver {
   /** Deletes a file, or a directory and everything below it. Deleting nothing is not an error. */
   void delete(String path) throws IOException;
 
+  /**
+   * Calls {@code visitor} with every regular file below {@code path}, in no particular order, with
+   * its size and modification time: one listing where a store has one (S3), so that garbage
+   * collection never stats files one by one. A missing {@code path} has no files.
+   */
+  void walk(String path, FileVisitor visitor) throws IOException;
+
+  /** Receives the files of a {@link #walk}. */
+  @FunctionalInterface
+  interface FileVisitor {
+    void visit(FileInfo file) throws IOException;
+  }
+
   /** A URL a client can fetch the file from directly, if the driver offers one (S3 presigning). */
   default Optional<URI> redirectUrl(String path) {
     return Optional.empty();

@@ -1,0 +1,119 @@
+package dev.ociregistry.server;
+
+import dev.ociregistry.core.Json;
+import dev.ociregistry.gc.GarbageCollector;
+import dev.ociregistry.gc.GcOptions;
+import dev.ociregistry.gc.GcProgress;
+import dev.ociregistry.gc.GcReport;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code registry garbage-collect}: one offline collection of the configured store. */
+@Command(
+    name = "garbage-collect",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Delete manifests, blobs and uploads that nothing references.",
+      "Safe beside a running registry: nothing younger than --grace is deleted."
+    })
+public final class GarbageCollectCommand implements Callable<Integer> {
+
+  @Option(names = "--config", description = "YAML configuration file (registry:2 format).")
+  Path config;
+
+  @Option(names = "--dry-run", description = "Report what would be deleted; delete nothing.")
+  boolean dryRun;
+
+  @Option(
+      names = {"--delete-untagged", "-m"},
+      description = "Also delete manifests no tag reaches (through indexes and referrers).")
+  boolean deleteUntagged;
+
+  @Option(
+      names = "--upload-max-age",
+      defaultValue = "24h",
+      converter = Durations.class,
+      description = "Delete upload sessions older than this (default: ${DEFAULT-VALUE}).")
+  Duration uploadMaxAge;
+
+  @Option(
+      names = "--grace",
+      defaultValue = "1h",
+      converter = Durations.class,
+      description =
+          "Never delete anything written more recently than this (default: ${DEFAULT-VALUE}).")
+  Duration grace;
+
+  @Option(names = "--json", description = "Print the report as JSON.")
+  boolean json;
+
+  @Override
+  public Integer call() throws Exception {
+    RegistryConfig cfg = ConfigLoader.load(config, System.getenv());
+    var store = RegistryServer.store(cfg);
+    var options =
+        new GcOptions(dryRun, deleteUntagged, uploadMaxAge, grace, GcOptions.DEFAULT_PARALLELISM);
+    GcReport report = new GarbageCollector(store).collect(options, new ConsoleProgress(System.err));
+    System.err.println();
+    if (json) {
+      System.out.println(new String(Json.write(report), java.nio.charset.StandardCharsets.UTF_8));
+    } else {
+      print(report, System.out);
+    }
+    return 0;
+  }
+
+  static void print(GcReport r, PrintStream out) {
+    String verb = r.dryRun() ? "would delete" : "deleted";
+    out.printf(
+        "%s: %d repositories walked, %d manifests live%n",
+        r.dryRun() ? "Dry run" : "Garbage collection", r.repositories(), r.manifestsMarked());
+    out.printf("  manifests %s:        %d%n", verb, r.manifestsDeleted());
+    out.printf("  blobs %s:            %d (%s)%n", verb, r.blobsDeleted(), bytes(r.bytesDeleted()));
+    out.printf("  tags %s:             %d%n", verb, r.tagsDeleted());
+    out.printf("  layer links %s:      %d%n", verb, r.layerLinksDeleted());
+    out.printf("  referrer links %s:   %d%n", verb, r.referrerLinksDeleted());
+    out.printf("  uploads %s:          %d%n", verb, r.uploadsDeleted());
+    out.printf("  repositories %s:     %d%n", verb, r.repositoriesDeleted());
+    out.printf("  took %.1f s%n", r.durationMillis() / 1000.0);
+    r.warnings().forEach(w -> out.println("  warning: " + w));
+  }
+
+  static String bytes(long n) {
+    if (n < 1024) {
+      return n + " B";
+    }
+    int unit = (63 - Long.numberOfLeadingZeros(n)) / 10;
+    return String.format("%.1f %siB", n / (double) (1L << (unit * 10)), " KMGTPE".charAt(unit));
+  }
+
+  /** One progress line, rewritten at most a few times a second. */
+  static final class ConsoleProgress implements GcProgress {
+    private final PrintStream out;
+    private long lastPrint;
+
+    ConsoleProgress(PrintStream out) {
+      this.out = out;
+    }
+
+    @Override
+    public synchronized void update(String phase, long done, long total, long manifestsMarked) {
+      long now = System.nanoTime();
+      if (now - lastPrint < 200_000_000L && done != total) {
+        return;
+      }
+      lastPrint = now;
+      if (phase.equals("mark")) {
+        out.printf(
+            "\rmarking: %d/%d repositories, %d manifests live", done, total, manifestsMarked);
+      } else {
+        out.printf("\rsweeping: %d blobs deleted so far", done);
+      }
+      out.flush();
+    }
+  }
+}
