@@ -2,6 +2,7 @@ package dev.ociregistry.core;
 
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 
 /** A content descriptor: what a manifest says about a blob or manifest it references. */
 public record Descriptor(
@@ -16,9 +17,7 @@ public record Descriptor(
     if (mediaType == null || mediaType.isEmpty()) {
       throw ErrorCode.MANIFEST_INVALID.exception("descriptor has no mediaType");
     }
-    if (digest == null) {
-      throw ErrorCode.MANIFEST_INVALID.exception("descriptor has no digest");
-    }
+    Objects.requireNonNull(digest, "digest");
     if (size < 0) {
       throw ErrorCode.MANIFEST_INVALID.exception("descriptor has a negative size: " + digest);
     }

@@ -22,8 +22,9 @@ public final class ManifestParser {
 
   /**
    * Parses a manifest pushed with the given {@code Content-Type} (null if the client sent none).
-   * The media type is taken from the header, else from the body's {@code mediaType}, else from its
-   * shape; the header and the body must agree.
+   * The media type is the body's {@code mediaType}, else its shape (OCI index or manifest); a
+   * header, when sent, must name that same type. Docker manifests therefore need their {@code
+   * mediaType} field, as Docker's specification requires.
    */
   public static Manifest parse(byte[] bytes, String contentType) {
     JsonNode root;
@@ -152,9 +153,13 @@ public final class ManifestParser {
     for (JsonNode url : node.path("urls")) {
       urls.add(url.asText());
     }
+    String digest = text(node, "digest");
+    if (digest == null) {
+      throw ErrorCode.MANIFEST_INVALID.exception("descriptor has no digest");
+    }
     return new Descriptor(
         text(node, "mediaType"),
-        Digest.parse(text(node, "digest")),
+        Digest.parse(digest),
         size.asLong(),
         text(node, "artifactType"),
         stringMap(node.get("annotations")),

@@ -9,9 +9,12 @@ import java.nio.channels.FileChannel;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.DirectoryNotEmptyException;
 import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileSystemException;
 import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
+import java.nio.file.NotDirectoryException;
 import java.nio.file.Path;
 import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardCopyOption;
@@ -70,10 +73,11 @@ public final class FilesystemDriver implements StorageDriver {
 
   @Override
   public byte[] getContent(String path) throws IOException {
+    Path file = resolve(path);
     try {
-      return Files.readAllBytes(resolve(path));
-    } catch (NoSuchFileException e) {
-      throw new PathNotFoundException(path);
+      return Files.readAllBytes(file);
+    } catch (FileSystemException e) {
+      throw notFoundOr(e, file, path);
     }
   }
 
@@ -100,12 +104,13 @@ public final class FilesystemDriver implements StorageDriver {
 
   @Override
   public InputStream reader(String path, long offset) throws IOException {
+    Path file = resolve(path);
     try {
-      FileChannel channel = FileChannel.open(resolve(path), StandardOpenOption.READ);
+      FileChannel channel = FileChannel.open(file, StandardOpenOption.READ);
       channel.position(offset);
       return Channels.newInputStream(channel);
-    } catch (NoSuchFileException e) {
-      throw new PathNotFoundException(path);
+    } catch (FileSystemException e) {
+      throw notFoundOr(e, file, path);
     }
   }
 
@@ -134,8 +139,8 @@ public final class FilesystemDriver implements StorageDriver {
           .filter(name -> !name.startsWith(TEMP_PREFIX))
           .sorted()
           .toList();
-    } catch (NoSuchFileException | java.nio.file.NotDirectoryException e) {
-      throw new PathNotFoundException(path);
+    } catch (FileSystemException e) {
+      throw notFoundOr(e, dir, path);
     }
   }
 
@@ -164,8 +169,10 @@ public final class FilesystemDriver implements StorageDriver {
           // A concurrent writer put something inside; it stays, as it must.
         }
       }
-    } catch (NoSuchFileException e) {
-      // Nothing to delete.
+    } catch (FileSystemException e) {
+      if (!(notFoundOr(e, target, path) instanceof PathNotFoundException)) {
+        throw e;
+      }
     } catch (UncheckedIOException e) {
       if (!(e.getCause() instanceof NoSuchFileException)) {
         throw e.getCause();
@@ -210,6 +217,19 @@ public final class FilesystemDriver implements StorageDriver {
   public Optional<Path> localFile(String path) {
     Path file = resolve(path);
     return Files.isRegularFile(file) ? Optional.of(file) : Optional.empty();
+  }
+
+  /**
+   * A missing file, or a path below a regular file ({@code ENOTDIR}), is not found; anything else
+   * is a real I/O error.
+   */
+  private static IOException notFoundOr(FileSystemException e, Path file, String path) {
+    if (e instanceof NoSuchFileException
+        || e instanceof NotDirectoryException
+        || !Files.exists(file, LinkOption.NOFOLLOW_LINKS)) {
+      return new PathNotFoundException(path);
+    }
+    return e;
   }
 
   private static void atomicMove(Path from, Path to) throws IOException {

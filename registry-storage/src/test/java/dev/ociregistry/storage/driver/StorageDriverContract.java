@@ -466,4 +466,29 @@ public interface StorageDriverContract {
   static byte[] sha256(byte[] b) throws NoSuchAlgorithmException {
     return MessageDigest.getInstance("SHA-256").digest(b);
   }
+
+  // ---- walk ----
+
+  @Test
+  default void walkVisitsEveryFileAtAnyDepthWithSizeAndTime() throws IOException {
+    StorageDriver d = driver();
+    d.putContent("/w/a", "1".getBytes(UTF_8));
+    d.putContent("/w/b/c", "22".getBytes(UTF_8));
+    d.putContent("/w/b/d/e/f", "333".getBytes(UTF_8));
+    d.putContent("/wx/outside", "x".getBytes(UTF_8));
+    var seen = new java.util.TreeMap<String, Long>();
+    d.walk(
+        "/w",
+        file -> {
+          assertFalse(file.directory(), file.path());
+          assertNotNull(file.modified(), file.path());
+          seen.put(file.path(), file.size());
+        });
+    assertEquals(java.util.Map.of("/w/a", 1L, "/w/b/c", 2L, "/w/b/d/e/f", 3L), seen);
+  }
+
+  @Test
+  default void walkOfMissingPathVisitsNothing() throws IOException {
+    driver().walk("/nothing/here", file -> fail("visited " + file));
+  }
 }
