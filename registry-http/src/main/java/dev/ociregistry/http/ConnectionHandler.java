@@ -391,7 +391,7 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
     access.info(
         "{} {} {} {} {}ms id={}",
         ex.request.method(),
-        ex.request.uri(),
+        ex.request.decoderResult().isFailure() ? "(malformed request)" : ex.request.uri(),
         status,
         bytes,
         TimeUnit.NANOSECONDS.toMillis(nanos),

@@ -116,12 +116,12 @@ public final class UploadStore {
           expected.toString());
     }
     String data = RegistryPaths.uploadData(repository, id);
-    if (blobs.statContent(actual).isEmpty()) {
-      try (FileWriter writer = driver.writer(data, true)) {
-        writer.commit();
-      }
-      driver.move(data, RegistryPaths.blobData(actual));
+    try (FileWriter writer = driver.writer(data, true)) {
+      writer.commit();
     }
+    // Moved even when the content exists: the fresh modification time tells garbage collection
+    // that a push is about to reference it (the grace period).
+    driver.move(data, RegistryPaths.blobData(actual));
     blobs.link(repository, actual);
     cancel(repository, id);
     return new Descriptor("application/octet-stream", actual, status.size());
