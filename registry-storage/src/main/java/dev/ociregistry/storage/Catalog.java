@@ -8,7 +8,8 @@ import java.util.List;
 
 /**
  * The list of repositories. A directory under {@code repositories/} is a repository when it has a
- * {@code _manifests}, {@code _layers} or {@code _uploads} child; other directories are namespaces.
+ * {@code _manifests} or {@code _layers} child (content, not just an upload in progress); other
+ * directories are namespaces.
  */
 public final class Catalog {
   private final StorageDriver driver;
@@ -35,8 +36,7 @@ public final class Catalog {
     boolean isRepository = false;
     for (String child : children) {
       if (child.startsWith("_")) {
-        isRepository |=
-            child.equals("_manifests") || child.equals("_layers") || child.equals("_uploads");
+        isRepository |= child.equals("_manifests") || child.equals("_layers");
       } else {
         collect(dir + "/" + child, prefix + child + "/", names);
       }

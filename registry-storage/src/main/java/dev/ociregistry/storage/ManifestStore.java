@@ -167,7 +167,8 @@ public final class ManifestStore {
 
   /** The repository's tags, sorted; {@code NAME_UNKNOWN} if the repository does not exist. */
   public List<String> tags(RepositoryName repository) throws IOException {
-    if (driver.stat(RegistryPaths.repository(repository)).isEmpty()) {
+    String dir = RegistryPaths.repository(repository);
+    if (driver.stat(dir + "/_manifests").isEmpty() && driver.stat(dir + "/_layers").isEmpty()) {
       throw ErrorCode.NAME_UNKNOWN.exception(
           "repository name not known to registry", repository.value());
     }

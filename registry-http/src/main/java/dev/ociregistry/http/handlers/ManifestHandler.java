@@ -126,9 +126,15 @@ public final class ManifestHandler {
     }
     for (String header : acceptHeaders) {
       for (String part : header.split(",")) {
-        int semi = part.indexOf(';');
-        String type = (semi < 0 ? part : part.substring(0, semi)).trim();
-        if (type.equals(mediaType) || type.equals("*/*") || type.equals("application/*")) {
+        String[] params = part.split(";");
+        String type = params[0].trim();
+        boolean refused = false; // q=0 means "not this one"
+        for (int i = 1; i < params.length; i++) {
+          String param = params[i].trim().replace(" ", "");
+          refused |= param.matches("q=0(\\.0*)?");
+        }
+        if (!refused
+            && (type.equals(mediaType) || type.equals("*/*") || type.equals("application/*"))) {
           return true;
         }
       }

@@ -43,10 +43,16 @@ public final class UploadHandler {
       }
     }
     String digestParam = request.query("digest");
+    // Validated before anything is created, so a refused request leaves no session behind.
+    Digest digest = digestParam == null ? null : Digest.parse(digestParam);
     UploadStore.Status session = uploads.start(name);
-    if (digestParam != null) {
-      Digest digest = Digest.parse(digestParam);
-      uploads.complete(name, session.id(), digest, request.body());
+    if (digest != null) {
+      try {
+        uploads.complete(name, session.id(), digest, request.body());
+      } catch (IOException | RuntimeException e) {
+        uploads.cancel(name, session.id());
+        throw e;
+      }
       return created(name, digest);
     }
     return accepted(name, session);

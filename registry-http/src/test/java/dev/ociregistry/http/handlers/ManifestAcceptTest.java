@@ -31,4 +31,15 @@ class ManifestAcceptTest {
             List.of("application/vnd.docker.distribution.manifest.v1+prettyjws"),
             MediaTypes.DOCKER_MANIFEST));
   }
+
+  @Test
+  void qualityZeroRefusesAType() {
+    assertFalse(
+        ManifestHandler.acceptable(
+            List.of(MediaTypes.OCI_INDEX + ", " + MediaTypes.OCI_MANIFEST + "; q=0"),
+            MediaTypes.OCI_MANIFEST));
+    assertTrue(
+        ManifestHandler.acceptable(
+            List.of(MediaTypes.OCI_MANIFEST + ";q=0.5"), MediaTypes.OCI_MANIFEST));
+  }
 }
