@@ -3,6 +3,7 @@ package dev.ociregistry.http;
 import dev.ociregistry.core.ErrorCode;
 import dev.ociregistry.core.RegistryException;
 import dev.ociregistry.storage.BlobBody;
+import dev.ociregistry.storage.driver.StorageUnavailableException;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.netty.buffer.ByteBuf;
@@ -252,6 +253,11 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
       response = ex.match.route().handler().handle(request);
     } catch (RegistryException e) {
       response = Errors.render(e);
+    } catch (StorageUnavailableException e) {
+      log.warn("storage unavailable for {} {}: {}", ex.request.method(), ex.path, e.getMessage());
+      response =
+          Errors.render(ErrorCode.UNAVAILABLE.exception("storage is unavailable, try again later"))
+              .header(HttpHeaderNames.RETRY_AFTER, 5);
     } catch (NoSuchFileException e) {
       response =
           Errors.render(ErrorCode.BLOB_UNKNOWN.exception("content was removed while reading"));

@@ -2,7 +2,9 @@ package dev.ociregistry.server;
 
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.annotation.JsonProperty;
+import dev.ociregistry.storage.driver.s3.S3Settings;
 import java.net.InetSocketAddress;
+import java.net.URI;
 import java.nio.file.Path;
 
 /**
@@ -16,7 +18,7 @@ public record RegistryConfig(Log log, Http http, Storage storage, Referrers refe
   public RegistryConfig {
     log = log == null ? new Log(null) : log;
     http = http == null ? new Http(null) : http;
-    storage = storage == null ? new Storage(null, null) : storage;
+    storage = storage == null ? new Storage(null, null, null) : storage;
     referrers = referrers == null ? new Referrers(null) : referrers;
     gc = gc == null ? new Gc(null, null, null, null, null) : gc;
   }
@@ -50,7 +52,7 @@ public record RegistryConfig(Log log, Http http, Storage storage, Referrers refe
   }
 
   @JsonIgnoreProperties(ignoreUnknown = true)
-  public record Storage(Filesystem filesystem, Delete delete) {
+  public record Storage(Filesystem filesystem, S3 s3, Delete delete) {
     public Storage {
       filesystem = filesystem == null ? new Filesystem(null) : filesystem;
       delete = delete == null ? new Delete(true) : delete;
@@ -69,6 +71,43 @@ public record RegistryConfig(Log log, Http http, Storage storage, Referrers refe
 
     public Path root() {
       return Path.of(rootDirectory);
+    }
+  }
+
+  /**
+   * registry:2's {@code storage.s3} keys. {@code checksums}: {@code when_required} (the default
+   * with a {@code regionendpoint}, since many S3-compatible stores reject the SDK's default request
+   * checksums) or {@code when_supported} (the default for AWS).
+   */
+  @JsonIgnoreProperties(ignoreUnknown = true)
+  public record S3(
+      String bucket,
+      String region,
+      @JsonProperty("regionendpoint") String regionEndpoint,
+      @JsonProperty("forcepathstyle") Boolean forcePathStyle,
+      @JsonProperty("rootdirectory") String rootDirectory,
+      @JsonProperty("accesskey") String accessKey,
+      @JsonProperty("secretkey") String secretKey,
+      @JsonProperty("chunksize") Long chunkSize,
+      Boolean redirect,
+      String checksums) {
+
+    public S3Settings settings() {
+      boolean endpoint = regionEndpoint != null && !regionEndpoint.isBlank();
+      boolean whenRequired =
+          checksums == null ? endpoint : checksums.equalsIgnoreCase("when_required");
+      return new S3Settings(
+          bucket,
+          region,
+          endpoint ? URI.create(regionEndpoint) : null,
+          forcePathStyle != null ? forcePathStyle : endpoint,
+          rootDirectory,
+          accessKey,
+          secretKey,
+          chunkSize == null ? 0 : chunkSize,
+          redirect != null && redirect,
+          whenRequired,
+          null);
     }
   }
 

@@ -8,6 +8,7 @@ import dev.ociregistry.http.RegistryHttpServer;
 import dev.ociregistry.storage.RegistryStore;
 import dev.ociregistry.storage.driver.FilesystemDriver;
 import dev.ociregistry.storage.driver.StorageDriver;
+import dev.ociregistry.storage.driver.s3.S3Driver;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -45,9 +46,9 @@ public final class RegistryServer implements AutoCloseable {
     var http = new RegistryHttpServer(store, options, new SimpleMeterRegistry());
     InetSocketAddress bound = http.start(config.http().socketAddress());
     log.info(
-        "registry listening on {} (filesystem store at {}, deletes {})",
+        "registry listening on {} ({}, deletes {})",
         bound,
-        config.storage().filesystem().root().toAbsolutePath().normalize(),
+        describe(config.storage()),
         options.deleteEnabled() ? "enabled" : "disabled");
     return new RegistryServer(http, bound, scheduleGc(config.gc(), store));
   }
@@ -87,10 +88,27 @@ public final class RegistryServer implements AutoCloseable {
 
   /** The configured store, as the server and the offline commands use it. */
   static RegistryStore store(RegistryConfig config) throws IOException {
-    var root = config.storage().filesystem().root();
-    Files.createDirectories(root);
-    StorageDriver driver = new FilesystemDriver(root);
-    return new RegistryStore(driver, RegistryStore.Options.defaults());
+    var s3 = config.storage().s3();
+    StorageDriver driver;
+    boolean redirect = false;
+    if (s3 != null && s3.bucket() != null) {
+      driver = new S3Driver(s3.settings());
+      redirect = s3.settings().redirect();
+    } else {
+      var root = config.storage().filesystem().root();
+      Files.createDirectories(root);
+      driver = new FilesystemDriver(root);
+    }
+    var defaults = RegistryStore.Options.defaults();
+    return new RegistryStore(
+        driver, new RegistryStore.Options(redirect, defaults.manifestCacheBytes()));
+  }
+
+  private static String describe(RegistryConfig.Storage storage) {
+    if (storage.s3() != null && storage.s3().bucket() != null) {
+      return "S3 bucket " + storage.s3().bucket();
+    }
+    return "filesystem store at " + storage.filesystem().root().toAbsolutePath().normalize();
   }
 
   public InetSocketAddress address() {

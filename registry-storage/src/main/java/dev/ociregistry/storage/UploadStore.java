@@ -6,6 +6,7 @@ import dev.ociregistry.core.Descriptor;
 import dev.ociregistry.core.Digest;
 import dev.ociregistry.core.ErrorCode;
 import dev.ociregistry.core.RepositoryName;
+import dev.ociregistry.storage.driver.FileInfo;
 import dev.ociregistry.storage.driver.FileWriter;
 import dev.ociregistry.storage.driver.StorageDriver;
 import java.io.IOException;
@@ -21,6 +22,9 @@ import java.util.concurrent.locks.ReentrantLock;
  * Upload sessions. The bytes go straight to {@code _uploads/<id>/data} while being hashed, and are
  * moved into {@code blobs/} only once their digest is verified, so no unverified content is ever
  * visible.
+ *
+ * <p>A session is its {@code startedat} file; each chunk is appended to {@code data} and committed
+ * (made durable) before it is acknowledged.
  *
  * <p>The running hash of each session is kept in memory so that chunked uploads are hashed once. It
  * is only a cache: an instance that has no hash state for a session (after a restart, or because
@@ -55,9 +59,6 @@ public final class UploadStore {
     driver.putContent(
         RegistryPaths.uploadStartedAt(repository, id),
         Instant.now().toString().getBytes(StandardCharsets.UTF_8));
-    try (FileWriter writer = driver.writer(RegistryPaths.uploadData(repository, id), false)) {
-      writer.commit();
-    }
     return new Status(id, 0);
   }
 
@@ -89,6 +90,7 @@ public final class UploadStore {
           writer.write(ByteBuffer.wrap(buffer, 0, n));
           state.offset += n;
         }
+        writer.commit(); // each accepted chunk is durable before it is acknowledged
         return new Status(id, writer.size());
       } catch (IOException | RuntimeException e) {
         hashes.invalidate(id); // the hash may now disagree with what reached storage
@@ -116,8 +118,10 @@ public final class UploadStore {
           expected.toString());
     }
     String data = RegistryPaths.uploadData(repository, id);
-    try (FileWriter writer = driver.writer(data, true)) {
-      writer.commit();
+    if (status.size() == 0 && driver.stat(data).isEmpty()) {
+      try (FileWriter writer = driver.writer(data, false)) {
+        writer.commit(); // the empty blob: no chunk ever created the file
+      }
     }
     // Moved even when the content exists: the fresh modification time tells garbage collection
     // that a push is about to reference it (the grace period).
@@ -132,12 +136,12 @@ public final class UploadStore {
     driver.delete(RegistryPaths.uploadDir(repository, id));
   }
 
+  /** Bytes received so far; a session exists from its {@code startedat} on, before any data. */
   private long size(RepositoryName repository, UploadId id) throws IOException {
-    return driver
-        .stat(RegistryPaths.uploadData(repository, id))
-        .filter(info -> !info.directory())
-        .orElseThrow(() -> ErrorCode.BLOB_UPLOAD_UNKNOWN.exception("upload unknown", id.toString()))
-        .size();
+    if (driver.stat(RegistryPaths.uploadStartedAt(repository, id)).isEmpty()) {
+      throw ErrorCode.BLOB_UPLOAD_UNKNOWN.exception("upload unknown", id.toString());
+    }
+    return driver.stat(RegistryPaths.uploadData(repository, id)).map(FileInfo::size).orElse(0L);
   }
 
   /** Brings the cached hash up to {@code size} by reading what storage has and it has not seen. */

@@ -46,9 +46,7 @@ public final class FilesystemDriver implements StorageDriver {
 
   /** Maps a driver path into the root, refusing anything that would leave it. */
   Path resolve(String path) {
-    if (path == null || !path.startsWith("/") || path.indexOf('\0') >= 0) {
-      throw new IllegalArgumentException("invalid storage path: " + path);
-    }
+    DriverPaths.requireValid(path);
     Path resolved = root.resolve(path.substring(1)).normalize();
     if (!resolved.startsWith(root)) {
       throw new IllegalArgumentException("storage path leaves the root: " + path);
