@@ -9,15 +9,21 @@ import java.time.Duration;
  *     storage.delete.enabled})
  * @param maxManifestBytes manifests larger than this are refused with 413
  * @param idleTimeout a connection waiting this long for a request or for more of its body is closed
+ * @param writeRefusal null when clients may write; otherwise why they may not (read-only, mirror),
+ *     the message of the 405 every write route answers
  * @param serveFallbackTags whether a pull of a referrers fallback tag ({@code sha256-<hex>}) that
  *     no client pushed is answered with the subject's referrers
  */
 public record HttpOptions(
-    boolean deleteEnabled, int maxManifestBytes, Duration idleTimeout, boolean serveFallbackTags) {
+    boolean deleteEnabled,
+    int maxManifestBytes,
+    Duration idleTimeout,
+    boolean serveFallbackTags,
+    String writeRefusal) {
   /** Manifest size limit, as registry:2 and the spec suggest. */
   public static final int DEFAULT_MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 
   public static HttpOptions defaults() {
-    return new HttpOptions(true, DEFAULT_MAX_MANIFEST_BYTES, Duration.ofSeconds(120), true);
+    return new HttpOptions(true, DEFAULT_MAX_MANIFEST_BYTES, Duration.ofSeconds(120), true, null);
   }
 }

@@ -8,6 +8,7 @@ import dev.ociregistry.http.handlers.ReferrerHandler;
 import dev.ociregistry.http.handlers.TagHandler;
 import dev.ociregistry.http.handlers.UploadHandler;
 import dev.ociregistry.storage.RegistryStore;
+import dev.ociregistry.storage.mirror.Mirror;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
@@ -41,22 +42,26 @@ public final class RegistryHttpServer implements AutoCloseable {
   private EventLoopGroup group;
   private Channel channel;
 
-  public RegistryHttpServer(RegistryStore store, HttpOptions options, MeterRegistry meters) {
+  /** {@code mirror} is null unless the registry is a pull-through cache. */
+  public RegistryHttpServer(
+      RegistryStore store, Mirror mirror, HttpOptions options, MeterRegistry meters) {
     this.options = options;
     this.meters = meters;
     this.routes =
         new Routes(
             new BaseHandler(),
-            new BlobHandler(store.blobs(), options.deleteEnabled()),
+            new BlobHandler(store.blobs(), mirror, options.deleteEnabled()),
             new UploadHandler(store.uploads(), store.blobs()),
             new ManifestHandler(
                 store.manifests(),
                 store.referrers(),
+                mirror,
                 options.deleteEnabled(),
                 options.serveFallbackTags()),
             new TagHandler(store.manifests()),
             new ReferrerHandler(store.referrers()),
-            new CatalogHandler(store.catalog()));
+            new CatalogHandler(store.catalog()),
+            options.writeRefusal());
   }
 
   /** Binds and starts serving; returns the bound address (port 0 picks a free port). */

@@ -7,6 +7,7 @@ import static io.netty.handler.codec.http.HttpMethod.PATCH;
 import static io.netty.handler.codec.http.HttpMethod.POST;
 import static io.netty.handler.codec.http.HttpMethod.PUT;
 
+import dev.ociregistry.core.ErrorCode;
 import dev.ociregistry.http.handlers.BaseHandler;
 import dev.ociregistry.http.handlers.BlobHandler;
 import dev.ociregistry.http.handlers.CatalogHandler;
@@ -45,8 +46,11 @@ import java.util.regex.Pattern;
  *         GET          /v2/_catalog?n=&amp;last=
  * </pre>
  *
- * Names contain slashes, so each pattern anchors on the fixed suffix and takes the name greedily:
- * the path is in effect parsed from the right.
+ * Rows marked by {@code write(...)} change the registry; in read-only and mirror modes they answer
+ * {@code 405 UNSUPPORTED}.
+ *
+ * <p>Names contain slashes, so each pattern anchors on the fixed suffix and takes the name
+ * greedily: the path is in effect parsed from the right.
  */
 public final class Routes {
 
@@ -89,26 +93,64 @@ public final class Routes {
       ManifestHandler manifests,
       TagHandler tags,
       ReferrerHandler referrers,
-      CatalogHandler catalog) {
+      CatalogHandler catalog,
+      String writeRefusal) {
     var r = new ArrayList<Route>();
     r.add(new Route("base", GET, BASE, BodyMode.NONE, base::get));
     r.add(new Route("catalog", GET, CATALOG, BodyMode.NONE, catalog::list));
     // Upload routes first: "<name>/blobs/uploads/<id>" must not read as a blob of "<name>/blobs".
-    r.add(new Route("upload.start", POST, UPLOADS, BodyMode.STREAM, uploads::start));
+    r.add(
+        write(
+            writeRefusal,
+            new Route("upload.start", POST, UPLOADS, BodyMode.STREAM, uploads::start)));
     r.add(new Route("upload.status", GET, UPLOAD, BodyMode.NONE, uploads::status));
-    r.add(new Route("upload.patch", PATCH, UPLOAD, BodyMode.STREAM, uploads::patch));
-    r.add(new Route("upload.complete", PUT, UPLOAD, BodyMode.STREAM, uploads::complete));
-    r.add(new Route("upload.cancel", DELETE, UPLOAD, BodyMode.NONE, uploads::cancel));
+    r.add(
+        write(
+            writeRefusal,
+            new Route("upload.patch", PATCH, UPLOAD, BodyMode.STREAM, uploads::patch)));
+    r.add(
+        write(
+            writeRefusal,
+            new Route("upload.complete", PUT, UPLOAD, BodyMode.STREAM, uploads::complete)));
+    r.add(
+        write(
+            writeRefusal,
+            new Route("upload.cancel", DELETE, UPLOAD, BodyMode.NONE, uploads::cancel)));
     r.add(new Route("blob.get", GET, BLOB, BodyMode.NONE, blobs::get));
     r.add(new Route("blob.head", HEAD, BLOB, BodyMode.NONE, blobs::get));
-    r.add(new Route("blob.delete", DELETE, BLOB, BodyMode.NONE, blobs::delete));
+    r.add(
+        write(writeRefusal, new Route("blob.delete", DELETE, BLOB, BodyMode.NONE, blobs::delete)));
     r.add(new Route("manifest.get", GET, MANIFEST, BodyMode.NONE, manifests::get));
     r.add(new Route("manifest.head", HEAD, MANIFEST, BodyMode.NONE, manifests::get));
-    r.add(new Route("manifest.put", PUT, MANIFEST, BodyMode.AGGREGATE, manifests::put));
-    r.add(new Route("manifest.delete", DELETE, MANIFEST, BodyMode.NONE, manifests::delete));
+    r.add(
+        write(
+            writeRefusal,
+            new Route("manifest.put", PUT, MANIFEST, BodyMode.AGGREGATE, manifests::put)));
+    r.add(
+        write(
+            writeRefusal,
+            new Route("manifest.delete", DELETE, MANIFEST, BodyMode.NONE, manifests::delete)));
     r.add(new Route("tags.list", GET, TAGS, BodyMode.NONE, tags::list));
     r.add(new Route("referrers.list", GET, REFERRERS, BodyMode.NONE, referrers::list));
     this.routes = List.copyOf(r);
+  }
+
+  /**
+   * A route that changes the registry: as given, or, when writes are refused (read-only or mirror
+   * mode), one that answers 405 UNSUPPORTED without reading the body.
+   */
+  private static Route write(String refusal, Route route) {
+    if (refusal == null) {
+      return route;
+    }
+    return new Route(
+        route.name(),
+        route.method(),
+        route.pattern(),
+        BodyMode.NONE,
+        request -> {
+          throw ErrorCode.UNSUPPORTED.exception(refusal);
+        });
   }
 
   /** The route for a request; see {@link #pathKnown} to tell 405 from 404 when there is none. */

@@ -13,12 +13,13 @@ import java.nio.file.Path;
  * ignored.
  */
 @JsonIgnoreProperties(ignoreUnknown = true)
-public record RegistryConfig(Log log, Http http, Storage storage, Referrers referrers, Gc gc) {
+public record RegistryConfig(
+    Log log, Http http, Storage storage, Referrers referrers, Gc gc, Proxy proxy) {
 
   public RegistryConfig {
     log = log == null ? new Log(null) : log;
     http = http == null ? new Http(null) : http;
-    storage = storage == null ? new Storage(null, null, null) : storage;
+    storage = storage == null ? new Storage(null, null, null, null) : storage;
     referrers = referrers == null ? new Referrers(null) : referrers;
     gc = gc == null ? new Gc(null, null, null, null, null) : gc;
   }
@@ -52,8 +53,9 @@ public record RegistryConfig(Log log, Http http, Storage storage, Referrers refe
   }
 
   @JsonIgnoreProperties(ignoreUnknown = true)
-  public record Storage(Filesystem filesystem, S3 s3, Delete delete) {
+  public record Storage(Filesystem filesystem, S3 s3, Delete delete, Maintenance maintenance) {
     public Storage {
+      maintenance = maintenance == null ? new Maintenance(null) : maintenance;
       filesystem = filesystem == null ? new Filesystem(null) : filesystem;
       delete = delete == null ? new Delete(true) : delete;
     }
@@ -111,6 +113,41 @@ public record RegistryConfig(Log log, Http http, Storage storage, Referrers refe
     }
   }
 
+  /** registry:2's {@code storage.maintenance}; only {@code readonly.enabled} applies here. */
+  @JsonIgnoreProperties(ignoreUnknown = true)
+  public record Maintenance(Readonly readonly) {
+    public Maintenance {
+      readonly = readonly == null ? new Readonly(false) : readonly;
+    }
+  }
+
+  /** Read-only mode: every write is refused with 405, and nothing at all is written to storage. */
+  @JsonIgnoreProperties(ignoreUnknown = true)
+  public record Readonly(Boolean enabled) {
+    public Readonly {
+      enabled = enabled != null && enabled;
+    }
+  }
+
+  /** A copy of this configuration in read-only mode. */
+  public RegistryConfig readOnly() {
+    return new RegistryConfig(
+        log,
+        http,
+        new Storage(
+            storage.filesystem(),
+            storage.s3(),
+            storage.delete(),
+            new Maintenance(new Readonly(true))),
+        referrers,
+        gc,
+        proxy);
+  }
+
+  public boolean isReadOnly() {
+    return storage.maintenance().readonly().enabled();
+  }
+
   /** Deletes are on unless turned off; registry:2 has them off, which surprises most users. */
   @JsonIgnoreProperties(ignoreUnknown = true)
   public record Delete(Boolean enabled) {
@@ -147,6 +184,22 @@ public record RegistryConfig(Log log, Http http, Storage storage, Referrers refe
       deleteUntagged = deleteUntagged != null && deleteUntagged;
       grace = grace == null ? "1h" : grace;
       uploadMaxAge = uploadMaxAge == null ? "24h" : uploadMaxAge;
+    }
+  }
+
+  /**
+   * Pull-through mirror mode, with registry:2's {@code proxy} keys. {@code ttl}: how long a tag's
+   * digest is trusted before the upstream is asked again (default 5m).
+   */
+  @JsonIgnoreProperties(ignoreUnknown = true)
+  public record Proxy(
+      @JsonProperty("remoteurl") String remoteUrl, String username, String password, String ttl) {
+    public Proxy {
+      ttl = ttl == null || ttl.isBlank() ? "5m" : ttl;
+    }
+
+    public boolean enabled() {
+      return remoteUrl != null && !remoteUrl.isBlank();
     }
   }
 }

@@ -7,12 +7,17 @@ import dev.ociregistry.http.HttpOptions;
 import dev.ociregistry.http.RegistryHttpServer;
 import dev.ociregistry.storage.RegistryStore;
 import dev.ociregistry.storage.driver.FilesystemDriver;
+import dev.ociregistry.storage.driver.ReadOnlyDriver;
 import dev.ociregistry.storage.driver.StorageDriver;
 import dev.ociregistry.storage.driver.s3.S3Driver;
+import dev.ociregistry.storage.mirror.Mirror;
+import dev.ociregistry.storage.mirror.UpstreamClient;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.net.URI;
 import java.nio.file.Files;
+import java.time.Duration;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -22,6 +27,9 @@ import org.slf4j.LoggerFactory;
 /** A running registry: configuration wired into storage and HTTP. Tests start it on port 0. */
 public final class RegistryServer implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(RegistryServer.class);
+
+  /** Connect and per-request timeout towards a mirror's upstream. */
+  private static final Duration UPSTREAM_TIMEOUT = Duration.ofSeconds(30);
 
   private final RegistryHttpServer http;
   private final InetSocketAddress address;
@@ -36,21 +44,47 @@ public final class RegistryServer implements AutoCloseable {
 
   public static RegistryServer start(RegistryConfig config)
       throws IOException, InterruptedException {
+    if (config.isReadOnly() && config.proxy() != null && config.proxy().enabled()) {
+      throw new IllegalArgumentException("a mirror caches what it pulls: it cannot be read-only");
+    }
     var store = store(config);
+    Mirror mirror = mirror(config.proxy(), store);
     var options =
         new HttpOptions(
             config.storage().delete().enabled(),
             HttpOptions.DEFAULT_MAX_MANIFEST_BYTES,
             HttpOptions.defaults().idleTimeout(),
-            config.referrers().tagschema());
-    var http = new RegistryHttpServer(store, options, new SimpleMeterRegistry());
+            config.referrers().tagschema(),
+            config.isReadOnly()
+                ? "the registry is in read-only mode"
+                : mirror != null
+                    ? "the registry is a pull-through mirror of "
+                        + config.proxy().remoteUrl()
+                        + "; push there"
+                    : null);
+    var http = new RegistryHttpServer(store, mirror, options, new SimpleMeterRegistry());
     InetSocketAddress bound = http.start(config.http().socketAddress());
     log.info(
-        "registry listening on {} ({}, deletes {})",
+        "registry listening on {} ({}, {})",
         bound,
         describe(config.storage()),
-        options.deleteEnabled() ? "enabled" : "disabled");
-    return new RegistryServer(http, bound, scheduleGc(config.gc(), store));
+        config.isReadOnly()
+            ? "read-only"
+            : options.deleteEnabled() ? "deletes enabled" : "deletes disabled");
+    return new RegistryServer(
+        http, bound, config.isReadOnly() ? null : scheduleGc(config.gc(), store));
+  }
+
+  private static Mirror mirror(RegistryConfig.Proxy proxy, RegistryStore store) {
+    if (proxy == null || !proxy.enabled()) {
+      return null;
+    }
+    var upstream =
+        new UpstreamClient(
+            URI.create(proxy.remoteUrl()), proxy.username(), proxy.password(), UPSTREAM_TIMEOUT);
+    log.info("pull-through mirror of {}", proxy.remoteUrl());
+    return new Mirror(
+        upstream, store.manifests(), store.blobs(), store.driver(), Durations.parse(proxy.ttl()));
   }
 
   /** The in-server collector: the same code as {@code garbage-collect}, run every interval. */
@@ -96,8 +130,13 @@ public final class RegistryServer implements AutoCloseable {
       redirect = s3.settings().redirect();
     } else {
       var root = config.storage().filesystem().root();
-      Files.createDirectories(root);
+      if (!config.isReadOnly()) {
+        Files.createDirectories(root);
+      }
       driver = new FilesystemDriver(root);
+    }
+    if (config.isReadOnly()) {
+      driver = new ReadOnlyDriver(driver);
     }
     var defaults = RegistryStore.Options.defaults();
     return new RegistryStore(

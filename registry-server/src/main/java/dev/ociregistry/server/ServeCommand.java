@@ -15,9 +15,15 @@ public final class ServeCommand implements Callable<Integer> {
   @Option(names = "--config", description = "YAML configuration file (registry:2 format).")
   Path config;
 
+  @Option(
+      names = "--read-only",
+      description = "Refuse every write (405) and never write to storage.")
+  boolean readOnly;
+
   @Override
   public Integer call() throws Exception {
-    RegistryConfig cfg = ConfigLoader.load(config, System.getenv());
+    RegistryConfig loaded = ConfigLoader.load(config, System.getenv());
+    RegistryConfig cfg = readOnly ? loaded.readOnly() : loaded;
     setLogLevel(cfg.log().level());
     try (RegistryServer server = RegistryServer.start(cfg)) {
       Runtime.getRuntime().addShutdownHook(new Thread(server::close, "shutdown"));

@@ -56,6 +56,25 @@ public final class ManifestStore {
   public PutResult put(
       RepositoryName repository, Reference reference, byte[] bytes, String contentType)
       throws IOException {
+    return store(repository, reference, bytes, contentType, true);
+  }
+
+  /**
+   * Stores a manifest fetched from a mirror's upstream: validated and verified like a push, but its
+   * blobs are fetched only when a client asks for them, so they need not be here yet.
+   */
+  public PutResult putMirrored(RepositoryName repository, Reference reference, byte[] bytes)
+      throws IOException {
+    return store(repository, reference, bytes, null, false);
+  }
+
+  private PutResult store(
+      RepositoryName repository,
+      Reference reference,
+      byte[] bytes,
+      String contentType,
+      boolean requireBlobs)
+      throws IOException {
     Digest digest =
         switch (reference) {
           case Digest d -> {
@@ -70,7 +89,7 @@ public final class ManifestStore {
           case Tag t -> Digest.sha256(bytes);
         };
     Manifest manifest = ManifestParser.parse(bytes, contentType);
-    for (Descriptor blob : manifest.blobs()) {
+    for (Descriptor blob : requireBlobs ? manifest.blobs() : List.<Descriptor>of()) {
       if (MediaTypes.isForeignLayer(blob.mediaType()) && !blob.urls().isEmpty()) {
         continue;
       }

@@ -9,6 +9,7 @@ import dev.ociregistry.http.Request;
 import dev.ociregistry.http.Response;
 import dev.ociregistry.storage.BlobBody;
 import dev.ociregistry.storage.BlobStore;
+import dev.ociregistry.storage.mirror.Mirror;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import java.io.IOException;
@@ -16,10 +17,13 @@ import java.io.IOException;
 /** end-2 and end-10: blob GET/HEAD (with {@code Range}) and DELETE. */
 public final class BlobHandler {
   private final BlobStore blobs;
+  private final Mirror mirror;
   private final boolean deleteEnabled;
 
-  public BlobHandler(BlobStore blobs, boolean deleteEnabled) {
+  /** {@code mirror} is null unless the registry is a pull-through cache. */
+  public BlobHandler(BlobStore blobs, Mirror mirror, boolean deleteEnabled) {
     this.blobs = blobs;
+    this.mirror = mirror;
     this.deleteEnabled = deleteEnabled;
   }
 
@@ -27,8 +31,7 @@ public final class BlobHandler {
     RepositoryName name = request.name();
     Digest digest = request.digestParam("digest");
     long total =
-        blobs
-            .stat(name, digest)
+        (mirror != null ? mirror.blobSize(name, digest) : blobs.stat(name, digest))
             .orElseThrow(
                 () ->
                     ErrorCode.BLOB_UNKNOWN.exception(
@@ -52,7 +55,10 @@ public final class BlobHandler {
     if (request.isHead()) {
       return response;
     }
-    BlobBody body = blobs.open(name, digest, offset, length);
+    BlobBody body =
+        mirror != null
+            ? mirror.openBlob(name, digest, offset, length)
+            : blobs.open(name, digest, offset, length);
     if (body instanceof BlobBody.Redirect redirect) {
       return Response.status(HttpResponseStatus.TEMPORARY_REDIRECT)
           .header(HttpHeaderNames.LOCATION, redirect.location())

@@ -12,6 +12,7 @@ import dev.ociregistry.http.Request;
 import dev.ociregistry.http.Response;
 import dev.ociregistry.storage.ManifestStore;
 import dev.ociregistry.storage.ReferrerStore;
+import dev.ociregistry.storage.mirror.Mirror;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import java.io.IOException;
@@ -21,16 +22,20 @@ import java.util.List;
 public final class ManifestHandler {
   private final ManifestStore manifests;
   private final ReferrerStore referrers;
+  private final Mirror mirror;
   private final boolean deleteEnabled;
   private final boolean serveFallbackTags;
 
+  /** {@code mirror} is null unless the registry is a pull-through cache. */
   public ManifestHandler(
       ManifestStore manifests,
       ReferrerStore referrers,
+      Mirror mirror,
       boolean deleteEnabled,
       boolean serveFallbackTags) {
     this.manifests = manifests;
     this.referrers = referrers;
+    this.mirror = mirror;
     this.deleteEnabled = deleteEnabled;
     this.serveFallbackTags = serveFallbackTags;
   }
@@ -55,13 +60,14 @@ public final class ManifestHandler {
   }
 
   /**
-   * The stored manifest, or for a referrers fallback tag ({@code sha256-<hex>}) that no client
-   * pushed, the subject's current referrers as an index built on the fly.
+   * The stored manifest (in a mirror: cached or fetched), or for a referrers fallback tag ({@code
+   * sha256-<hex>}) that no client pushed, the subject's current referrers as an index built on the
+   * fly.
    */
   private ManifestStore.StoredManifest find(RepositoryName name, Reference reference)
       throws IOException {
     try {
-      return manifests.get(name, reference);
+      return mirror != null ? mirror.manifest(name, reference) : manifests.get(name, reference);
     } catch (RegistryException e) {
       if (serveFallbackTags
           && e.code() == ErrorCode.MANIFEST_UNKNOWN

@@ -1,0 +1,248 @@
+package dev.ociregistry.storage.mirror;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import dev.ociregistry.core.Digest;
+import dev.ociregistry.core.MediaTypes;
+import dev.ociregistry.core.Reference;
+import dev.ociregistry.core.RepositoryName;
+import dev.ociregistry.storage.driver.StorageUnavailableException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.URI;
+import java.net.URLEncoder;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Base64;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * A client of the upstream registry a mirror pulls through: manifests and blobs by the distribution
+ * API, with basic credentials or Docker's bearer-token challenge ({@code WWW-Authenticate: Bearer
+ * realm=...,service=...,scope=...}), as Docker Hub uses.
+ */
+public final class UpstreamClient {
+  static final String ACCEPT_MANIFESTS =
+      String.join(
+          ", ",
+          MediaTypes.OCI_INDEX,
+          MediaTypes.OCI_MANIFEST,
+          MediaTypes.DOCKER_MANIFEST_LIST,
+          MediaTypes.DOCKER_MANIFEST);
+
+  /** Same limit as for pushed manifests. */
+  static final int MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
+
+  private static final Pattern CHALLENGE_PARAM = Pattern.compile("(\\w+)=\"([^\"]*)\"");
+  private static final JsonMapper JSON = JsonMapper.builder().build();
+
+  private final URI remote;
+  private final String basic;
+  private final HttpClient http;
+  private final Duration timeout;
+  private final Map<String, Token> tokens = new ConcurrentHashMap<>();
+
+  private record Token(String value, Instant expires) {}
+
+  /** A fetched manifest and the digest the upstream gave for it. */
+  public record FetchedManifest(byte[] bytes, String mediaType, String digestHeader) {}
+
+  /** An open blob download; the receiver closes {@code body}. */
+  public record FetchedBlob(InputStream body, long length) {}
+
+  public UpstreamClient(URI remote, String username, String password, Duration timeout) {
+    this.remote = URI.create(remote.toString().replaceAll("/+$", ""));
+    this.basic =
+        username == null || username.isEmpty()
+            ? null
+            : "Basic "
+                + Base64.getEncoder()
+                    .encodeToString(
+                        (username + ":" + (password == null ? "" : password))
+                            .getBytes(StandardCharsets.UTF_8));
+    this.timeout = timeout;
+    this.http =
+        HttpClient.newBuilder()
+            .connectTimeout(timeout)
+            .followRedirects(HttpClient.Redirect.NORMAL)
+            .build();
+  }
+
+  /** The digest a tag or digest has upstream, or empty if the upstream does not know it. */
+  public Optional<String> headManifest(RepositoryName name, Reference reference)
+      throws IOException {
+    var response =
+        send(
+            name,
+            request(name, "/manifests/" + reference)
+                .method("HEAD", HttpRequest.BodyPublishers.noBody()),
+            HttpResponse.BodyHandlers.discarding());
+    if (response.statusCode() == 404) {
+      return Optional.empty();
+    }
+    requireOk(response, reference);
+    return response.headers().firstValue("Docker-Content-Digest");
+  }
+
+  public Optional<FetchedManifest> getManifest(RepositoryName name, Reference reference)
+      throws IOException {
+    var response =
+        send(
+            name,
+            request(name, "/manifests/" + reference).GET(),
+            HttpResponse.BodyHandlers.ofInputStream());
+    try (InputStream body = response.body()) {
+      if (response.statusCode() == 404) {
+        return Optional.empty();
+      }
+      requireOk(response, reference);
+      byte[] bytes = body.readNBytes(MAX_MANIFEST_BYTES + 1);
+      if (bytes.length > MAX_MANIFEST_BYTES) {
+        throw new IOException("upstream manifest " + reference + " is larger than the limit");
+      }
+      return Optional.of(
+          new FetchedManifest(
+              bytes,
+              response.headers().firstValue("Content-Type").orElse(null),
+              response.headers().firstValue("Docker-Content-Digest").orElse(null)));
+    }
+  }
+
+  /** The blob's length upstream, or empty if unknown there. */
+  public Optional<Long> headBlob(RepositoryName name, Digest digest) throws IOException {
+    var response =
+        send(
+            name,
+            request(name, "/blobs/" + digest).method("HEAD", HttpRequest.BodyPublishers.noBody()),
+            HttpResponse.BodyHandlers.discarding());
+    if (response.statusCode() == 404) {
+      return Optional.empty();
+    }
+    requireOk(response, digest);
+    return response.headers().firstValueAsLong("Content-Length").stream().boxed().findFirst();
+  }
+
+  public Optional<FetchedBlob> getBlob(RepositoryName name, Digest digest) throws IOException {
+    var response =
+        send(
+            name,
+            request(name, "/blobs/" + digest).GET(),
+            HttpResponse.BodyHandlers.ofInputStream());
+    if (response.statusCode() == 404) {
+      response.body().close();
+      return Optional.empty();
+    }
+    if (response.statusCode() != 200) {
+      response.body().close();
+      requireOk(response, digest);
+    }
+    long length = response.headers().firstValueAsLong("Content-Length").orElse(-1);
+    return Optional.of(new FetchedBlob(response.body(), length));
+  }
+
+  private HttpRequest.Builder request(RepositoryName name, String suffix) {
+    return HttpRequest.newBuilder(URI.create(remote + "/v2/" + name + suffix))
+        .timeout(timeout)
+        .header("Accept", ACCEPT_MANIFESTS);
+  }
+
+  private static void requireOk(HttpResponse<?> response, Object what) throws IOException {
+    if (response.statusCode() / 100 != 2) {
+      throw new StorageUnavailableException(
+          "upstream answered " + response.statusCode() + " for " + what, null);
+    }
+  }
+
+  /** Sends with the credentials the upstream asked for last time; answers one challenge. */
+  private <T> HttpResponse<T> send(
+      RepositoryName name, HttpRequest.Builder builder, HttpResponse.BodyHandler<T> handler)
+      throws IOException {
+    String scope = "repository:" + name + ":pull";
+    Token token = tokens.get(scope);
+    if (token != null && token.expires().isAfter(Instant.now())) {
+      builder.setHeader("Authorization", "Bearer " + token.value());
+    } else if (basic != null) {
+      builder.setHeader("Authorization", basic);
+    }
+    var response = exchange(builder.build(), handler);
+    if (response.statusCode() != 401) {
+      return response;
+    }
+    closeBody(response);
+    String challenge = response.headers().firstValue("WWW-Authenticate").orElse("");
+    if (challenge.regionMatches(true, 0, "Bearer ", 0, 7)) {
+      Token fresh = fetchToken(challenge, scope);
+      tokens.put(scope, fresh);
+      builder.setHeader("Authorization", "Bearer " + fresh.value());
+    } else if (basic != null) {
+      builder.setHeader("Authorization", basic);
+    } else {
+      throw new StorageUnavailableException("upstream requires credentials", null);
+    }
+    return exchange(builder.build(), handler);
+  }
+
+  private Token fetchToken(String challenge, String scope) throws IOException {
+    Map<String, String> params = new LinkedHashMap<>();
+    Matcher m = CHALLENGE_PARAM.matcher(challenge.substring(7));
+    while (m.find()) {
+      params.put(m.group(1), m.group(2));
+    }
+    String realm = params.get("realm");
+    if (realm == null) {
+      throw new StorageUnavailableException("upstream bearer challenge has no realm", null);
+    }
+    StringBuilder uri = new StringBuilder(realm).append(realm.contains("?") ? "&" : "?");
+    if (params.containsKey("service")) {
+      uri.append("service=").append(encode(params.get("service"))).append('&');
+    }
+    uri.append("scope=").append(encode(params.getOrDefault("scope", scope)));
+    var request = HttpRequest.newBuilder(URI.create(uri.toString())).timeout(timeout).GET();
+    if (basic != null) {
+      request.header("Authorization", basic);
+    }
+    var response = exchange(request.build(), HttpResponse.BodyHandlers.ofByteArray());
+    if (response.statusCode() != 200) {
+      throw new StorageUnavailableException(
+          "upstream token service answered " + response.statusCode(), null);
+    }
+    JsonNode json = JSON.readTree(response.body());
+    String value = json.path("token").asText(json.path("access_token").asText(""));
+    if (value.isEmpty()) {
+      throw new StorageUnavailableException("upstream token service gave no token", null);
+    }
+    long seconds = Math.max(30, json.path("expires_in").asLong(60));
+    return new Token(value, Instant.now().plusSeconds(seconds - 10));
+  }
+
+  private <T> HttpResponse<T> exchange(HttpRequest request, HttpResponse.BodyHandler<T> handler)
+      throws IOException {
+    try {
+      return http.send(request, handler);
+    } catch (IOException e) {
+      throw new StorageUnavailableException("upstream unreachable: " + e.getMessage(), e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IOException("interrupted", e);
+    }
+  }
+
+  private static void closeBody(HttpResponse<?> response) throws IOException {
+    if (response.body() instanceof InputStream in) {
+      in.close();
+    }
+  }
+
+  private static String encode(String s) {
+    return URLEncoder.encode(s, StandardCharsets.UTF_8);
+  }
+}
