@@ -32,9 +32,12 @@ public final class ServeCommand implements Callable<Integer> {
     return 0;
   }
 
+  /** {@code log.level}, for the access log too (warn or error silence it). */
   private static void setLogLevel(String level) {
     if (LoggerFactory.getILoggerFactory() instanceof LoggerContext context) {
-      context.getLogger(Logger.ROOT_LOGGER_NAME).setLevel(Level.toLevel(level, Level.INFO));
+      Level parsed = Level.toLevel(level, Level.INFO);
+      context.getLogger(Logger.ROOT_LOGGER_NAME).setLevel(parsed);
+      context.getLogger("access").setLevel(parsed);
     }
   }
 }
