@@ -1,0 +1,982 @@
+package dev.ociregistry.conformance;
+
+import static dev.ociregistry.conformance.PushHelper.DOCKER_LIST;
+import static dev.ociregistry.conformance.PushHelper.DOCKER_MANIFEST;
+import static dev.ociregistry.conformance.PushHelper.OCI_INDEX;
+import static dev.ociregistry.conformance.PushHelper.OCI_MANIFEST;
+import static dev.ociregistry.conformance.PushHelper.assertBlobFiles;
+import static dev.ociregistry.conformance.PushHelper.blobData;
+import static dev.ociregistry.conformance.PushHelper.blobFiles;
+import static dev.ociregistry.conformance.PushHelper.blobSizes;
+import static dev.ociregistry.conformance.PushHelper.hex;
+import static dev.ociregistry.conformance.PushHelper.indexManifest;
+import static dev.ociregistry.conformance.PushHelper.random;
+import static dev.ociregistry.conformance.PushHelper.repoDir;
+import static dev.ociregistry.conformance.PushHelper.sha256;
+import static java.nio.charset.StandardCharsets.UTF_8;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.ociregistry.conformance.PushHelper.Desc;
+import dev.ociregistry.conformance.PushHelper.Image;
+import dev.ociregistry.gc.GarbageCollector;
+import dev.ociregistry.gc.GcOptions;
+import dev.ociregistry.gc.GcProgress;
+import dev.ociregistry.gc.GcReport;
+import dev.ociregistry.server.Main;
+import dev.ociregistry.storage.RegistryStore;
+import dev.ociregistry.storage.driver.FileInfo;
+import dev.ociregistry.storage.driver.FileWriter;
+import dev.ociregistry.storage.driver.FilesystemDriver;
+import dev.ociregistry.storage.driver.StorageDriver;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.PrintStream;
+import java.net.URI;
+import java.net.http.HttpRequest;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.FileTime;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/**
+ * Garbage collection end to end: stores built through the HTTP API of the real server (or by hand
+ * in registry:2's layout), collected by {@link GarbageCollector}, then checked on disk (which blob
+ * data files remain) and over HTTP (what still pulls).
+ */
+class GcTest {
+  static final String SBOM = "application/spdx+json";
+  static final String SIGNATURE = "application/vnd.dev.cosign.simplesigning.v1+json";
+
+  TestRegistry registry;
+  PushHelper oci;
+  Path root;
+
+  @BeforeEach
+  void start() {
+    registry = TestRegistry.start();
+    oci = new PushHelper(registry);
+    root = registry.root();
+  }
+
+  @AfterEach
+  void stop() {
+    if (registry != null) {
+      registry.close();
+    }
+  }
+
+  // ---- helpers
+
+  static GcOptions options(boolean deleteUntagged) {
+    return new GcOptions(false, deleteUntagged, Duration.ZERO, Duration.ZERO, 4);
+  }
+
+  GcReport collect(GcOptions options) throws Exception {
+    return collect(root, options);
+  }
+
+  static GcReport collect(Path root, GcOptions options) throws Exception {
+    var store = new RegistryStore(new FilesystemDriver(root), RegistryStore.Options.defaults());
+    GcReport report = new GarbageCollector(store).collect(options, GcProgress.NONE);
+    assertEquals(List.of(), report.warnings(), "no warnings");
+    return report;
+  }
+
+  GcReport collect(boolean deleteUntagged) throws Exception {
+    return collect(options(deleteUntagged));
+  }
+
+  static Set<String> union(Set<String>... sets) {
+    var out = new LinkedHashSet<String>();
+    for (Set<String> s : sets) {
+      out.addAll(s);
+    }
+    return out;
+  }
+
+  static Set<String> digests(Desc... descs) {
+    var out = new LinkedHashSet<String>();
+    for (Desc d : descs) {
+      out.add(d.digest());
+    }
+    return out;
+  }
+
+  static Set<String> minus(Set<String> a, Set<String> b) {
+    var out = new TreeSet<>(a);
+    out.removeAll(b);
+    return out;
+  }
+
+  Path referrerLink(String repo, String subject, String referrer) {
+    return repoDir(root, repo)
+        .resolve("_referrers/sha256/" + hex(subject) + "/sha256-" + hex(referrer));
+  }
+
+  /** Sets the modification time of every file and directory below {@code dir} to {@code ago}. */
+  static void age(Path dir, Duration ago) throws IOException {
+    FileTime then = FileTime.from(Instant.now().minus(ago));
+    try (Stream<Path> paths = Files.walk(dir)) {
+      for (Path p : paths.toList()) {
+        Files.setLastModifiedTime(p, then);
+      }
+    }
+  }
+
+  /** Starts an upload session and sends one chunk; returns its Location path. */
+  String startUpload(String repo, byte[] chunk) {
+    var post =
+        registry.send(
+            registry
+                .request("/v2/" + repo + "/blobs/uploads/")
+                .POST(HttpRequest.BodyPublishers.noBody())
+                .build());
+    assertEquals(202, post.statusCode(), () -> PushHelper.body(post));
+    String location = post.headers().firstValue("Location").orElseThrow();
+    if (location.startsWith("http")) {
+      URI uri = URI.create(location);
+      location = uri.getRawPath() + (uri.getRawQuery() == null ? "" : "?" + uri.getRawQuery());
+    }
+    var patch =
+        registry.send(
+            registry
+                .request(location)
+                .header("Content-Type", "application/octet-stream")
+                .method("PATCH", HttpRequest.BodyPublishers.ofByteArray(chunk))
+                .build());
+    assertEquals(202, patch.statusCode(), () -> PushHelper.body(patch));
+    return location;
+  }
+
+  static String uploadId(String location) {
+    String path = location.contains("?") ? location.substring(0, location.indexOf('?')) : location;
+    return path.substring(path.lastIndexOf('/') + 1);
+  }
+
+  // ---- 1. multi-platform indexes
+
+  @Test
+  void ociIndexKeepsChildManifestsPushedByDigest() throws Exception {
+    String repo = "multi/oci";
+    var platforms = new ArrayList<Image>();
+    for (int i = 0; i < 3; i++) {
+      platforms.add(oci.image(repo, null, new int[] {1000 + i, 1500 + i}));
+    }
+    Desc index =
+        oci.manifest(
+            repo,
+            "latest",
+            OCI_INDEX,
+            indexManifest(OCI_INDEX, platforms.stream().map(Image::manifest).toList(), null));
+    Image garbage = oci.image(repo, null, new int[] {700});
+
+    GcReport report = collect(true);
+
+    var expected = new LinkedHashSet<String>(Set.of(index.digest()));
+    platforms.forEach(p -> expected.addAll(p.allDigests()));
+    assertEquals(expected, oci.pull(repo, "latest"));
+    assertBlobFiles(root, expected, true);
+    for (Image p : platforms) {
+      assertEquals(p.allDigests(), oci.pull(repo, p.digest()));
+    }
+    assertEquals(404, oci.manifestStatus(repo, garbage.digest()));
+    assertBlobFiles(root, garbage.allDigests(), false);
+    assertEquals(expected, blobFiles(root), "exactly the index and its platforms remain");
+    assertEquals(4, report.manifestsMarked());
+    assertEquals(1, report.manifestsDeleted());
+    assertEquals(3, report.blobsDeleted());
+  }
+
+  @Test
+  void dockerManifestListKeepsChildManifestsPushedByDigest() throws Exception {
+    String repo = "multi/docker";
+    var platforms = new ArrayList<Image>();
+    for (int i = 0; i < 3; i++) {
+      platforms.add(oci.image(repo, null, DOCKER_MANIFEST, new int[] {900 + i, 1200 + i}));
+    }
+    Desc list =
+        oci.manifest(
+            repo,
+            "latest",
+            DOCKER_LIST,
+            indexManifest(DOCKER_LIST, platforms.stream().map(Image::manifest).toList(), null));
+    Image garbage = oci.image(repo, null, DOCKER_MANIFEST, new int[] {600});
+
+    GcReport report = collect(true);
+
+    var expected = new LinkedHashSet<String>(Set.of(list.digest()));
+    platforms.forEach(p -> expected.addAll(p.allDigests()));
+    assertEquals(expected, oci.pull(repo, "latest"));
+    assertEquals(expected, blobFiles(root));
+    assertEquals(404, oci.manifestStatus(repo, garbage.digest()));
+    assertEquals(4, report.manifestsMarked());
+    assertEquals(1, report.manifestsDeleted());
+    assertEquals(3, report.blobsDeleted());
+  }
+
+  // ---- 2. nested indexes
+
+  @Test
+  void indexOfIndexesKeepsEverything() throws Exception {
+    String repo = "multi/nested";
+    var all = new LinkedHashSet<String>();
+    var inner = new ArrayList<Desc>();
+    for (int i = 0; i < 2; i++) {
+      var platforms = new ArrayList<Desc>();
+      for (int j = 0; j < 2; j++) {
+        Image p = oci.image(repo, null, new int[] {500 + 10 * i + j});
+        all.addAll(p.allDigests());
+        platforms.add(p.manifest());
+      }
+      Desc idx = oci.manifest(repo, null, OCI_INDEX, indexManifest(OCI_INDEX, platforms, null));
+      all.add(idx.digest());
+      inner.add(idx);
+    }
+    Desc outer = oci.manifest(repo, "v1", OCI_INDEX, indexManifest(OCI_INDEX, inner, null));
+    all.add(outer.digest());
+    // An untagged inner index with its own platform: garbage, all the way down.
+    Image lonely = oci.image(repo, null, new int[] {321});
+    Desc lonelyIndex =
+        oci.manifest(
+            repo, null, OCI_INDEX, indexManifest(OCI_INDEX, List.of(lonely.manifest()), null));
+
+    GcReport report = collect(true);
+
+    assertEquals(all, oci.pull(repo, "v1"));
+    assertEquals(all, blobFiles(root));
+    for (Desc idx : inner) {
+      assertEquals(200, oci.manifestStatus(repo, idx.digest()));
+    }
+    assertEquals(404, oci.manifestStatus(repo, lonelyIndex.digest()));
+    assertEquals(404, oci.manifestStatus(repo, lonely.digest()));
+    assertEquals(7, report.manifestsMarked());
+    assertEquals(2, report.manifestsDeleted());
+  }
+
+  // ---- 3. layers shared between repositories
+
+  @Test
+  void layersSharedWithAnotherRepositorySurvive() throws Exception {
+    Desc s1 = oci.layer("team/a", random(3000));
+    Desc s2 = oci.layer("team/a", random(2000));
+    Image a = oci.image("team/a", "v1", new int[] {500}, s1, s2);
+    Image b = oci.image("team/b", "v1", new int[] {600}, s1, s2);
+    oci.delete("team/a", "v1");
+
+    GcReport report = collect(true);
+
+    assertEquals(b.allDigests(), oci.pull("team/b", "v1"));
+    assertBlobFiles(root, b.allDigests(), true);
+    Set<String> aOnly = Set.of(a.digest(), a.config().digest(), a.layers().get(0).digest());
+    assertBlobFiles(root, aOnly, false);
+    assertEquals(404, oci.manifestStatus("team/a", a.digest()));
+    assertEquals(404, oci.blobStatus("team/a", s1.digest()), "team/a no longer links s1");
+    assertEquals(3, report.blobsDeleted());
+    assertEquals(b.allDigests(), blobFiles(root));
+  }
+
+  // ---- 4. untagging frees exactly the unique blobs
+
+  @Test
+  void untaggingFreesExactlyTheUniqueBlobs() throws Exception {
+    String repo = "lib/app";
+    Desc shared = oci.layer(repo, random(4096));
+    Image keep = oci.image(repo, "keep", new int[] {1111}, shared);
+    Image drop = oci.image(repo, "drop", new int[] {2222, 3333}, shared);
+    Map<String, Long> before = blobSizes(root);
+    oci.delete(repo, "drop");
+
+    GcReport report = collect(true);
+
+    Set<String> deleted = minus(before.keySet(), blobFiles(root));
+    Set<String> expected =
+        Set.of(
+            drop.digest(),
+            drop.config().digest(),
+            drop.layers().get(0).digest(),
+            drop.layers().get(1).digest());
+    assertEquals(new TreeSet<>(expected), deleted);
+    assertEquals(4, report.blobsDeleted());
+    long bytes = expected.stream().mapToLong(before::get).sum();
+    assertEquals(bytes, report.bytesDeleted());
+    assertEquals(drop.manifest().size() + drop.config().size() + 2222 + 3333, bytes);
+    assertEquals(1, report.manifestsDeleted());
+    assertEquals(0, report.tagsDeleted());
+    assertEquals(3, report.layerLinksDeleted(), "config and two unique layers");
+    assertEquals(1, report.manifestsMarked());
+    assertEquals(404, oci.manifestStatus(repo, drop.digest()));
+    assertEquals(404, oci.manifestStatus(repo, "drop"));
+    assertEquals(keep.allDigests(), oci.pull(repo, "keep"));
+    assertEquals(200, oci.blobStatus(repo, shared.digest()));
+  }
+
+  // ---- 5. referrers
+
+  @Test
+  void referrersOfLiveImagesSurviveAndThoseOfDeletedImagesGo() throws Exception {
+    String repo = "sig/app";
+    Image image = oci.image(repo, "v1", new int[] {1000});
+    Image sbom = oci.referrer(repo, image.manifest(), SBOM, 800);
+    Image signature = oci.referrer(repo, sbom.manifest(), SIGNATURE, 300);
+    Image gone = oci.image(repo, "v2", new int[] {900});
+    Image goneSbom = oci.referrer(repo, gone.manifest(), SBOM, 500);
+    Image goneSignature = oci.referrer(repo, goneSbom.manifest(), SIGNATURE, 200);
+    assertEquals(List.of(goneSbom.digest()), oci.referrers(repo, gone.digest()));
+    oci.delete(repo, "v2");
+
+    GcReport report = collect(true);
+
+    // The live chain: image <- sbom <- signature, with all their blobs.
+    for (Image live : List.of(image, sbom, signature)) {
+      assertEquals(live.allDigests(), oci.pull(repo, live.digest()));
+      assertBlobFiles(root, live.allDigests(), true);
+    }
+    assertEquals(List.of(sbom.digest()), oci.referrers(repo, image.digest()));
+    assertEquals(List.of(signature.digest()), oci.referrers(repo, sbom.digest()));
+    assertTrue(Files.exists(referrerLink(repo, image.digest(), sbom.digest())));
+    assertTrue(Files.exists(referrerLink(repo, sbom.digest(), signature.digest())));
+
+    // The deleted image's chain: manifests, payloads and links gone (the empty config is shared).
+    for (Image dead : List.of(gone, goneSbom, goneSignature)) {
+      assertEquals(404, oci.manifestStatus(repo, dead.digest()));
+      assertBlobFiles(root, Set.of(dead.digest(), dead.layers().get(0).digest()), false);
+    }
+    assertBlobFiles(root, Set.of(gone.config().digest()), false);
+    assertFalse(Files.exists(referrerLink(repo, gone.digest(), goneSbom.digest())));
+    assertFalse(Files.exists(referrerLink(repo, goneSbom.digest(), goneSignature.digest())));
+    assertEquals(List.of(), oci.referrers(repo, gone.digest()));
+    assertEquals(
+        union(image.allDigests(), sbom.allDigests(), signature.allDigests()), blobFiles(root));
+    assertEquals(3, report.manifestsMarked());
+    assertEquals(3, report.manifestsDeleted());
+    assertEquals(2, report.referrerLinksDeleted());
+  }
+
+  // ---- 6. orphaned referrers fallback tags
+
+  static byte[] referrerIndex(Image... referrers) {
+    var entries = new ArrayList<Map<String, Object>>();
+    for (Image r : referrers) {
+      var e = r.manifest().json();
+      e.put("artifactType", SIGNATURE);
+      entries.add(e);
+    }
+    var m = new LinkedHashMap<String, Object>();
+    m.put("schemaVersion", 2);
+    m.put("mediaType", OCI_INDEX);
+    m.put("manifests", entries);
+    return PushHelper.json(m);
+  }
+
+  @Test
+  void orphanedFallbackTagIsRemovedWithItsIndex() throws Exception {
+    String repo = "fb/app";
+    Image image = oci.image(repo, "v1", new int[] {500});
+    // A tag-schema client's fallback index for a live subject: kept.
+    Image liveSignature = oci.referrer(repo, image.manifest(), SIGNATURE, 100);
+    String liveTag = "sha256-" + hex(image.digest());
+    Desc liveIndex = oci.manifest(repo, liveTag, OCI_INDEX, referrerIndex(liveSignature));
+    // One for a subject that is not in the repository: orphaned.
+    String missing = sha256(random(64));
+    Image orphanSignature =
+        oci.referrer(repo, new Desc(OCI_MANIFEST, missing, 1234, null), SIGNATURE, 150);
+    String orphanTag = "sha256-" + hex(missing);
+    Desc orphanIndex = oci.manifest(repo, orphanTag, OCI_INDEX, referrerIndex(orphanSignature));
+    assertEquals(Set.of("v1", liveTag, orphanTag), new HashSet<>(oci.tags(repo)));
+
+    // Without deleteUntagged every manifest is a root: only the fallback rule removes the index.
+    GcReport report = collect(false);
+
+    assertEquals(Set.of("v1", liveTag), new HashSet<>(oci.tags(repo)));
+    assertFalse(Files.exists(repoDir(root, repo).resolve("_manifests/tags/" + orphanTag)));
+    assertEquals(404, oci.manifestStatus(repo, orphanIndex.digest()));
+    assertBlobFiles(root, Set.of(orphanIndex.digest()), false);
+    assertEquals(1, report.tagsDeleted());
+    assertEquals(1, report.manifestsDeleted());
+    assertEquals(200, oci.manifestStatus(repo, orphanSignature.digest()), "untagged, still a root");
+    assertEquals(
+        union(Set.of(liveIndex.digest()), liveSignature.allDigests()), oci.pull(repo, liveTag));
+    assertEquals(image.allDigests(), oci.pull(repo, "v1"));
+
+    // With deleteUntagged the orphaned signature goes too; the live fallback index stays.
+    GcReport second = collect(true);
+    assertEquals(404, oci.manifestStatus(repo, orphanSignature.digest()));
+    assertBlobFiles(
+        root, Set.of(orphanSignature.digest(), orphanSignature.layers().get(0).digest()), false);
+    assertEquals(
+        union(image.allDigests(), Set.of(liveIndex.digest()), liveSignature.allDigests()),
+        blobFiles(root));
+    assertEquals(1, second.manifestsDeleted());
+  }
+
+  @Test
+  void orphanedFallbackTagIsRemovedUnderDeleteUntagged() throws Exception {
+    String repo = "fb/untagged";
+    Image image = oci.image(repo, "v1", new int[] {500});
+    String missing = sha256(random(64));
+    Image orphanSignature =
+        oci.referrer(repo, new Desc(OCI_MANIFEST, missing, 1234, null), SIGNATURE, 150);
+    String orphanTag = "sha256-" + hex(missing);
+    Desc orphanIndex = oci.manifest(repo, orphanTag, OCI_INDEX, referrerIndex(orphanSignature));
+
+    GcReport report = collect(true);
+
+    assertEquals(List.of("v1"), oci.tags(repo));
+    assertEquals(404, oci.manifestStatus(repo, orphanIndex.digest()));
+    assertEquals(404, oci.manifestStatus(repo, orphanSignature.digest()));
+    assertEquals(image.allDigests(), blobFiles(root));
+    assertFalse(Files.exists(referrerLink(repo, missing, orphanSignature.digest())));
+    assertEquals(1, report.tagsDeleted());
+    assertEquals(2, report.manifestsDeleted());
+  }
+
+  // ---- 7. dry run
+
+  /** Path, size, content hash and mtime of every file (and the mtime of every directory). */
+  static Map<String, String> snapshot(Path root) throws IOException {
+    var out = new TreeMap<String, String>();
+    try (Stream<Path> paths = Files.walk(root)) {
+      for (Path p : paths.toList()) {
+        var attrs = Files.readAttributes(p, BasicFileAttributes.class);
+        String key = root.relativize(p).toString();
+        if (attrs.isDirectory()) {
+          out.put(key + "/", "dir " + attrs.lastModifiedTime().toMillis());
+        } else {
+          out.put(
+              key,
+              attrs.size()
+                  + " "
+                  + sha256(Files.readAllBytes(p))
+                  + " "
+                  + attrs.lastModifiedTime().toInstant());
+        }
+      }
+    }
+    return out;
+  }
+
+  /** Everything a report counts, without its duration and dry-run flag. */
+  static List<Long> counts(GcReport r) {
+    return List.of(
+        (long) r.repositories(),
+        r.manifestsMarked(),
+        r.manifestsDeleted(),
+        r.tagsDeleted(),
+        r.layerLinksDeleted(),
+        r.referrerLinksDeleted(),
+        r.uploadsDeleted(),
+        r.repositoriesDeleted(),
+        r.blobsDeleted(),
+        r.bytesDeleted());
+  }
+
+  /** What {@link #mixedStore} pushed and what a collection with deleteUntagged must remove. */
+  record Mixed(
+      Map<String, Set<String>> liveTags,
+      Set<String> liveReferrer,
+      Set<String> garbageBlobs,
+      String upload) {}
+
+  /**
+   * Several repositories with tagged images, an index, referrers, shared layers, untagged
+   * manifests, a loose blob, an emptied repository and an upload in progress.
+   */
+  Mixed mixedStore() {
+    var live = new LinkedHashMap<String, Set<String>>();
+    var garbage = new LinkedHashSet<String>();
+    Desc shared = oci.layer("mix/one", random(5000));
+    Image one = oci.image("mix/one", "v1", new int[] {1000}, shared);
+    live.put("mix/one:v1", one.allDigests());
+    Image sbom = oci.referrer("mix/one", one.manifest(), SBOM, 400);
+    var platforms = new ArrayList<Desc>();
+    var multi = new LinkedHashSet<String>();
+    for (int i = 0; i < 2; i++) {
+      Image p = oci.image("mix/one", null, new int[] {700 + i}, shared);
+      platforms.add(p.manifest());
+      multi.addAll(p.allDigests());
+    }
+    Desc index =
+        oci.manifest("mix/one", "multi", OCI_INDEX, indexManifest(OCI_INDEX, platforms, null));
+    multi.add(index.digest());
+    live.put("mix/one:multi", multi);
+    Image untagged = oci.image("mix/one", null, new int[] {800}, shared);
+    garbage.addAll(minus(untagged.allDigests(), Set.of(shared.digest())));
+    Image dropped = oci.image("mix/one", "old", new int[] {900});
+    Image droppedSbom = oci.referrer("mix/one", dropped.manifest(), SBOM, 300);
+    oci.delete("mix/one", "old");
+    garbage.addAll(dropped.allDigests());
+    garbage.add(droppedSbom.digest());
+    garbage.add(droppedSbom.layers().get(0).digest());
+
+    Image two = oci.image("mix/two", "latest", new int[] {1100}, shared);
+    live.put("mix/two:latest", two.allDigests());
+    garbage.add(oci.layer("mix/two", random(1234)).digest());
+    String upload = startUpload("mix/two", random(2048));
+
+    Image empty = oci.image("mix/empty", "v1", new int[] {600});
+    oci.delete("mix/empty", empty.digest());
+    garbage.addAll(empty.allDigests());
+    assertTrue(Set.copyOf(oci.referrers("mix/one", one.digest())).contains(sbom.digest()));
+    return new Mixed(live, sbom.allDigests(), garbage, upload);
+  }
+
+  @Test
+  void dryRunChangesNothingButCountsWhatWouldGo() throws Exception {
+    Mixed mixed = mixedStore();
+    age(root, Duration.ofHours(2));
+    var options = new GcOptions(true, true, Duration.ZERO, Duration.ZERO, 4);
+    Map<String, String> before = snapshot(root);
+
+    GcReport dry = collect(options);
+
+    assertEquals(before, snapshot(root), "a dry run touches nothing");
+    assertTrue(dry.dryRun());
+    assertEquals(mixed.garbageBlobs().size(), dry.blobsDeleted());
+    assertEquals(3, dry.manifestsDeleted(), "untagged, dropped and its sbom");
+    assertEquals(1, dry.uploadsDeleted());
+    assertEquals(1, dry.repositoriesDeleted());
+
+    // The real run does exactly what the dry run announced.
+    GcReport real = collect(new GcOptions(false, true, Duration.ZERO, Duration.ZERO, 4));
+    assertFalse(real.dryRun());
+    assertEquals(counts(dry), counts(real));
+    assertNotEquals(before, snapshot(root));
+    assertBlobFiles(root, mixed.garbageBlobs(), false);
+  }
+
+  // ---- 8. uploads and the grace period
+
+  @Test
+  void uploadInProgressSurvivesDefaultsAndGoesWithZeroMaxAge() throws Exception {
+    String repo = "up/app";
+    Image image = oci.image(repo, "v1", new int[] {100});
+    String location = startUpload(repo, random(4096));
+    Path session = repoDir(root, repo).resolve("_uploads/" + uploadId(location));
+    assertTrue(Files.isDirectory(session), "upload stored at " + session);
+
+    GcReport defaults = collect(GcOptions.defaults());
+
+    assertEquals(0, defaults.uploadsDeleted());
+    assertTrue(Files.isDirectory(session));
+    assertEquals(204, oci.status(location));
+
+    GcReport zero = collect(new GcOptions(false, false, Duration.ZERO, Duration.ZERO, 4));
+
+    assertEquals(1, zero.uploadsDeleted());
+    assertFalse(Files.exists(session));
+    assertEquals(404, oci.status(location));
+    assertEquals(image.allDigests(), oci.pull(repo, "v1"));
+  }
+
+  @Test
+  void contentYoungerThanTheGracePeriodSurvives() throws Exception {
+    String repo = "grace/app";
+    Image image = oci.image(repo, "v1", new int[] {100});
+    Desc loose1 = oci.layer(repo, random(1000));
+    Desc loose2 = oci.layer(repo, random(2000));
+    Image untagged = oci.image(repo, null, new int[] {300});
+    Set<String> young = union(digests(loose1, loose2), untagged.allDigests());
+
+    GcReport graced = collect(new GcOptions(false, true, Duration.ZERO, Duration.ofHours(1), 4));
+
+    assertEquals(0, graced.blobsDeleted());
+    assertEquals(0, graced.manifestsDeleted());
+    assertEquals(0, graced.layerLinksDeleted());
+    assertBlobFiles(root, young, true);
+    assertEquals(200, oci.blobStatus(repo, loose1.digest()));
+    assertEquals(untagged.allDigests(), oci.pull(repo, untagged.digest()));
+
+    GcReport now = collect(new GcOptions(false, true, Duration.ZERO, Duration.ZERO, 4));
+
+    assertEquals(5, now.blobsDeleted());
+    assertEquals(
+        1000 + 2000 + 300 + untagged.config().size() + untagged.manifest().size(),
+        now.bytesDeleted());
+    assertBlobFiles(root, young, false);
+    assertEquals(404, oci.blobStatus(repo, loose1.digest()));
+    assertEquals(404, oci.manifestStatus(repo, untagged.digest()));
+    assertEquals(image.allDigests(), blobFiles(root));
+  }
+
+  // ---- 9. every tag still pulls
+
+  /** Every tag of every repository, by way of the catalog and tag lists. */
+  Set<String> allTags() {
+    var out = new TreeSet<String>();
+    for (String repo : oci.catalog()) {
+      for (String tag : oci.tags(repo)) {
+        out.add(repo + ":" + tag);
+      }
+    }
+    return out;
+  }
+
+  @Test
+  void everyTagStillPullsCompletelyAfterCollection() throws Exception {
+    Mixed mixed = mixedStore();
+    Set<String> tagsBefore = allTags();
+    assertEquals(mixed.liveTags().keySet(), tagsBefore);
+
+    GcReport report = collect(true);
+
+    assertEquals(3, report.manifestsDeleted(), report.toString());
+    assertEquals(tagsBefore, allTags());
+    var reachable = new TreeSet<String>();
+    for (String ref : tagsBefore) {
+      String repo = ref.substring(0, ref.indexOf(':'));
+      Set<String> pulled = oci.pull(repo, ref.substring(ref.indexOf(':') + 1));
+      assertEquals(mixed.liveTags().get(ref), pulled, ref);
+      reachable.addAll(pulled);
+    }
+    assertBlobFiles(root, mixed.garbageBlobs(), false);
+    // What remains is what tags reach, plus the live image's referrer.
+    assertEquals(new TreeSet<>(union(reachable, mixed.liveReferrer())), blobFiles(root));
+    assertEquals(mixed.liveReferrer(), oci.pull("mix/one", mixed.liveReferrer().iterator().next()));
+  }
+
+  // ---- 10. emptied repositories leave the catalog
+
+  @Test
+  void emptiedRepositoryLeavesTheCatalog() throws Exception {
+    Image gone = oci.image("cat/gone", "v1", new int[] {300});
+    Image kept = oci.image("cat/kept", "v1", new int[] {300});
+    oci.delete("cat/gone", gone.digest());
+    assertEquals(List.of("cat/gone", "cat/kept"), oci.catalog());
+
+    GcReport report = collect(false);
+
+    assertEquals(List.of("cat/kept"), oci.catalog());
+    assertEquals(1, report.repositoriesDeleted());
+    assertFalse(Files.exists(repoDir(root, "cat/gone")));
+    assertEquals(404, oci.status("/v2/cat/gone/tags/list"));
+    assertEquals(kept.allDigests(), oci.pull("cat/kept", "v1"));
+    assertEquals(kept.allDigests(), blobFiles(root));
+  }
+
+  // ---- 11. without deleteUntagged
+
+  @Test
+  void withoutDeleteUntaggedOnlyUnreferencedBlobsGo() throws Exception {
+    String repo = "keep/app";
+    Image tagged = oci.image(repo, "v1", new int[] {400});
+    Image untagged = oci.image(repo, null, new int[] {500});
+    Image untaggedLater = oci.image(repo, "v2", new int[] {600});
+    oci.delete(repo, "v2");
+    Desc loose = oci.layer(repo, random(700));
+
+    GcReport report = collect(false);
+
+    assertEquals(tagged.allDigests(), oci.pull(repo, "v1"));
+    assertEquals(untagged.allDigests(), oci.pull(repo, untagged.digest()));
+    assertEquals(untaggedLater.allDigests(), oci.pull(repo, untaggedLater.digest()));
+    assertFalse(Files.exists(blobData(root, loose.digest())));
+    assertEquals(404, oci.blobStatus(repo, loose.digest()));
+    assertEquals(0, report.manifestsDeleted());
+    assertEquals(3, report.manifestsMarked());
+    assertEquals(1, report.blobsDeleted());
+    assertEquals(700, report.bytesDeleted());
+    assertEquals(1, report.layerLinksDeleted());
+    assertEquals(
+        union(tagged.allDigests(), untagged.allDigests(), untaggedLater.allDigests()),
+        blobFiles(root));
+  }
+
+  // ---- 12. a store written by registry:2
+
+  @Test
+  void storeWrittenTheRegistry2WayCollectsTheSameWay(@TempDir Path r2) throws Exception {
+    String repo = "docker/registry/v2/repositories/library/app";
+    byte[] shared = random(3000);
+    byte[] keptLayer = random(1000);
+    byte[] goneLayer = random(1100);
+    byte[] keptConfig = PushHelper.config("linux", "amd64");
+    byte[] goneConfig = PushHelper.config("linux", "arm64");
+    byte[] kept = dockerManifest(keptConfig, keptLayer, shared);
+    byte[] gone = dockerManifest(goneConfig, goneLayer, shared);
+    for (byte[] blob : List.of(shared, keptLayer, goneLayer, keptConfig, goneConfig, kept, gone)) {
+      String hex = hex(sha256(blob));
+      write(
+          r2, "docker/registry/v2/blobs/sha256/" + hex.substring(0, 2) + "/" + hex + "/data", blob);
+    }
+    for (byte[] blob : List.of(shared, keptLayer, goneLayer, keptConfig, goneConfig)) {
+      link(r2, repo + "/_layers/sha256/" + hex(sha256(blob)) + "/link", sha256(blob));
+    }
+    for (byte[] m : List.of(kept, gone)) {
+      link(r2, repo + "/_manifests/revisions/sha256/" + hex(sha256(m)) + "/link", sha256(m));
+    }
+    link(r2, repo + "/_manifests/tags/latest/current/link", sha256(kept));
+    link(
+        r2,
+        repo + "/_manifests/tags/latest/index/sha256/" + hex(sha256(kept)) + "/link",
+        sha256(kept));
+    // The tag used to point at the other manifest: registry:2 keeps its index entry.
+    link(
+        r2,
+        repo + "/_manifests/tags/latest/index/sha256/" + hex(sha256(gone)) + "/link",
+        sha256(gone));
+    // An abandoned registry:2 upload, with its hash state.
+    String upload = repo + "/_uploads/0b0e5d0f-6a55-4c27-9b6f-5b2f9c0f0a11";
+    write(r2, upload + "/data", random(100));
+    write(r2, upload + "/startedat", "2024-01-01T00:00:00.123456789Z".getBytes(UTF_8));
+    write(r2, upload + "/hashstates/sha256/100", random(32));
+    Map<String, Long> before = blobSizes(r2);
+
+    GcReport report = collect(r2, options(true));
+
+    Set<String> deleted = minus(before.keySet(), blobFiles(r2));
+    assertEquals(
+        new TreeSet<>(Set.of(sha256(gone), sha256(goneConfig), sha256(goneLayer))), deleted);
+    assertEquals(gone.length + goneConfig.length + goneLayer.length, report.bytesDeleted());
+    assertEquals(1, report.manifestsDeleted());
+    assertEquals(1, report.uploadsDeleted());
+    assertEquals(0, report.tagsDeleted());
+    assertFalse(Files.exists(r2.resolve(upload)));
+    try (var served = TestRegistry.start(r2, Map.of())) {
+      var client = new PushHelper(served);
+      assertEquals(
+          Set.of(sha256(kept), sha256(keptConfig), sha256(keptLayer), sha256(shared)),
+          client.pull("library/app", "latest"));
+      assertEquals(404, client.manifestStatus("library/app", sha256(gone)));
+    }
+  }
+
+  static byte[] dockerManifest(byte[] config, byte[]... layers) {
+    var ls = new ArrayList<Desc>();
+    for (byte[] l : layers) {
+      ls.add(new Desc(PushHelper.DOCKER_LAYER, sha256(l), l.length, l));
+    }
+    Desc c = new Desc(PushHelper.DOCKER_CONFIG, sha256(config), config.length, config);
+    return PushHelper.imageManifest(DOCKER_MANIFEST, c, ls, null, null);
+  }
+
+  static void write(Path root, String path, byte[] content) throws IOException {
+    Path file = root.resolve(path);
+    Files.createDirectories(file.getParent());
+    Files.write(file, content);
+  }
+
+  /** A registry:2 link file: the digest, no trailing newline. */
+  static void link(Path root, String path, String digest) throws IOException {
+    write(root, path, digest.getBytes(UTF_8));
+  }
+
+  // ---- 13. the command line
+
+  @Test
+  void garbageCollectCommandPrintsJsonReport(@TempDir Path dir) throws Exception {
+    String repo = "cli/app";
+    Image tagged = oci.image(repo, "v1", new int[] {100});
+    Image untagged = oci.image(repo, null, new int[] {200});
+    Desc loose = oci.layer(repo, random(300));
+    Path config = dir.resolve("config.yml");
+    Files.writeString(
+        config, "storage:\n  filesystem:\n    rootdirectory: \"" + root.toAbsolutePath() + "\"\n");
+    Set<String> blobs = blobFiles(root);
+
+    JsonNode dry =
+        runCli(
+            "garbage-collect",
+            "--config",
+            config.toString(),
+            "--dry-run",
+            "--json",
+            "--delete-untagged",
+            "--grace",
+            "0",
+            "--upload-max-age",
+            "0");
+
+    assertEquals(blobs, blobFiles(root), "dry run deleted nothing");
+    assertTrue(dry.get("dryRun").asBoolean());
+    assertEquals(1, dry.get("repositories").asInt());
+    assertEquals(1, dry.get("manifestsMarked").asLong());
+    assertEquals(1, dry.get("manifestsDeleted").asLong());
+    assertEquals(4, dry.get("blobsDeleted").asLong());
+    assertEquals(
+        untagged.manifest().size() + untagged.config().size() + 200 + 300,
+        dry.get("bytesDeleted").asLong());
+
+    JsonNode real =
+        runCli(
+            "garbage-collect",
+            "--config",
+            config.toString(),
+            "--json",
+            "--delete-untagged",
+            "--grace",
+            "0s");
+
+    assertFalse(real.get("dryRun").asBoolean());
+    assertEquals(4, real.get("blobsDeleted").asLong());
+    assertEquals(tagged.allDigests(), blobFiles(root));
+    assertEquals(tagged.allDigests(), oci.pull(repo, "v1"));
+    assertEquals(404, oci.blobStatus(repo, loose.digest()));
+  }
+
+  static JsonNode runCli(String... args) throws IOException {
+    PrintStream out = System.out;
+    var captured = new ByteArrayOutputStream();
+    int exit;
+    synchronized (GcTest.class) {
+      System.setOut(new PrintStream(captured, true, UTF_8));
+      try {
+        exit = new CommandLine(new Main()).execute(args);
+      } finally {
+        System.setOut(out);
+      }
+    }
+    String text = captured.toString(UTF_8).trim();
+    assertEquals(0, exit, text);
+    return PushHelper.JSON.readTree(text);
+  }
+
+  // ---- collection beside concurrent pushes (deterministic interleavings)
+
+  /** A driver that runs a hook (once) just after the collector has walked a given directory. */
+  static final class HookedDriver implements StorageDriver {
+    private final StorageDriver delegate;
+    private final String walkSuffix;
+    private final Runnable hook;
+    private final AtomicBoolean fired = new AtomicBoolean();
+
+    HookedDriver(StorageDriver delegate, String walkSuffix, Runnable hook) {
+      this.delegate = delegate;
+      this.walkSuffix = walkSuffix;
+      this.hook = hook;
+    }
+
+    boolean fired() {
+      return fired.get();
+    }
+
+    @Override
+    public void walk(String path, FileVisitor visitor) throws IOException {
+      delegate.walk(path, visitor);
+      if (path.endsWith(walkSuffix) && fired.compareAndSet(false, true)) {
+        hook.run();
+      }
+    }
+
+    @Override
+    public Optional<FileInfo> stat(String path) throws IOException {
+      return delegate.stat(path);
+    }
+
+    @Override
+    public byte[] getContent(String path) throws IOException {
+      return delegate.getContent(path);
+    }
+
+    @Override
+    public void putContent(String path, byte[] content) throws IOException {
+      delegate.putContent(path, content);
+    }
+
+    @Override
+    public InputStream reader(String path, long offset) throws IOException {
+      return delegate.reader(path, offset);
+    }
+
+    @Override
+    public FileWriter writer(String path, boolean append) throws IOException {
+      return delegate.writer(path, append);
+    }
+
+    @Override
+    public List<String> list(String path) throws IOException {
+      return delegate.list(path);
+    }
+
+    @Override
+    public void move(String source, String destination) throws IOException {
+      delegate.move(source, destination);
+    }
+
+    @Override
+    public void delete(String path) throws IOException {
+      delegate.delete(path);
+    }
+  }
+
+  GcReport collectWithHook(String walkSuffix, Runnable hook) throws Exception {
+    var driver = new HookedDriver(new FilesystemDriver(root), walkSuffix, hook);
+    var store = new RegistryStore(driver, RegistryStore.Options.defaults());
+    // As the in-server collector runs: grace 1h, so nothing a push just wrote may go.
+    GcReport report =
+        new GarbageCollector(store)
+            .collect(
+                new GcOptions(false, true, Duration.ofHours(24), Duration.ofHours(1), 4),
+                GcProgress.NONE);
+    assertTrue(driver.fired(), "the hook ran");
+    return report;
+  }
+
+  /**
+   * A push's manifest PUT writes the revision link, then the tag. If that lands after the collector
+   * listed the repository's revisions but before it read the tags, the new tag must survive: it was
+   * written a moment ago, well inside the grace period.
+   */
+  @Test
+  void tagPushedWhileTheCollectorMarksSurvives() throws Exception {
+    String repo = "race/tag";
+    Image old = oci.image(repo, "v1", new int[] {100});
+    Desc config = oci.blob(repo, PushHelper.OCI_CONFIG, PushHelper.config("linux", "amd64"));
+    Desc layer = oci.layer(repo, random(500));
+    byte[] manifest = PushHelper.imageManifest(OCI_MANIFEST, config, List.of(layer), null, null);
+    GcReport report =
+        collectWithHook(
+            repo + "/_manifests/revisions", () -> oci.manifest(repo, "v2", OCI_MANIFEST, manifest));
+
+    assertEquals(0, report.tagsDeleted(), "no tag may be deleted: " + report);
+    assertEquals(Set.of("v1", "v2"), new HashSet<>(oci.tags(repo)));
+    assertEquals(Set.of(sha256(manifest), config.digest(), layer.digest()), oci.pull(repo, "v2"));
+    assertEquals(old.allDigests(), oci.pull(repo, "v1"));
+  }
+
+  /**
+   * Likewise a referrer pushed while the collector marks: its manifest survives the grace period,
+   * so its subject link must too, or the referrers API stops listing a stored referrer.
+   */
+  @Test
+  void referrerPushedWhileTheCollectorMarksKeepsItsLink() throws Exception {
+    String repo = "race/referrer";
+    Image image = oci.image(repo, "v1", new int[] {100});
+    Desc config = oci.blob(repo, PushHelper.OCI_EMPTY, PushHelper.EMPTY_JSON);
+    Desc payload = oci.blob(repo, SBOM, random(300));
+    byte[] manifest =
+        PushHelper.imageManifest(OCI_MANIFEST, config, List.of(payload), image.manifest(), SBOM);
+
+    GcReport report =
+        collectWithHook(
+            repo + "/_manifests/revisions", () -> oci.manifest(repo, null, OCI_MANIFEST, manifest));
+
+    assertEquals(0, report.referrerLinksDeleted(), "no referrer link may be deleted: " + report);
+    assertEquals(200, oci.manifestStatus(repo, sha256(manifest)));
+    assertTrue(Files.exists(referrerLink(repo, image.digest(), sha256(manifest))));
+    assertEquals(List.of(sha256(manifest)), oci.referrers(repo, image.digest()));
+  }
+}
