@@ -140,7 +140,8 @@ public final class RegistryServer implements AutoCloseable {
     }
     var defaults = RegistryStore.Options.defaults();
     return new RegistryStore(
-        driver, new RegistryStore.Options(redirect, defaults.manifestCacheBytes()));
+        driver,
+        new RegistryStore.Options(redirect, defaults.manifestCacheBytes(), defaults.cacheTtl()));
   }
 
   private static String describe(RegistryConfig.Storage storage) {

@@ -1,6 +1,8 @@
 package dev.ociregistry.storage;
 
+import dev.ociregistry.storage.driver.CachingDriver;
 import dev.ociregistry.storage.driver.StorageDriver;
+import java.time.Duration;
 
 /** The registry's stores over one driver, wired in one place. */
 public final class RegistryStore {
@@ -12,6 +14,10 @@ public final class RegistryStore {
   private final Catalog catalog;
 
   public RegistryStore(StorageDriver driver, Options options) {
+    driver =
+        options.cacheTtl().isZero()
+            ? driver
+            : new CachingDriver(driver, options.cacheTtl(), CACHE_ENTRIES);
     this.driver = driver;
     this.blobs = new BlobStore(driver, options.redirect());
     this.uploads = new UploadStore(driver, blobs);
@@ -20,10 +26,20 @@ public final class RegistryStore {
     this.catalog = new Catalog(driver);
   }
 
-  /** Store settings. */
-  public record Options(boolean redirect, long manifestCacheBytes) {
+  /** Link contents and blob stats kept by the {@link CachingDriver}. */
+  static final long CACHE_ENTRIES = 200_000;
+
+  /**
+   * Store settings.
+   *
+   * @param redirect answer blob reads with the driver's redirect URL where it has one
+   * @param manifestCacheBytes memory for manifest contents (immutable, cached by digest)
+   * @param cacheTtl how long other processes' changes to links may take to show here; zero disables
+   *     the link and stat cache
+   */
+  public record Options(boolean redirect, long manifestCacheBytes, Duration cacheTtl) {
     public static Options defaults() {
-      return new Options(false, 64L * 1024 * 1024);
+      return new Options(false, 64L * 1024 * 1024, Duration.ofSeconds(1));
     }
   }
 

@@ -1,0 +1,132 @@
+package dev.ociregistry.storage.driver;
+
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.URI;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Keeps what small hot reads found, briefly: the content of link files and the stat of blob data
+ * (what every manifest and blob request reads). Only positive answers are kept, so nothing pushed
+ * through another instance is ever reported missing; writes and deletes through this driver
+ * invalidate at once, so this process never serves what it deleted. Changes made by other processes
+ * (another instance on the same bucket, an offline GC) show after at most {@code ttl}.
+ */
+public final class CachingDriver implements StorageDriver {
+  private final StorageDriver delegate;
+  private final Cache<String, byte[]> links;
+  private final Cache<String, FileInfo> stats;
+
+  public CachingDriver(StorageDriver delegate, Duration ttl, long maxEntries) {
+    this.delegate = delegate;
+    this.links = Caffeine.newBuilder().expireAfterWrite(ttl).maximumSize(maxEntries).build();
+    this.stats = Caffeine.newBuilder().expireAfterWrite(ttl).maximumSize(maxEntries).build();
+  }
+
+  private static boolean isLink(String path) {
+    return path.endsWith("/link");
+  }
+
+  private static boolean isBlobData(String path) {
+    return path.endsWith("/data") && path.contains("/blobs/");
+  }
+
+  @Override
+  public Optional<FileInfo> stat(String path) throws IOException {
+    if (!isBlobData(path)) {
+      return delegate.stat(path);
+    }
+    FileInfo cached = stats.getIfPresent(path);
+    if (cached != null) {
+      return Optional.of(cached);
+    }
+    Optional<FileInfo> info = delegate.stat(path);
+    info.ifPresent(i -> stats.put(path, i));
+    return info;
+  }
+
+  @Override
+  public byte[] getContent(String path) throws IOException {
+    if (!isLink(path)) {
+      return delegate.getContent(path);
+    }
+    byte[] cached = links.getIfPresent(path);
+    if (cached != null) {
+      return cached;
+    }
+    byte[] content = delegate.getContent(path);
+    links.put(path, content);
+    return content;
+  }
+
+  @Override
+  public void putContent(String path, byte[] content) throws IOException {
+    invalidate(path);
+    delegate.putContent(path, content);
+    invalidate(path);
+  }
+
+  @Override
+  public InputStream reader(String path, long offset) throws IOException {
+    return delegate.reader(path, offset);
+  }
+
+  @Override
+  public FileWriter writer(String path, boolean append) throws IOException {
+    invalidate(path);
+    return delegate.writer(path, append);
+  }
+
+  @Override
+  public List<String> list(String path) throws IOException {
+    return delegate.list(path);
+  }
+
+  @Override
+  public void move(String source, String destination) throws IOException {
+    invalidate(source);
+    invalidate(destination);
+    delegate.move(source, destination);
+    invalidate(destination);
+  }
+
+  @Override
+  public void delete(String path) throws IOException {
+    invalidateBelow(path);
+    delegate.delete(path);
+    invalidateBelow(path);
+  }
+
+  @Override
+  public void walk(String path, FileVisitor visitor) throws IOException {
+    delegate.walk(path, visitor);
+  }
+
+  @Override
+  public Optional<URI> redirectUrl(String path) {
+    return delegate.redirectUrl(path);
+  }
+
+  @Override
+  public Optional<Path> localFile(String path) {
+    return delegate.localFile(path);
+  }
+
+  private void invalidate(String path) {
+    links.invalidate(path);
+    stats.invalidate(path);
+  }
+
+  /** A deleted directory takes its cached files with it (deletes are rare; a scan is fine). */
+  private void invalidateBelow(String path) {
+    invalidate(path);
+    String prefix = path + "/";
+    links.asMap().keySet().removeIf(k -> k.startsWith(prefix));
+    stats.asMap().keySet().removeIf(k -> k.startsWith(prefix));
+  }
+}
