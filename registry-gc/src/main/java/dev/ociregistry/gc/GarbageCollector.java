@@ -242,11 +242,13 @@ public final class GarbageCollector {
     }
 
     void collect() throws IOException {
-      Map<Digest, Instant> revisions = links(base + "/_manifests/revisions");
-      Map<Digest, Instant> layers = links(base + "/_layers");
+      // Tags and referrer links before revisions: a push writes the revision link first, so every
+      // tag or referrer link read here has its revision in the listing below.
       Map<String, Tagged> tags = tags();
       Map<Digest, List<Digest>> referrers = new HashMap<>();
       Map<String, Digest> referrerLinks = referrerLinks(referrers);
+      Map<Digest, Instant> revisions = links(base + "/_manifests/revisions");
+      Map<Digest, Instant> layers = links(base + "/_layers");
       Map<String, Instant> uploads = uploads();
 
       // Roots.
@@ -310,7 +312,8 @@ public final class GarbageCollector {
       }
       for (var tag : tags.entrySet()) {
         if (orphanedFallbackTags.contains(tag.getKey())
-            || !remainingRevisions.contains(tag.getValue().digest())) {
+            || (!remainingRevisions.contains(tag.getValue().digest())
+                && run.old(tag.getValue().written()))) {
           remove(base + "/_manifests/tags/" + tag.getKey(), run.tagsDeleted);
         }
       }

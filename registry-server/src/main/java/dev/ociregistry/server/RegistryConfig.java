@@ -19,7 +19,7 @@ public record RegistryConfig(
   public RegistryConfig {
     log = log == null ? new Log(null) : log;
     http = http == null ? new Http(null) : http;
-    storage = storage == null ? new Storage(null, null, null, null) : storage;
+    storage = storage == null ? new Storage(null, null, null, null, null) : storage;
     referrers = referrers == null ? new Referrers(null) : referrers;
     gc = gc == null ? new Gc(null, null, null, null, null) : gc;
   }
@@ -53,8 +53,10 @@ public record RegistryConfig(
   }
 
   @JsonIgnoreProperties(ignoreUnknown = true)
-  public record Storage(Filesystem filesystem, S3 s3, Delete delete, Maintenance maintenance) {
+  public record Storage(
+      Filesystem filesystem, S3 s3, Delete delete, Maintenance maintenance, Cache cache) {
     public Storage {
+      cache = cache == null ? new Cache(null) : cache;
       maintenance = maintenance == null ? new Maintenance(null) : maintenance;
       filesystem = filesystem == null ? new Filesystem(null) : filesystem;
       delete = delete == null ? new Delete(true) : delete;
@@ -113,6 +115,19 @@ public record RegistryConfig(
     }
   }
 
+  /**
+   * {@code storage.cache.ttl}: how long link contents and blob stats read from storage are kept
+   * (default 1s; 0 turns the cache off). Writes through this process invalidate at once; the TTL
+   * bounds how long another process's change (another instance, an offline garbage collection)
+   * takes to show. registry:2's other cache keys are accepted and ignored.
+   */
+  @JsonIgnoreProperties(ignoreUnknown = true)
+  public record Cache(String ttl) {
+    public Cache {
+      ttl = ttl == null || ttl.isBlank() ? "1s" : ttl;
+    }
+  }
+
   /** registry:2's {@code storage.maintenance}; only {@code readonly.enabled} applies here. */
   @JsonIgnoreProperties(ignoreUnknown = true)
   public record Maintenance(Readonly readonly) {
@@ -138,7 +153,8 @@ public record RegistryConfig(
             storage.filesystem(),
             storage.s3(),
             storage.delete(),
-            new Maintenance(new Readonly(true))),
+            new Maintenance(new Readonly(true)),
+            storage.cache()),
         referrers,
         gc,
         proxy);

@@ -141,7 +141,10 @@ public final class RegistryServer implements AutoCloseable {
     var defaults = RegistryStore.Options.defaults();
     return new RegistryStore(
         driver,
-        new RegistryStore.Options(redirect, defaults.manifestCacheBytes(), defaults.cacheTtl()));
+        new RegistryStore.Options(
+            redirect,
+            defaults.manifestCacheBytes(),
+            Durations.parse(config.storage().cache().ttl())));
   }
 
   private static String describe(RegistryConfig.Storage storage) {

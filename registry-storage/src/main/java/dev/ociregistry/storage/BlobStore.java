@@ -4,6 +4,7 @@ import dev.ociregistry.core.Digest;
 import dev.ociregistry.core.ErrorCode;
 import dev.ociregistry.core.RepositoryName;
 import dev.ociregistry.storage.driver.FileInfo;
+import dev.ociregistry.storage.driver.PathNotFoundException;
 import dev.ociregistry.storage.driver.StorageDriver;
 import java.io.IOException;
 import java.util.Optional;
@@ -58,7 +59,11 @@ public final class BlobStore {
     if (file.isPresent()) {
       return new BlobBody.LocalFile(file.get(), offset, count, total);
     }
-    return new BlobBody.Stream(driver.reader(path, offset), offset, count, total);
+    try {
+      return new BlobBody.Stream(driver.reader(path, offset), offset, count, total);
+    } catch (PathNotFoundException e) {
+      throw unknown(digest); // collected since it was looked up
+    }
   }
 
   /** Makes stored content visible in {@code repository}. */

@@ -2,12 +2,12 @@ package dev.ociregistry.storage.driver;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.DirectoryNotEmptyException;
+import java.nio.file.DirectoryStream;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.FileSystemException;
 import java.nio.file.FileVisitResult;
@@ -20,7 +20,6 @@ import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
@@ -159,22 +158,36 @@ public final class FilesystemDriver implements StorageDriver {
     if (target.equals(root)) {
       throw new IllegalArgumentException("refusing to delete the storage root");
     }
-    try (Stream<Path> walk = Files.walk(target)) {
-      for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
-        try {
-          Files.deleteIfExists(p);
-        } catch (DirectoryNotEmptyException e) {
-          // A concurrent writer put something inside; it stays, as it must.
-        }
-      }
+    try {
+      deleteRecursively(target);
     } catch (FileSystemException e) {
       if (!(notFoundOr(e, target, path) instanceof PathNotFoundException)) {
         throw e;
       }
-    } catch (UncheckedIOException e) {
-      if (!(e.getCause() instanceof NoSuchFileException)) {
-        throw e.getCause();
+    }
+  }
+
+  /** Deletes a file or a directory tree; links are removed, never followed. */
+  private static void deleteRecursively(Path path) throws IOException {
+    try {
+      Files.delete(path); // a file, a link or an empty directory: one step
+      return;
+    } catch (NoSuchFileException e) {
+      return;
+    } catch (DirectoryNotEmptyException e) {
+      // below
+    }
+    try (DirectoryStream<Path> children = Files.newDirectoryStream(path)) {
+      for (Path child : children) {
+        deleteRecursively(child);
       }
+    } catch (NoSuchFileException e) {
+      return;
+    }
+    try {
+      Files.delete(path);
+    } catch (NoSuchFileException | DirectoryNotEmptyException e) {
+      // deleted meanwhile, or a concurrent writer put something inside: it stays, as it must
     }
   }
 
