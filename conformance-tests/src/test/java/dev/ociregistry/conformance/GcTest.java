@@ -76,8 +76,8 @@ class GcTest {
   Path root;
 
   /**
-   * The collector runs beside the live server through its own store, like the offline command;
-   * the server's link cache (1 s by default) would show its deletions only after that long.
+   * The collector runs beside the live server through its own store, like the offline command; the
+   * server's link cache (1 s by default) would show its deletions only after that long.
    */
   static final Map<String, String> NO_CACHE = Map.of("REGISTRY_STORAGE_CACHE_TTL", "0");
 

@@ -209,6 +209,9 @@ public final class GarbageCollector {
               || !run.old(file.modified())) {
             return;
           }
+          if (rewrittenSince(run, digest.get())) {
+            return; // a push just uploaded the same content again
+          }
           if (!run.options.dryRun()) {
             driver.delete(RegistryPaths.blobDir(digest.get()));
           }
@@ -219,6 +222,16 @@ public final class GarbageCollector {
           }
         });
     return deleted;
+  }
+
+  /**
+   * Looks at a blob once more right before deleting it (uncached: {@code walk} is never cached), so
+   * content a push re-uploaded while the sweep ran stays.
+   */
+  private boolean rewrittenSince(Run run, Digest digest) throws IOException {
+    boolean[] fresh = {false};
+    driver.walk(RegistryPaths.blobDir(digest), file -> fresh[0] |= !run.old(file.modified()));
+    return fresh[0];
   }
 
   private static Optional<Digest> digest(String algorithm, String hex) {

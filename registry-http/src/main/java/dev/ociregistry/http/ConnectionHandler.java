@@ -4,6 +4,7 @@ import dev.ociregistry.core.ErrorCode;
 import dev.ociregistry.core.RegistryException;
 import dev.ociregistry.storage.BlobBody;
 import dev.ociregistry.storage.driver.StorageUnavailableException;
+import dev.ociregistry.storage.mirror.UpstreamUnavailableException;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.netty.buffer.ByteBuf;
@@ -256,7 +257,11 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
     } catch (StorageUnavailableException e) {
       log.warn("storage unavailable for {} {}: {}", ex.request.method(), ex.path, e.getMessage());
       response =
-          Errors.render(ErrorCode.UNAVAILABLE.exception("storage is unavailable, try again later"))
+          Errors.render(
+                  ErrorCode.UNAVAILABLE.exception(
+                      e instanceof UpstreamUnavailableException
+                          ? "upstream registry: " + e.getMessage()
+                          : "storage is unavailable, try again later"))
               .header(HttpHeaderNames.RETRY_AFTER, 5);
     } catch (NoSuchFileException e) {
       response =

@@ -35,6 +35,8 @@ public final class RegistryHttpServer implements AutoCloseable {
 
   static final int MAX_HEADER_BYTES = 32 * 1024;
 
+  private static final int SHUTDOWN_GRACE_SECONDS = 5;
+
   private final Routes routes;
   private final HttpOptions options;
   private final MeterRegistry meters;
@@ -100,14 +102,26 @@ public final class RegistryHttpServer implements AutoCloseable {
     channel.closeFuture().sync();
   }
 
+  /**
+   * Stops accepting connections, lets running requests finish for a few seconds, then stops.
+   * Closing twice is harmless.
+   */
   @Override
-  public void close() {
+  public synchronized void close() {
     if (channel != null) {
       channel.close().syncUninterruptibly();
+      channel = null;
     }
-    if (group != null) {
-      group.shutdownGracefully(0, 5, TimeUnit.SECONDS).syncUninterruptibly();
+    handlers.shutdown();
+    try {
+      handlers.awaitTermination(SHUTDOWN_GRACE_SECONDS, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
     }
     handlers.shutdownNow();
+    if (group != null) {
+      group.shutdownGracefully(0, SHUTDOWN_GRACE_SECONDS, TimeUnit.SECONDS).syncUninterruptibly();
+      group = null;
+    }
   }
 }

@@ -34,12 +34,17 @@ public final class RegistryServer implements AutoCloseable {
   private final RegistryHttpServer http;
   private final InetSocketAddress address;
   private final ScheduledExecutorService gcSchedule;
+  private final RegistryStore store;
 
   private RegistryServer(
-      RegistryHttpServer http, InetSocketAddress address, ScheduledExecutorService gcSchedule) {
+      RegistryHttpServer http,
+      InetSocketAddress address,
+      ScheduledExecutorService gcSchedule,
+      RegistryStore store) {
     this.http = http;
     this.address = address;
     this.gcSchedule = gcSchedule;
+    this.store = store;
   }
 
   public static RegistryServer start(RegistryConfig config)
@@ -72,7 +77,7 @@ public final class RegistryServer implements AutoCloseable {
             ? "read-only"
             : options.deleteEnabled() ? "deletes enabled" : "deletes disabled");
     return new RegistryServer(
-        http, bound, config.isReadOnly() ? null : scheduleGc(config.gc(), store));
+        http, bound, config.isReadOnly() ? null : scheduleGc(config.gc(), store), store);
   }
 
   private static Mirror mirror(RegistryConfig.Proxy proxy, RegistryStore store) {
@@ -172,5 +177,6 @@ public final class RegistryServer implements AutoCloseable {
       gcSchedule.shutdownNow();
     }
     http.close();
+    store.driver().close();
   }
 }

@@ -28,8 +28,13 @@ public final class CachingDriver implements StorageDriver {
     this.stats = Caffeine.newBuilder().expireAfterWrite(ttl).maximumSize(maxEntries).build();
   }
 
-  private static boolean isLink(String path) {
-    return path.endsWith("/link");
+  /**
+   * Links that change only by being deleted: revision, layer and referrer links. Tag links move,
+   * and a pull right after a push through another instance must see the new digest, so they are
+   * always read from storage.
+   */
+  private static boolean isCachedLink(String path) {
+    return path.endsWith("/link") && !path.contains("/_manifests/tags/");
   }
 
   private static boolean isBlobData(String path) {
@@ -52,7 +57,7 @@ public final class CachingDriver implements StorageDriver {
 
   @Override
   public byte[] getContent(String path) throws IOException {
-    if (!isLink(path)) {
+    if (!isCachedLink(path)) {
       return delegate.getContent(path);
     }
     byte[] cached = links.getIfPresent(path);
@@ -128,5 +133,10 @@ public final class CachingDriver implements StorageDriver {
     String prefix = path + "/";
     links.asMap().keySet().removeIf(k -> k.startsWith(prefix));
     stats.asMap().keySet().removeIf(k -> k.startsWith(prefix));
+  }
+
+  @Override
+  public void close() {
+    delegate.close();
   }
 }

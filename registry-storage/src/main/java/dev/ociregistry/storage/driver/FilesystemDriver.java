@@ -243,11 +243,23 @@ public final class FilesystemDriver implements StorageDriver {
     return e;
   }
 
+  /**
+   * Renames atomically, creating the target's directory; again if a concurrent delete (garbage
+   * collection of an old copy of the same blob) removed that directory in between.
+   */
   private static void atomicMove(Path from, Path to) throws IOException {
-    try {
-      Files.move(from, to, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-    } catch (AtomicMoveNotSupportedException | FileAlreadyExistsException e) {
-      throw new IOException("cannot move " + from + " to " + to + " atomically", e);
+    for (int attempt = 1; ; attempt++) {
+      Files.createDirectories(to.getParent());
+      try {
+        Files.move(from, to, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        break;
+      } catch (AtomicMoveNotSupportedException | FileAlreadyExistsException e) {
+        throw new IOException("cannot move " + from + " to " + to + " atomically", e);
+      } catch (NoSuchFileException e) {
+        if (attempt == 3 || !Files.exists(from)) {
+          throw e;
+        }
+      }
     }
     fsyncDirectory(to.getParent());
   }

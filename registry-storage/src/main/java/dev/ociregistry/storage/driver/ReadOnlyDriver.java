@@ -76,4 +76,9 @@ public final class ReadOnlyDriver implements StorageDriver {
   public Optional<Path> localFile(String path) {
     return delegate.localFile(path);
   }
+
+  @Override
+  public void close() {
+    delegate.close();
+  }
 }

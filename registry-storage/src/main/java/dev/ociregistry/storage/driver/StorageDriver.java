@@ -16,7 +16,7 @@ import java.util.Optional;
  * any path that would leave their root. Every method may block; callers run them off the event
  * loop.
  */
-public interface StorageDriver {
+public interface StorageDriver extends AutoCloseable {
 
   /** The file or directory at {@code path}, or empty if there is none. */
   Optional<FileInfo> stat(String path) throws IOException;
@@ -88,4 +88,8 @@ public interface StorageDriver {
   default Optional<Path> localFile(String path) {
     return Optional.empty();
   }
+
+  /** Releases connections and pools; the driver is not used afterwards. */
+  @Override
+  default void close() {}
 }

@@ -6,7 +6,7 @@ import java.io.IOException;
  * The storage backend cannot be reached or failed (after the driver's bounded retries). Clients are
  * told to come back later ({@code 503}); nothing partial became visible.
  */
-public final class StorageUnavailableException extends IOException {
+public class StorageUnavailableException extends IOException {
   public StorageUnavailableException(String message, Throwable cause) {
     super(message, cause);
   }

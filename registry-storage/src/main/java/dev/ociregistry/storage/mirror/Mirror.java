@@ -141,7 +141,7 @@ public final class Mirror {
         Digest.of(
             digest.algorithm(), digest.algorithm().newMessageDigest().digest(fetched.bytes()));
     if (!actual.equals(digest)) {
-      throw new StorageUnavailableException(
+      throw new UpstreamUnavailableException(
           "upstream manifest " + digest + " has digest " + actual + "; not cached", null);
     }
     manifests.putMirrored(name, digest, fetched.bytes());
@@ -182,6 +182,11 @@ public final class Mirror {
         await(running);
         continue;
       }
+      if (blobs.statContent(digest).isPresent()) {
+        fetches.remove(digest, mine); // a fetch finished between the checks above
+        mine.complete(null);
+        continue;
+      }
       var fetched = upstream.getBlob(name, digest);
       if (fetched.isEmpty()) {
         fetches.remove(digest, mine);
@@ -197,7 +202,7 @@ public final class Mirror {
         tee.transferTo(OutputStreamNull.INSTANCE);
       }
     }
-    throw new StorageUnavailableException("could not fetch " + digest + " from upstream", null);
+    throw new UpstreamUnavailableException("could not fetch " + digest + " from upstream", null);
   }
 
   private static void await(CompletableFuture<Void> fetch) throws IOException {
@@ -206,7 +211,7 @@ public final class Mirror {
     } catch (ExecutionException e) {
       // the other fetch failed: the caller tries again itself
     } catch (TimeoutException e) {
-      throw new StorageUnavailableException("upstream fetch is taking too long", e);
+      throw new UpstreamUnavailableException("upstream fetch is taking too long", e);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new IOException("interrupted", e);

@@ -6,7 +6,6 @@ import dev.ociregistry.core.Digest;
 import dev.ociregistry.core.MediaTypes;
 import dev.ociregistry.core.Reference;
 import dev.ociregistry.core.RepositoryName;
-import dev.ociregistry.storage.driver.StorageUnavailableException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;
@@ -157,7 +156,7 @@ public final class UpstreamClient {
 
   private static void requireOk(HttpResponse<?> response, Object what) throws IOException {
     if (response.statusCode() / 100 != 2) {
-      throw new StorageUnavailableException(
+      throw new UpstreamUnavailableException(
           "upstream answered " + response.statusCode() + " for " + what, null);
     }
   }
@@ -186,7 +185,7 @@ public final class UpstreamClient {
     } else if (basic != null) {
       builder.setHeader("Authorization", basic);
     } else {
-      throw new StorageUnavailableException("upstream requires credentials", null);
+      throw new UpstreamUnavailableException("upstream requires credentials", null);
     }
     return exchange(builder.build(), handler);
   }
@@ -199,7 +198,7 @@ public final class UpstreamClient {
     }
     String realm = params.get("realm");
     if (realm == null) {
-      throw new StorageUnavailableException("upstream bearer challenge has no realm", null);
+      throw new UpstreamUnavailableException("upstream bearer challenge has no realm", null);
     }
     StringBuilder uri = new StringBuilder(realm).append(realm.contains("?") ? "&" : "?");
     if (params.containsKey("service")) {
@@ -212,13 +211,13 @@ public final class UpstreamClient {
     }
     var response = exchange(request.build(), HttpResponse.BodyHandlers.ofByteArray());
     if (response.statusCode() != 200) {
-      throw new StorageUnavailableException(
+      throw new UpstreamUnavailableException(
           "upstream token service answered " + response.statusCode(), null);
     }
     JsonNode json = JSON.readTree(response.body());
     String value = json.path("token").asText(json.path("access_token").asText(""));
     if (value.isEmpty()) {
-      throw new StorageUnavailableException("upstream token service gave no token", null);
+      throw new UpstreamUnavailableException("upstream token service gave no token", null);
     }
     long seconds = Math.max(30, json.path("expires_in").asLong(60));
     return new Token(value, Instant.now().plusSeconds(seconds - 10));
@@ -229,7 +228,7 @@ public final class UpstreamClient {
     try {
       return http.send(request, handler);
     } catch (IOException e) {
-      throw new StorageUnavailableException("upstream unreachable: " + e.getMessage(), e);
+      throw new UpstreamUnavailableException("upstream unreachable: " + e, e);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new IOException("interrupted", e);

@@ -24,6 +24,7 @@ import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.AwsCredentialsProvider;
 import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
+import software.amazon.awssdk.awscore.retry.AwsRetryStrategy;
 import software.amazon.awssdk.core.checksums.RequestChecksumCalculation;
 import software.amazon.awssdk.core.checksums.ResponseChecksumValidation;
 import software.amazon.awssdk.core.exception.SdkException;
@@ -52,13 +53,16 @@ import software.amazon.awssdk.services.s3.presigner.S3Presigner;
  * object with server-side part copies (or, when clients sent chunks under S3's 5 MiB minimum, by
  * streaming them through), so the target appears whole or not at all.
  */
-public final class S3Driver implements StorageDriver, AutoCloseable {
+public final class S3Driver implements StorageDriver {
   /** Objects S3 can copy in one request; larger ones are copied in parts. */
   private static final long MAX_SINGLE_COPY_BYTES = 5L * 1024 * 1024 * 1024;
 
   private static final long COPY_PART_BYTES = 1024L * 1024 * 1024;
   private static final String SEGMENTS = ".seg/";
   private static final Duration PRESIGN_DURATION = Duration.ofMinutes(20);
+  private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(5);
+  private static final Duration READ_TIMEOUT = Duration.ofSeconds(10);
+  private static final int MAX_ATTEMPTS = 3;
 
   private final S3Settings settings;
   private final S3Client s3;
@@ -81,8 +85,21 @@ public final class S3Driver implements StorageDriver, AutoCloseable {
             .region(Region.of(settings.region()))
             .credentialsProvider(credentials)
             .forcePathStyle(settings.pathStyle())
-            .httpClientBuilder(ApacheHttpClient.builder().maxConnections(256))
-            .overrideConfiguration(o -> o.apiCallAttemptTimeout(settings.timeout()));
+            .httpClientBuilder(
+                ApacheHttpClient.builder()
+                    .maxConnections(256)
+                    // A peer that accepts but never answers must fail each attempt quickly; the
+                    // read timeout is per socket read, so slow but progressing transfers are fine.
+                    .connectionTimeout(CONNECT_TIMEOUT)
+                    .socketTimeout(READ_TIMEOUT))
+            .overrideConfiguration(
+                o ->
+                    o.apiCallAttemptTimeout(settings.timeout())
+                        // bounded: a failing store answers 503 within about half a minute
+                        .retryStrategy(
+                            AwsRetryStrategy.standardRetryStrategy().toBuilder()
+                                .maxAttempts(MAX_ATTEMPTS)
+                                .build()));
     var presignerBuilder =
         S3Presigner.builder()
             .region(Region.of(settings.region()))
