@@ -10,10 +10,11 @@
   gen_content.py layout DIR LAYER_BYTES LAYERS TAG
       DIR is an OCI image layout (oci-layout, index.json, blobs/sha256/...) holding one image
       index tagged TAG with three platforms (linux/amd64, linux/arm64, linux/arm/v7), each an
-      image with LAYERS random uncompressed layers of LAYER_BYTES bytes and its own config.
+      image with LAYERS layers of LAYER_BYTES random bytes (gzip, stored blocks) and a config.
 """
 import hashlib
 import json
+import zlib
 import os
 import sys
 
@@ -21,8 +22,12 @@ CHUNK = 1 << 20
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
-# Uncompressed, so that the random bytes are what the media type says (no client sniffs gzip).
+# The big blob: raw random bytes, labelled uncompressed (only curl and nginx ever see it).
 OCI_LAYER = "application/vnd.oci.image.layer.v1.tar"
+# The skopeo image's layers: random bytes in a gzip stream of stored (level 0) blocks, so that
+# skopeo sees compressed layers and copies them as they are, instead of gzipping them on push
+# (which would make the push time mostly skopeo's own compression).
+OCI_LAYER_GZIP = "application/vnd.oci.image.layer.v1.tar+gzip"
 
 
 def random_file(path, size):
@@ -77,10 +82,29 @@ def layout(out, layer_bytes, layers, tag):
     os.makedirs(blobs, exist_ok=True)
     tmp = os.path.join(blobs, ".tmp")
 
-    def add_random(size):
-        hexd = random_file(tmp, size)
+    def add_random_gzip(size):
+        """A gzip (stored blocks) of size random bytes; returns (digest hex, size, diff_id hex)."""
+        raw = hashlib.sha256()
+        comp = hashlib.sha256()
+        z = zlib.compressobj(0, zlib.DEFLATED, 31)  # wbits 31: gzip container
+        n = 0
+        with open(tmp, "wb") as f:
+            left = size
+            while left > 0:
+                b = os.urandom(min(CHUNK, left))
+                raw.update(b)
+                left -= len(b)
+                out = z.compress(b)
+                comp.update(out)
+                n += len(out)
+                f.write(out)
+            out = z.flush()
+            comp.update(out)
+            n += len(out)
+            f.write(out)
+        hexd = comp.hexdigest()
         os.replace(tmp, os.path.join(blobs, hexd))
-        return hexd
+        return hexd, n, raw.hexdigest()
 
     def add_bytes(data):
         hexd = hashlib.sha256(data).hexdigest()
@@ -91,15 +115,17 @@ def layout(out, layer_bytes, layers, tag):
     entries = []
     for arch, variant in platforms:
         layer_descs = []
+        diff_ids = []
         for _ in range(layers):
-            hexd = add_random(layer_bytes)
-            layer_descs.append({"mediaType": OCI_LAYER, "digest": "sha256:" + hexd, "size": layer_bytes})
+            hexd, n, diff = add_random_gzip(layer_bytes)
+            layer_descs.append({"mediaType": OCI_LAYER_GZIP, "digest": "sha256:" + hexd, "size": n})
+            diff_ids.append("sha256:" + diff)
         plat = {"architecture": arch, "os": "linux"}
         if variant:
             plat["variant"] = variant
         cfg = dict(plat)
         cfg["config"] = {"Env": ["PATH=/usr/bin"]}
-        cfg["rootfs"] = {"type": "layers", "diff_ids": [d["digest"] for d in layer_descs]}
+        cfg["rootfs"] = {"type": "layers", "diff_ids": diff_ids}
         cdesc = add_bytes(dumps(cfg))
         cdesc["mediaType"] = OCI_CONFIG
         mdesc = add_bytes(dumps({"schemaVersion": 2, "mediaType": OCI_MANIFEST, "config": cdesc,

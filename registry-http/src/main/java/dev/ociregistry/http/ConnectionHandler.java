@@ -303,6 +303,8 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
     boolean close = ex.closeAfter || !ex.keepAlive;
     if (close) {
       headers.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+    } else if (!ex.request.protocolVersion().isKeepAliveDefault()) {
+      headers.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE); // HTTP/1.0 keep-alive
     }
     var status = response.status();
     long length;
