@@ -23,6 +23,9 @@ import java.nio.file.attribute.BasicFileAttributes;
 import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import java.util.concurrent.Executors;
 import java.util.stream.Stream;
 
 /**
@@ -32,6 +35,9 @@ import java.util.stream.Stream;
 public final class FilesystemDriver implements StorageDriver {
   /** Temporary files start with this, so that no listing of registry entries ever sees them. */
   static final String TEMP_PREFIX = ".tmp-";
+
+  /** Runs background flushes of files being written (blocking calls: virtual threads). */
+  private static final Executor BACKGROUND_FLUSH = Executors.newVirtualThreadPerTaskExecutor();
 
   private final Path root;
 
@@ -273,10 +279,19 @@ public final class FilesystemDriver implements StorageDriver {
     }
   }
 
+  /**
+   * Writes through a file channel. Every {@link #FLUSH_EVERY_BYTES} a flush to disk starts in the
+   * background, so that the disk writes while more bytes arrive and {@link #commit()} waits only
+   * for the last stretch instead of the whole file.
+   */
   private static final class ChannelWriter implements FileWriter {
+    private static final long FLUSH_EVERY_BYTES = 32L * 1024 * 1024;
+
     private final Path file;
     private final FileChannel channel;
     private long size;
+    private long unflushed;
+    private CompletableFuture<Void> flushing = CompletableFuture.completedFuture(null);
 
     ChannelWriter(Path file, FileChannel channel) throws IOException {
       this.file = file;
@@ -287,7 +302,21 @@ public final class FilesystemDriver implements StorageDriver {
     @Override
     public void write(ByteBuffer buffer) throws IOException {
       while (buffer.hasRemaining()) {
-        size += channel.write(buffer);
+        int n = channel.write(buffer);
+        size += n;
+        unflushed += n;
+      }
+      if (unflushed >= FLUSH_EVERY_BYTES && flushing.isDone()) {
+        unflushed = 0;
+        flushing = CompletableFuture.runAsync(this::flushQuietly, BACKGROUND_FLUSH);
+      }
+    }
+
+    private void flushQuietly() {
+      try {
+        channel.force(false);
+      } catch (IOException e) {
+        // commit() flushes again and reports the failure
       }
     }
 
@@ -298,6 +327,7 @@ public final class FilesystemDriver implements StorageDriver {
 
     @Override
     public void commit() throws IOException {
+      flushing.join();
       channel.force(false);
     }
 
@@ -309,6 +339,7 @@ public final class FilesystemDriver implements StorageDriver {
 
     @Override
     public void close() throws IOException {
+      flushing.join();
       channel.close();
     }
   }
