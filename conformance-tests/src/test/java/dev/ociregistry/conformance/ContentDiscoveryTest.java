@@ -2,6 +2,7 @@ package dev.ociregistry.conformance;
 
 import static dev.ociregistry.conformance.Oci.assertError;
 import static dev.ociregistry.conformance.Oci.header;
+import static dev.ociregistry.conformance.Oci.strings;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -48,12 +49,6 @@ class ContentDiscoveryTest {
 
   private static HttpResponse<byte[]> get(String path) {
     return registry.send(registry.request(path).GET().build());
-  }
-
-  private static List<String> strings(JsonNode array) {
-    var result = new ArrayList<String>();
-    array.forEach(n -> result.add(n.asText()));
-    return result;
   }
 
   @Test

@@ -4,10 +4,8 @@ import static dev.ociregistry.conformance.Oci.assertError;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
@@ -28,6 +26,10 @@ class ContentManagementTest {
     registry.close();
   }
 
+  private List<String> tags(String repo) {
+    return new Oci(registry).tags(repo);
+  }
+
   private HttpResponse<byte[]> get(String path) {
     return registry.send(registry.request(path).GET().build());
   }
@@ -36,19 +38,9 @@ class ContentManagementTest {
     return registry.send(registry.request(path).DELETE().build());
   }
 
-  private List<String> tags(String repo) {
-    HttpResponse<byte[]> r = get("/v2/" + repo + "/tags/list");
-    assertEquals(200, r.statusCode(), () -> Oci.text(r));
-    var result = new ArrayList<String>();
-    for (JsonNode n : Oci.json(r).path("tags")) {
-      result.add(n.asText());
-    }
-    return result;
-  }
-
   @Test
   void deleteManifestByDigest() {
-    Oci.Pushed m = Oci.pushImage(registry, "cm/app", "v1", "one");
+    Oci.Content m = Oci.pushImage(registry, "cm/app", "v1", "one");
     Oci.pushManifest(registry, "cm/app", "alias", m.mediaType(), m.bytes());
     Oci.pushImage(registry, "cm/app", "other", "two");
     assertEquals(List.of("alias", "other", "v1"), tags("cm/app"));
@@ -67,7 +59,7 @@ class ContentManagementTest {
 
   @Test
   void deleteByTagKeepsManifest() {
-    Oci.Pushed m = Oci.pushImage(registry, "cm/tag", "v1", "one");
+    Oci.Content m = Oci.pushImage(registry, "cm/tag", "v1", "one");
     Oci.pushManifest(registry, "cm/tag", "v2", m.mediaType(), m.bytes());
 
     HttpResponse<byte[]> d = delete("/v2/cm/tag/manifests/v1");
@@ -128,7 +120,7 @@ class ContentManagementTest {
   @Test
   void deletesDisabled() {
     try (TestRegistry ro = TestRegistry.start(Map.of("REGISTRY_STORAGE_DELETE_ENABLED", "false"))) {
-      Oci.Pushed m = Oci.pushImage(ro, "cm/ro", "v1", "ro");
+      Oci.Content m = Oci.pushImage(ro, "cm/ro", "v1", "ro");
       Oci.Blob blob = Oci.pushBlob(ro, "cm/ro", Oci.randomBytes(10, 1));
       for (String path :
           List.of(

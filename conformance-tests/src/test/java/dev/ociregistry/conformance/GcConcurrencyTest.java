@@ -1,23 +1,21 @@
 package dev.ociregistry.conformance;
 
-import static dev.ociregistry.conformance.PushHelper.assertBlobFiles;
-import static dev.ociregistry.conformance.PushHelper.random;
+import static dev.ociregistry.conformance.Oci.age;
+import static dev.ociregistry.conformance.Oci.assertBlobFiles;
+import static dev.ociregistry.conformance.Oci.randomBytes;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.ociregistry.conformance.PushHelper.Desc;
-import dev.ociregistry.conformance.PushHelper.Image;
+import dev.ociregistry.conformance.Oci.Content;
+import dev.ociregistry.conformance.Oci.Image;
 import dev.ociregistry.gc.GarbageCollector;
 import dev.ociregistry.gc.GcOptions;
 import dev.ociregistry.gc.GcProgress;
 import dev.ociregistry.gc.GcReport;
 import dev.ociregistry.storage.RegistryStore;
 import dev.ociregistry.storage.driver.FilesystemDriver;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.FileTime;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -29,7 +27,6 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -45,12 +42,12 @@ class GcConcurrencyTest {
   static final Duration PUSHING = Duration.ofSeconds(8);
 
   TestRegistry registry;
-  PushHelper oci;
+  Oci oci;
 
   @BeforeEach
   void start() {
     registry = TestRegistry.start();
-    oci = new PushHelper(registry);
+    oci = new Oci(registry);
   }
 
   @AfterEach
@@ -67,14 +64,14 @@ class GcConcurrencyTest {
     // Old garbage in every repository the pushers use, and in one nobody pushes to.
     var garbage = new LinkedHashSet<String>();
     for (int t = 0; t < PUSHERS; t++) {
-      garbage.addAll(oci.image("conc/r" + t, null, new int[] {1500, 2500}).allDigests());
-      garbage.addAll(oci.image("conc/r" + t, "doomed", new int[] {900}).allDigests());
+      garbage.addAll(oci.pushRandomImage("conc/r" + t, null, new int[] {1500, 2500}).allDigests());
+      garbage.addAll(oci.pushRandomImage("conc/r" + t, "doomed", new int[] {900}).allDigests());
       oci.delete("conc/r" + t, "doomed");
     }
-    garbage.addAll(oci.image("conc/old", null, new int[] {1000}).allDigests());
+    garbage.addAll(oci.pushRandomImage("conc/old", null, new int[] {1000}).allDigests());
     age(root, Duration.ofHours(2));
 
-    byte[] sharedBytes = random(8192);
+    byte[] sharedBytes = randomBytes(8192);
     Map<String, Set<String>> pushed = new ConcurrentHashMap<>();
     List<Throwable> failures = new CopyOnWriteArrayList<>();
     var collections = new AtomicInteger();
@@ -94,12 +91,12 @@ class GcConcurrencyTest {
                   () -> {
                     try {
                       for (int i = 0; System.nanoTime() < deadline; i++) {
-                        Desc shared = oci.layer(repo, sharedBytes);
+                        Content shared = oci.pushLayer(repo, sharedBytes);
                         int[] sizes = new int[3];
                         for (int k = 0; k < sizes.length; k++) {
                           sizes[k] = 512 + ThreadLocalRandom.current().nextInt(4096);
                         }
-                        Image image = oci.image(repo, "i" + i, sizes, shared);
+                        Image image = oci.pushRandomImage(repo, "i" + i, sizes, shared);
                         pushed.put(repo + ":i" + i, image.allDigests());
                       }
                     } catch (Throwable e) {
@@ -143,15 +140,6 @@ class GcConcurrencyTest {
       String repo = "conc/r" + t;
       long count = pushed.keySet().stream().filter(k -> k.startsWith(repo + ":")).count();
       assertEquals(count, oci.tags(repo).size(), "every tag of " + repo + " is listed");
-    }
-  }
-
-  static void age(Path dir, Duration ago) throws Exception {
-    FileTime then = FileTime.from(Instant.now().minus(ago));
-    try (Stream<Path> paths = Files.walk(dir)) {
-      for (Path p : paths.toList()) {
-        Files.setLastModifiedTime(p, then);
-      }
     }
   }
 }

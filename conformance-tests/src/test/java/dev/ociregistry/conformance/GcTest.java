@@ -1,18 +1,20 @@
 package dev.ociregistry.conformance;
 
-import static dev.ociregistry.conformance.PushHelper.DOCKER_LIST;
-import static dev.ociregistry.conformance.PushHelper.DOCKER_MANIFEST;
-import static dev.ociregistry.conformance.PushHelper.OCI_INDEX;
-import static dev.ociregistry.conformance.PushHelper.OCI_MANIFEST;
-import static dev.ociregistry.conformance.PushHelper.assertBlobFiles;
-import static dev.ociregistry.conformance.PushHelper.blobData;
-import static dev.ociregistry.conformance.PushHelper.blobFiles;
-import static dev.ociregistry.conformance.PushHelper.blobSizes;
-import static dev.ociregistry.conformance.PushHelper.hex;
-import static dev.ociregistry.conformance.PushHelper.indexManifest;
-import static dev.ociregistry.conformance.PushHelper.random;
-import static dev.ociregistry.conformance.PushHelper.repoDir;
-import static dev.ociregistry.conformance.PushHelper.sha256;
+import static dev.ociregistry.conformance.Oci.DOCKER_LIST;
+import static dev.ociregistry.conformance.Oci.DOCKER_MANIFEST;
+import static dev.ociregistry.conformance.Oci.OCI_INDEX;
+import static dev.ociregistry.conformance.Oci.OCI_MANIFEST;
+import static dev.ociregistry.conformance.Oci.age;
+import static dev.ociregistry.conformance.Oci.assertBlobFiles;
+import static dev.ociregistry.conformance.Oci.blobData;
+import static dev.ociregistry.conformance.Oci.blobFiles;
+import static dev.ociregistry.conformance.Oci.blobSizes;
+import static dev.ociregistry.conformance.Oci.hex;
+import static dev.ociregistry.conformance.Oci.indexManifest;
+import static dev.ociregistry.conformance.Oci.randomBytes;
+import static dev.ociregistry.conformance.Oci.repoDir;
+import static dev.ociregistry.conformance.Oci.sha256;
+import static dev.ociregistry.conformance.Oci.uploadId;
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -20,8 +22,8 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.ociregistry.conformance.PushHelper.Desc;
-import dev.ociregistry.conformance.PushHelper.Image;
+import dev.ociregistry.conformance.Oci.Content;
+import dev.ociregistry.conformance.Oci.Image;
 import dev.ociregistry.gc.GarbageCollector;
 import dev.ociregistry.gc.GcOptions;
 import dev.ociregistry.gc.GcProgress;
@@ -36,14 +38,11 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
-import java.net.URI;
 import java.net.http.HttpRequest;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
-import java.nio.file.attribute.FileTime;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -72,7 +71,7 @@ class GcTest {
   static final String SIGNATURE = "application/vnd.dev.cosign.simplesigning.v1+json";
 
   TestRegistry registry;
-  PushHelper oci;
+  Oci oci;
   Path root;
 
   /**
@@ -84,7 +83,7 @@ class GcTest {
   @BeforeEach
   void start() {
     registry = TestRegistry.start(NO_CACHE);
-    oci = new PushHelper(registry);
+    oci = new Oci(registry);
     root = registry.root();
   }
 
@@ -124,9 +123,9 @@ class GcTest {
     return out;
   }
 
-  static Set<String> digests(Desc... descs) {
+  static Set<String> digests(Content... descs) {
     var out = new LinkedHashSet<String>();
-    for (Desc d : descs) {
+    for (Content d : descs) {
       out.add(d.digest());
     }
     return out;
@@ -143,30 +142,9 @@ class GcTest {
         .resolve("_referrers/sha256/" + hex(subject) + "/sha256-" + hex(referrer));
   }
 
-  /** Sets the modification time of every file and directory below {@code dir} to {@code ago}. */
-  static void age(Path dir, Duration ago) throws IOException {
-    FileTime then = FileTime.from(Instant.now().minus(ago));
-    try (Stream<Path> paths = Files.walk(dir)) {
-      for (Path p : paths.toList()) {
-        Files.setLastModifiedTime(p, then);
-      }
-    }
-  }
-
   /** Starts an upload session and sends one chunk; returns its Location path. */
   String startUpload(String repo, byte[] chunk) {
-    var post =
-        registry.send(
-            registry
-                .request("/v2/" + repo + "/blobs/uploads/")
-                .POST(HttpRequest.BodyPublishers.noBody())
-                .build());
-    assertEquals(202, post.statusCode(), () -> PushHelper.body(post));
-    String location = post.headers().firstValue("Location").orElseThrow();
-    if (location.startsWith("http")) {
-      URI uri = URI.create(location);
-      location = uri.getRawPath() + (uri.getRawQuery() == null ? "" : "?" + uri.getRawQuery());
-    }
+    String location = Oci.startUpload(registry, repo);
     var patch =
         registry.send(
             registry
@@ -174,13 +152,8 @@ class GcTest {
                 .header("Content-Type", "application/octet-stream")
                 .method("PATCH", HttpRequest.BodyPublishers.ofByteArray(chunk))
                 .build());
-    assertEquals(202, patch.statusCode(), () -> PushHelper.body(patch));
+    assertEquals(202, patch.statusCode(), () -> Oci.body(patch));
     return location;
-  }
-
-  static String uploadId(String location) {
-    String path = location.contains("?") ? location.substring(0, location.indexOf('?')) : location;
-    return path.substring(path.lastIndexOf('/') + 1);
   }
 
   // ---- 1. multi-platform indexes
@@ -190,15 +163,15 @@ class GcTest {
     String repo = "multi/oci";
     var platforms = new ArrayList<Image>();
     for (int i = 0; i < 3; i++) {
-      platforms.add(oci.image(repo, null, new int[] {1000 + i, 1500 + i}));
+      platforms.add(oci.pushRandomImage(repo, null, new int[] {1000 + i, 1500 + i}));
     }
-    Desc index =
-        oci.manifest(
+    Content index =
+        oci.pushManifest(
             repo,
             "latest",
             OCI_INDEX,
             indexManifest(OCI_INDEX, platforms.stream().map(Image::manifest).toList(), null));
-    Image garbage = oci.image(repo, null, new int[] {700});
+    Image garbage = oci.pushRandomImage(repo, null, new int[] {700});
 
     GcReport report = collect(true);
 
@@ -222,15 +195,16 @@ class GcTest {
     String repo = "multi/docker";
     var platforms = new ArrayList<Image>();
     for (int i = 0; i < 3; i++) {
-      platforms.add(oci.image(repo, null, DOCKER_MANIFEST, new int[] {900 + i, 1200 + i}));
+      platforms.add(
+          oci.pushRandomImage(repo, null, DOCKER_MANIFEST, new int[] {900 + i, 1200 + i}));
     }
-    Desc list =
-        oci.manifest(
+    Content list =
+        oci.pushManifest(
             repo,
             "latest",
             DOCKER_LIST,
             indexManifest(DOCKER_LIST, platforms.stream().map(Image::manifest).toList(), null));
-    Image garbage = oci.image(repo, null, DOCKER_MANIFEST, new int[] {600});
+    Image garbage = oci.pushRandomImage(repo, null, DOCKER_MANIFEST, new int[] {600});
 
     GcReport report = collect(true);
 
@@ -250,31 +224,32 @@ class GcTest {
   void indexOfIndexesKeepsEverything() throws Exception {
     String repo = "multi/nested";
     var all = new LinkedHashSet<String>();
-    var inner = new ArrayList<Desc>();
+    var inner = new ArrayList<Content>();
     for (int i = 0; i < 2; i++) {
-      var platforms = new ArrayList<Desc>();
+      var platforms = new ArrayList<Content>();
       for (int j = 0; j < 2; j++) {
-        Image p = oci.image(repo, null, new int[] {500 + 10 * i + j});
+        Image p = oci.pushRandomImage(repo, null, new int[] {500 + 10 * i + j});
         all.addAll(p.allDigests());
         platforms.add(p.manifest());
       }
-      Desc idx = oci.manifest(repo, null, OCI_INDEX, indexManifest(OCI_INDEX, platforms, null));
+      Content idx =
+          oci.pushManifest(repo, null, OCI_INDEX, indexManifest(OCI_INDEX, platforms, null));
       all.add(idx.digest());
       inner.add(idx);
     }
-    Desc outer = oci.manifest(repo, "v1", OCI_INDEX, indexManifest(OCI_INDEX, inner, null));
+    Content outer = oci.pushManifest(repo, "v1", OCI_INDEX, indexManifest(OCI_INDEX, inner, null));
     all.add(outer.digest());
     // An untagged inner index with its own platform: garbage, all the way down.
-    Image lonely = oci.image(repo, null, new int[] {321});
-    Desc lonelyIndex =
-        oci.manifest(
+    Image lonely = oci.pushRandomImage(repo, null, new int[] {321});
+    Content lonelyIndex =
+        oci.pushManifest(
             repo, null, OCI_INDEX, indexManifest(OCI_INDEX, List.of(lonely.manifest()), null));
 
     GcReport report = collect(true);
 
     assertEquals(all, oci.pull(repo, "v1"));
     assertEquals(all, blobFiles(root));
-    for (Desc idx : inner) {
+    for (Content idx : inner) {
       assertEquals(200, oci.manifestStatus(repo, idx.digest()));
     }
     assertEquals(404, oci.manifestStatus(repo, lonelyIndex.digest()));
@@ -287,10 +262,10 @@ class GcTest {
 
   @Test
   void layersSharedWithAnotherRepositorySurvive() throws Exception {
-    Desc s1 = oci.layer("team/a", random(3000));
-    Desc s2 = oci.layer("team/a", random(2000));
-    Image a = oci.image("team/a", "v1", new int[] {500}, s1, s2);
-    Image b = oci.image("team/b", "v1", new int[] {600}, s1, s2);
+    Content s1 = oci.pushLayer("team/a", randomBytes(3000));
+    Content s2 = oci.pushLayer("team/a", randomBytes(2000));
+    Image a = oci.pushRandomImage("team/a", "v1", new int[] {500}, s1, s2);
+    Image b = oci.pushRandomImage("team/b", "v1", new int[] {600}, s1, s2);
     oci.delete("team/a", "v1");
 
     GcReport report = collect(true);
@@ -310,9 +285,9 @@ class GcTest {
   @Test
   void untaggingFreesExactlyTheUniqueBlobs() throws Exception {
     String repo = "lib/app";
-    Desc shared = oci.layer(repo, random(4096));
-    Image keep = oci.image(repo, "keep", new int[] {1111}, shared);
-    Image drop = oci.image(repo, "drop", new int[] {2222, 3333}, shared);
+    Content shared = oci.pushLayer(repo, randomBytes(4096));
+    Image keep = oci.pushRandomImage(repo, "keep", new int[] {1111}, shared);
+    Image drop = oci.pushRandomImage(repo, "drop", new int[] {2222, 3333}, shared);
     Map<String, Long> before = blobSizes(root);
     oci.delete(repo, "drop");
 
@@ -345,13 +320,13 @@ class GcTest {
   @Test
   void referrersOfLiveImagesSurviveAndThoseOfDeletedImagesGo() throws Exception {
     String repo = "sig/app";
-    Image image = oci.image(repo, "v1", new int[] {1000});
-    Image sbom = oci.referrer(repo, image.manifest(), SBOM, 800);
-    Image signature = oci.referrer(repo, sbom.manifest(), SIGNATURE, 300);
-    Image gone = oci.image(repo, "v2", new int[] {900});
-    Image goneSbom = oci.referrer(repo, gone.manifest(), SBOM, 500);
-    Image goneSignature = oci.referrer(repo, goneSbom.manifest(), SIGNATURE, 200);
-    assertEquals(List.of(goneSbom.digest()), oci.referrers(repo, gone.digest()));
+    Image image = oci.pushRandomImage(repo, "v1", new int[] {1000});
+    Image sbom = oci.pushReferrer(repo, image.manifest(), SBOM, 800);
+    Image signature = oci.pushReferrer(repo, sbom.manifest(), SIGNATURE, 300);
+    Image gone = oci.pushRandomImage(repo, "v2", new int[] {900});
+    Image goneSbom = oci.pushReferrer(repo, gone.manifest(), SBOM, 500);
+    Image goneSignature = oci.pushReferrer(repo, goneSbom.manifest(), SIGNATURE, 200);
+    assertEquals(List.of(goneSbom.digest()), oci.referrerDigests(repo, gone.digest()));
     oci.delete(repo, "v2");
 
     GcReport report = collect(true);
@@ -361,8 +336,8 @@ class GcTest {
       assertEquals(live.allDigests(), oci.pull(repo, live.digest()));
       assertBlobFiles(root, live.allDigests(), true);
     }
-    assertEquals(List.of(sbom.digest()), oci.referrers(repo, image.digest()));
-    assertEquals(List.of(signature.digest()), oci.referrers(repo, sbom.digest()));
+    assertEquals(List.of(sbom.digest()), oci.referrerDigests(repo, image.digest()));
+    assertEquals(List.of(signature.digest()), oci.referrerDigests(repo, sbom.digest()));
     assertTrue(Files.exists(referrerLink(repo, image.digest(), sbom.digest())));
     assertTrue(Files.exists(referrerLink(repo, sbom.digest(), signature.digest())));
 
@@ -374,7 +349,7 @@ class GcTest {
     assertBlobFiles(root, Set.of(gone.config().digest()), false);
     assertFalse(Files.exists(referrerLink(repo, gone.digest(), goneSbom.digest())));
     assertFalse(Files.exists(referrerLink(repo, goneSbom.digest(), goneSignature.digest())));
-    assertEquals(List.of(), oci.referrers(repo, gone.digest()));
+    assertEquals(List.of(), oci.referrerDigests(repo, gone.digest()));
     assertEquals(
         union(image.allDigests(), sbom.allDigests(), signature.allDigests()), blobFiles(root));
     assertEquals(3, report.manifestsMarked());
@@ -387,7 +362,7 @@ class GcTest {
   static byte[] referrerIndex(Image... referrers) {
     var entries = new ArrayList<Map<String, Object>>();
     for (Image r : referrers) {
-      var e = r.manifest().json();
+      var e = r.manifest().descriptor();
       e.put("artifactType", SIGNATURE);
       entries.add(e);
     }
@@ -395,23 +370,24 @@ class GcTest {
     m.put("schemaVersion", 2);
     m.put("mediaType", OCI_INDEX);
     m.put("manifests", entries);
-    return PushHelper.json(m);
+    return Oci.toJson(m);
   }
 
   @Test
   void orphanedFallbackTagIsRemovedWithItsIndex() throws Exception {
     String repo = "fb/app";
-    Image image = oci.image(repo, "v1", new int[] {500});
+    Image image = oci.pushRandomImage(repo, "v1", new int[] {500});
     // A tag-schema client's fallback index for a live subject: kept.
-    Image liveSignature = oci.referrer(repo, image.manifest(), SIGNATURE, 100);
+    Image liveSignature = oci.pushReferrer(repo, image.manifest(), SIGNATURE, 100);
     String liveTag = "sha256-" + hex(image.digest());
-    Desc liveIndex = oci.manifest(repo, liveTag, OCI_INDEX, referrerIndex(liveSignature));
+    Content liveIndex = oci.pushManifest(repo, liveTag, OCI_INDEX, referrerIndex(liveSignature));
     // One for a subject that is not in the repository: orphaned.
-    String missing = sha256(random(64));
+    String missing = sha256(randomBytes(64));
     Image orphanSignature =
-        oci.referrer(repo, new Desc(OCI_MANIFEST, missing, 1234, null), SIGNATURE, 150);
+        oci.pushReferrer(repo, new Content(missing, OCI_MANIFEST, null, 1234), SIGNATURE, 150);
     String orphanTag = "sha256-" + hex(missing);
-    Desc orphanIndex = oci.manifest(repo, orphanTag, OCI_INDEX, referrerIndex(orphanSignature));
+    Content orphanIndex =
+        oci.pushManifest(repo, orphanTag, OCI_INDEX, referrerIndex(orphanSignature));
     assertEquals(Set.of("v1", liveTag, orphanTag), new HashSet<>(oci.tags(repo)));
 
     // Without deleteUntagged every manifest is a root: only the fallback rule removes the index.
@@ -442,12 +418,13 @@ class GcTest {
   @Test
   void orphanedFallbackTagIsRemovedUnderDeleteUntagged() throws Exception {
     String repo = "fb/untagged";
-    Image image = oci.image(repo, "v1", new int[] {500});
-    String missing = sha256(random(64));
+    Image image = oci.pushRandomImage(repo, "v1", new int[] {500});
+    String missing = sha256(randomBytes(64));
     Image orphanSignature =
-        oci.referrer(repo, new Desc(OCI_MANIFEST, missing, 1234, null), SIGNATURE, 150);
+        oci.pushReferrer(repo, new Content(missing, OCI_MANIFEST, null, 1234), SIGNATURE, 150);
     String orphanTag = "sha256-" + hex(missing);
-    Desc orphanIndex = oci.manifest(repo, orphanTag, OCI_INDEX, referrerIndex(orphanSignature));
+    Content orphanIndex =
+        oci.pushManifest(repo, orphanTag, OCI_INDEX, referrerIndex(orphanSignature));
 
     GcReport report = collect(true);
 
@@ -514,39 +491,39 @@ class GcTest {
   Mixed mixedStore() {
     var live = new LinkedHashMap<String, Set<String>>();
     var garbage = new LinkedHashSet<String>();
-    Desc shared = oci.layer("mix/one", random(5000));
-    Image one = oci.image("mix/one", "v1", new int[] {1000}, shared);
+    Content shared = oci.pushLayer("mix/one", randomBytes(5000));
+    Image one = oci.pushRandomImage("mix/one", "v1", new int[] {1000}, shared);
     live.put("mix/one:v1", one.allDigests());
-    Image sbom = oci.referrer("mix/one", one.manifest(), SBOM, 400);
-    var platforms = new ArrayList<Desc>();
+    Image sbom = oci.pushReferrer("mix/one", one.manifest(), SBOM, 400);
+    var platforms = new ArrayList<Content>();
     var multi = new LinkedHashSet<String>();
     for (int i = 0; i < 2; i++) {
-      Image p = oci.image("mix/one", null, new int[] {700 + i}, shared);
+      Image p = oci.pushRandomImage("mix/one", null, new int[] {700 + i}, shared);
       platforms.add(p.manifest());
       multi.addAll(p.allDigests());
     }
-    Desc index =
-        oci.manifest("mix/one", "multi", OCI_INDEX, indexManifest(OCI_INDEX, platforms, null));
+    Content index =
+        oci.pushManifest("mix/one", "multi", OCI_INDEX, indexManifest(OCI_INDEX, platforms, null));
     multi.add(index.digest());
     live.put("mix/one:multi", multi);
-    Image untagged = oci.image("mix/one", null, new int[] {800}, shared);
+    Image untagged = oci.pushRandomImage("mix/one", null, new int[] {800}, shared);
     garbage.addAll(minus(untagged.allDigests(), Set.of(shared.digest())));
-    Image dropped = oci.image("mix/one", "old", new int[] {900});
-    Image droppedSbom = oci.referrer("mix/one", dropped.manifest(), SBOM, 300);
+    Image dropped = oci.pushRandomImage("mix/one", "old", new int[] {900});
+    Image droppedSbom = oci.pushReferrer("mix/one", dropped.manifest(), SBOM, 300);
     oci.delete("mix/one", "old");
     garbage.addAll(dropped.allDigests());
     garbage.add(droppedSbom.digest());
     garbage.add(droppedSbom.layers().get(0).digest());
 
-    Image two = oci.image("mix/two", "latest", new int[] {1100}, shared);
+    Image two = oci.pushRandomImage("mix/two", "latest", new int[] {1100}, shared);
     live.put("mix/two:latest", two.allDigests());
-    garbage.add(oci.layer("mix/two", random(1234)).digest());
-    String upload = startUpload("mix/two", random(2048));
+    garbage.add(oci.pushLayer("mix/two", randomBytes(1234)).digest());
+    String upload = startUpload("mix/two", randomBytes(2048));
 
-    Image empty = oci.image("mix/empty", "v1", new int[] {600});
+    Image empty = oci.pushRandomImage("mix/empty", "v1", new int[] {600});
     oci.delete("mix/empty", empty.digest());
     garbage.addAll(empty.allDigests());
-    assertTrue(Set.copyOf(oci.referrers("mix/one", one.digest())).contains(sbom.digest()));
+    assertTrue(Set.copyOf(oci.referrerDigests("mix/one", one.digest())).contains(sbom.digest()));
     return new Mixed(live, sbom.allDigests(), garbage, upload);
   }
 
@@ -579,8 +556,8 @@ class GcTest {
   @Test
   void uploadInProgressSurvivesDefaultsAndGoesWithZeroMaxAge() throws Exception {
     String repo = "up/app";
-    Image image = oci.image(repo, "v1", new int[] {100});
-    String location = startUpload(repo, random(4096));
+    Image image = oci.pushRandomImage(repo, "v1", new int[] {100});
+    String location = startUpload(repo, randomBytes(4096));
     Path session = repoDir(root, repo).resolve("_uploads/" + uploadId(location));
     assertTrue(Files.isDirectory(session), "upload stored at " + session);
 
@@ -601,10 +578,10 @@ class GcTest {
   @Test
   void contentYoungerThanTheGracePeriodSurvives() throws Exception {
     String repo = "grace/app";
-    Image image = oci.image(repo, "v1", new int[] {100});
-    Desc loose1 = oci.layer(repo, random(1000));
-    Desc loose2 = oci.layer(repo, random(2000));
-    Image untagged = oci.image(repo, null, new int[] {300});
+    Image image = oci.pushRandomImage(repo, "v1", new int[] {100});
+    Content loose1 = oci.pushLayer(repo, randomBytes(1000));
+    Content loose2 = oci.pushLayer(repo, randomBytes(2000));
+    Image untagged = oci.pushRandomImage(repo, null, new int[] {300});
     Set<String> young = union(digests(loose1, loose2), untagged.allDigests());
 
     GcReport graced = collect(new GcOptions(false, true, Duration.ZERO, Duration.ofHours(1), 4));
@@ -668,8 +645,8 @@ class GcTest {
 
   @Test
   void emptiedRepositoryLeavesTheCatalog() throws Exception {
-    Image gone = oci.image("cat/gone", "v1", new int[] {300});
-    Image kept = oci.image("cat/kept", "v1", new int[] {300});
+    Image gone = oci.pushRandomImage("cat/gone", "v1", new int[] {300});
+    Image kept = oci.pushRandomImage("cat/kept", "v1", new int[] {300});
     oci.delete("cat/gone", gone.digest());
     assertEquals(List.of("cat/gone", "cat/kept"), oci.catalog());
 
@@ -688,11 +665,11 @@ class GcTest {
   @Test
   void withoutDeleteUntaggedOnlyUnreferencedBlobsGo() throws Exception {
     String repo = "keep/app";
-    Image tagged = oci.image(repo, "v1", new int[] {400});
-    Image untagged = oci.image(repo, null, new int[] {500});
-    Image untaggedLater = oci.image(repo, "v2", new int[] {600});
+    Image tagged = oci.pushRandomImage(repo, "v1", new int[] {400});
+    Image untagged = oci.pushRandomImage(repo, null, new int[] {500});
+    Image untaggedLater = oci.pushRandomImage(repo, "v2", new int[] {600});
     oci.delete(repo, "v2");
-    Desc loose = oci.layer(repo, random(700));
+    Content loose = oci.pushLayer(repo, randomBytes(700));
 
     GcReport report = collect(false);
 
@@ -716,11 +693,11 @@ class GcTest {
   @Test
   void storeWrittenTheRegistry2WayCollectsTheSameWay(@TempDir Path r2) throws Exception {
     String repo = "docker/registry/v2/repositories/library/app";
-    byte[] shared = random(3000);
-    byte[] keptLayer = random(1000);
-    byte[] goneLayer = random(1100);
-    byte[] keptConfig = PushHelper.config("linux", "amd64");
-    byte[] goneConfig = PushHelper.config("linux", "arm64");
+    byte[] shared = randomBytes(3000);
+    byte[] keptLayer = randomBytes(1000);
+    byte[] goneLayer = randomBytes(1100);
+    byte[] keptConfig = Oci.config("linux", "amd64");
+    byte[] goneConfig = Oci.config("linux", "arm64");
     byte[] kept = dockerManifest(keptConfig, keptLayer, shared);
     byte[] gone = dockerManifest(goneConfig, goneLayer, shared);
     for (byte[] blob : List.of(shared, keptLayer, goneLayer, keptConfig, goneConfig, kept, gone)) {
@@ -746,9 +723,9 @@ class GcTest {
         sha256(gone));
     // An abandoned registry:2 upload, with its hash state.
     String upload = repo + "/_uploads/0b0e5d0f-6a55-4c27-9b6f-5b2f9c0f0a11";
-    write(r2, upload + "/data", random(100));
+    write(r2, upload + "/data", randomBytes(100));
     write(r2, upload + "/startedat", "2024-01-01T00:00:00.123456789Z".getBytes(UTF_8));
-    write(r2, upload + "/hashstates/sha256/100", random(32));
+    write(r2, upload + "/hashstates/sha256/100", randomBytes(32));
     Map<String, Long> before = blobSizes(r2);
 
     GcReport report = collect(r2, options(true));
@@ -762,7 +739,7 @@ class GcTest {
     assertEquals(0, report.tagsDeleted());
     assertFalse(Files.exists(r2.resolve(upload)));
     try (var served = TestRegistry.start(r2, Map.of())) {
-      var client = new PushHelper(served);
+      var client = new Oci(served);
       assertEquals(
           Set.of(sha256(kept), sha256(keptConfig), sha256(keptLayer), sha256(shared)),
           client.pull("library/app", "latest"));
@@ -771,12 +748,12 @@ class GcTest {
   }
 
   static byte[] dockerManifest(byte[] config, byte[]... layers) {
-    var ls = new ArrayList<Desc>();
+    var ls = new ArrayList<Content>();
     for (byte[] l : layers) {
-      ls.add(new Desc(PushHelper.DOCKER_LAYER, sha256(l), l.length, l));
+      ls.add(Content.of(Oci.DOCKER_LAYER, l));
     }
-    Desc c = new Desc(PushHelper.DOCKER_CONFIG, sha256(config), config.length, config);
-    return PushHelper.imageManifest(DOCKER_MANIFEST, c, ls, null, null);
+    Content c = Content.of(Oci.DOCKER_CONFIG, config);
+    return Oci.imageManifest(DOCKER_MANIFEST, c, ls, null, null);
   }
 
   static void write(Path root, String path, byte[] content) throws IOException {
@@ -795,9 +772,9 @@ class GcTest {
   @Test
   void garbageCollectCommandPrintsJsonReport(@TempDir Path dir) throws Exception {
     String repo = "cli/app";
-    Image tagged = oci.image(repo, "v1", new int[] {100});
-    Image untagged = oci.image(repo, null, new int[] {200});
-    Desc loose = oci.layer(repo, random(300));
+    Image tagged = oci.pushRandomImage(repo, "v1", new int[] {100});
+    Image untagged = oci.pushRandomImage(repo, null, new int[] {200});
+    Content loose = oci.pushLayer(repo, randomBytes(300));
     Path config = dir.resolve("config.yml");
     Files.writeString(
         config, "storage:\n  filesystem:\n    rootdirectory: \"" + root.toAbsolutePath() + "\"\n");
@@ -857,7 +834,7 @@ class GcTest {
     }
     String text = captured.toString(UTF_8).trim();
     assertEquals(0, exit, text);
-    return PushHelper.JSON.readTree(text);
+    return Oci.JSON.readTree(text);
   }
 
   // ---- collection beside concurrent pushes (deterministic interleavings)
@@ -949,13 +926,14 @@ class GcTest {
   @Test
   void tagPushedWhileTheCollectorMarksSurvives() throws Exception {
     String repo = "race/tag";
-    Image old = oci.image(repo, "v1", new int[] {100});
-    Desc config = oci.blob(repo, PushHelper.OCI_CONFIG, PushHelper.config("linux", "amd64"));
-    Desc layer = oci.layer(repo, random(500));
-    byte[] manifest = PushHelper.imageManifest(OCI_MANIFEST, config, List.of(layer), null, null);
+    Image old = oci.pushRandomImage(repo, "v1", new int[] {100});
+    Content config = oci.pushBlob(repo, Oci.OCI_CONFIG, Oci.config("linux", "amd64"));
+    Content layer = oci.pushLayer(repo, randomBytes(500));
+    byte[] manifest = Oci.imageManifest(OCI_MANIFEST, config, List.of(layer), null, null);
     GcReport report =
         collectWithHook(
-            repo + "/_manifests/revisions", () -> oci.manifest(repo, "v2", OCI_MANIFEST, manifest));
+            repo + "/_manifests/revisions",
+            () -> oci.pushManifest(repo, "v2", OCI_MANIFEST, manifest));
 
     assertEquals(0, report.tagsDeleted(), "no tag may be deleted: " + report);
     assertEquals(Set.of("v1", "v2"), new HashSet<>(oci.tags(repo)));
@@ -970,19 +948,20 @@ class GcTest {
   @Test
   void referrerPushedWhileTheCollectorMarksKeepsItsLink() throws Exception {
     String repo = "race/referrer";
-    Image image = oci.image(repo, "v1", new int[] {100});
-    Desc config = oci.blob(repo, PushHelper.OCI_EMPTY, PushHelper.EMPTY_JSON);
-    Desc payload = oci.blob(repo, SBOM, random(300));
+    Image image = oci.pushRandomImage(repo, "v1", new int[] {100});
+    Content config = oci.pushBlob(repo, Oci.OCI_EMPTY, Oci.EMPTY_JSON);
+    Content payload = oci.pushBlob(repo, SBOM, randomBytes(300));
     byte[] manifest =
-        PushHelper.imageManifest(OCI_MANIFEST, config, List.of(payload), image.manifest(), SBOM);
+        Oci.imageManifest(OCI_MANIFEST, config, List.of(payload), image.manifest(), SBOM);
 
     GcReport report =
         collectWithHook(
-            repo + "/_manifests/revisions", () -> oci.manifest(repo, null, OCI_MANIFEST, manifest));
+            repo + "/_manifests/revisions",
+            () -> oci.pushManifest(repo, null, OCI_MANIFEST, manifest));
 
     assertEquals(0, report.referrerLinksDeleted(), "no referrer link may be deleted: " + report);
     assertEquals(200, oci.manifestStatus(repo, sha256(manifest)));
     assertTrue(Files.exists(referrerLink(repo, image.digest(), sha256(manifest))));
-    assertEquals(List.of(sha256(manifest)), oci.referrers(repo, image.digest()));
+    assertEquals(List.of(sha256(manifest)), oci.referrerDigests(repo, image.digest()));
   }
 }

@@ -1,20 +1,22 @@
 package dev.ociregistry.conformance;
 
-import static dev.ociregistry.conformance.OciTestClient.OCI_CONFIG;
-import static dev.ociregistry.conformance.OciTestClient.OCI_INDEX;
-import static dev.ociregistry.conformance.OciTestClient.OCI_LAYER;
-import static dev.ociregistry.conformance.OciTestClient.OCI_MANIFEST;
-import static dev.ociregistry.conformance.OciTestClient.body;
-import static dev.ociregistry.conformance.OciTestClient.descriptor;
-import static dev.ociregistry.conformance.OciTestClient.digest;
-import static dev.ociregistry.conformance.OciTestClient.json;
-import static dev.ociregistry.conformance.ReadOnlyTest.ACCEPT_ALL;
-import static dev.ociregistry.conformance.ReadOnlyTest.get;
-import static dev.ociregistry.conformance.ReadOnlyTest.head;
-import static dev.ociregistry.conformance.ReadOnlyTest.manifest;
-import static dev.ociregistry.conformance.ReadOnlyTest.paginate;
-import static dev.ociregistry.conformance.ReadOnlyTest.platformIndex;
-import static dev.ociregistry.conformance.ReadOnlyTest.sha256Hex;
+import static dev.ociregistry.conformance.Oci.ACCEPT_ALL;
+import static dev.ociregistry.conformance.Oci.OCI_CONFIG;
+import static dev.ociregistry.conformance.Oci.OCI_INDEX;
+import static dev.ociregistry.conformance.Oci.OCI_LAYER;
+import static dev.ociregistry.conformance.Oci.OCI_MANIFEST;
+import static dev.ociregistry.conformance.Oci.blobData;
+import static dev.ociregistry.conformance.Oci.body;
+import static dev.ociregistry.conformance.Oci.descriptor;
+import static dev.ociregistry.conformance.Oci.get;
+import static dev.ociregistry.conformance.Oci.head;
+import static dev.ociregistry.conformance.Oci.json;
+import static dev.ociregistry.conformance.Oci.manifest;
+import static dev.ociregistry.conformance.Oci.manifestDigests;
+import static dev.ociregistry.conformance.Oci.paginate;
+import static dev.ociregistry.conformance.Oci.platformIndex;
+import static dev.ociregistry.conformance.Oci.sha256;
+import static dev.ociregistry.conformance.Oci.sha256Hex;
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -25,7 +27,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
-import dev.ociregistry.conformance.OciTestClient.Content;
+import dev.ociregistry.conformance.Oci.Content;
 import dev.ociregistry.gc.GarbageCollector;
 import dev.ociregistry.gc.GcOptions;
 import dev.ociregistry.gc.GcProgress;
@@ -133,7 +135,7 @@ class MirrorTest {
   @Test
   void pullsAMultiPlatformImageByteForByteAndServesItWhenTheUpstreamIsDown() throws Exception {
     TestRegistry upstream = upstream();
-    Image image = pushMultiPlatform(new OciTestClient(upstream), "library/multi", "v1");
+    Image image = pushMultiPlatform(new Oci(upstream), "library/multi", "v1");
     TestRegistry mirror = mirror(url(upstream), "1s", null, null);
 
     // A range of a blob not cached yet: the right slice (the mirror caches the whole blob first).
@@ -165,7 +167,7 @@ class MirrorTest {
   @Test
   void aTagMovedUpstreamIsSeenAfterTheTtl() throws Exception {
     TestRegistry upstream = upstream();
-    var oci = new OciTestClient(upstream);
+    var oci = new Oci(upstream);
     String repo = "library/moving";
     Content first = oci.pushImage(repo, "stable", "first");
     Content second = oci.image(repo, "second");
@@ -217,7 +219,7 @@ class MirrorTest {
     TestRegistry upstream = upstream();
     String repo = "library/big";
     byte[] big = Oci.randomBytes(64 * 1024 * 1024, 64);
-    String digest = new OciTestClient(upstream).pushBlob(repo, big);
+    String digest = new Oci(upstream).pushBlob(repo, big);
     big = null; // 16 clients stream and hash; nothing keeps 64 MiB copies around
     Front front = keep(new Front(url(upstream), Front.Auth.NONE));
     TestRegistry mirror = mirror(front.url(), null, null, null);
@@ -270,7 +272,7 @@ class MirrorTest {
   @Test
   void aCorruptUpstreamBlobIsNeverCompletedToTheClientNorCached() throws Exception {
     TestRegistry upstream = upstream();
-    var oci = new OciTestClient(upstream);
+    var oci = new Oci(upstream);
     String repo = "library/corrupt";
     // Larger than the mirror's 256 KiB chunks (part of it reaches the client before the digest
     // is known), and a small one (held back whole).
@@ -354,7 +356,7 @@ class MirrorTest {
   @Test
   void tagsReferrersAndCatalogListWhatTheMirrorHasPulled() {
     TestRegistry upstream = upstream();
-    var oci = new OciTestClient(upstream);
+    var oci = new Oci(upstream);
     String repo = "library/app";
     Content v1 = oci.pushImage(repo, "v1", "v1");
     oci.push(repo, "v1.0", v1);
@@ -378,7 +380,7 @@ class MirrorTest {
     HttpResponse<byte[]> referrers = get(mirror, "/v2/" + repo + "/referrers/" + v1.digest(), null);
     assertEquals(200, referrers.statusCode(), () -> body(referrers));
     assertEquals(OCI_INDEX, Oci.header(referrers, "Content-Type"));
-    assertEquals(Set.of(sbom.digest(), sig.digest()), digests(json(referrers.body())));
+    assertEquals(Set.of(sbom.digest(), sig.digest()), manifestDigests(json(referrers.body())));
     HttpResponse<byte[]> filtered =
         get(
             mirror,
@@ -390,11 +392,11 @@ class MirrorTest {
                 + URLEncoder.encode(ReadOnlyTest.SIG, UTF_8),
             null);
     assertEquals(200, filtered.statusCode(), () -> body(filtered));
-    assertEquals(Set.of(sig.digest()), digests(json(filtered.body())));
+    assertEquals(Set.of(sig.digest()), manifestDigests(json(filtered.body())));
     String fallback = "/v2/" + repo + "/manifests/sha256-" + v1.digest().substring(7);
     HttpResponse<byte[]> tagSchema = get(mirror, fallback, OCI_INDEX);
     assertEquals(200, tagSchema.statusCode(), () -> "GET " + fallback + ": " + body(tagSchema));
-    assertEquals(Set.of(sbom.digest(), sig.digest()), digests(json(tagSchema.body())));
+    assertEquals(Set.of(sbom.digest(), sig.digest()), manifestDigests(json(tagSchema.body())));
 
     // Pull more: the lists grow.
     HttpResponse<byte[]> pulled = get(mirror, "/v2/" + repo + "/manifests/v2", ACCEPT_ALL);
@@ -408,7 +410,7 @@ class MirrorTest {
     Oci.assertError(
         get(mirror, "/v2/library/none/manifests/x", ACCEPT_ALL), 404, "MANIFEST_UNKNOWN");
     Oci.assertError(
-        get(mirror, "/v2/" + repo + "/blobs/" + digest("not upstream".getBytes(UTF_8)), null),
+        get(mirror, "/v2/" + repo + "/blobs/" + sha256("not upstream".getBytes(UTF_8)), null),
         404,
         "BLOB_UNKNOWN");
   }
@@ -419,7 +421,7 @@ class MirrorTest {
   @Test
   void basicAuthUpstream() throws Exception {
     TestRegistry upstream = upstream();
-    Image image = pushMultiPlatform(new OciTestClient(upstream), "private/app", "v1");
+    Image image = pushMultiPlatform(new Oci(upstream), "private/app", "v1");
     Front front = keep(new Front(url(upstream), Front.Auth.BASIC));
 
     TestRegistry good = mirror(front.url(), null, USER, PASSWORD);
@@ -433,7 +435,7 @@ class MirrorTest {
   @Test
   void bearerTokenUpstream() throws Exception {
     TestRegistry upstream = upstream();
-    Image image = pushMultiPlatform(new OciTestClient(upstream), "private/app", "v1");
+    Image image = pushMultiPlatform(new Oci(upstream), "private/app", "v1");
     Front front = keep(new Front(url(upstream), Front.Auth.BEARER));
 
     TestRegistry good = mirror(front.url(), null, USER, PASSWORD);
@@ -480,7 +482,7 @@ class MirrorTest {
   @Test
   void cachedContentIsCollectedLikeAnyOtherContent() throws Exception {
     TestRegistry upstream = upstream();
-    var oci = new OciTestClient(upstream);
+    var oci = new Oci(upstream);
     String repo = "library/gc";
     Image keep = pushMultiPlatform(oci, repo, "keep");
     Content drop = oci.pushImage(repo, "drop", "drop");
@@ -541,7 +543,7 @@ class MirrorTest {
       Map<String, byte[]> manifests,
       Map<String, byte[]> blobs) {}
 
-  static Image pushMultiPlatform(OciTestClient oci, String repo, String tag) {
+  static Image pushMultiPlatform(Oci oci, String repo, String tag) {
     List<String> archs = List.of("amd64", "arm64", "s390x");
     Map<String, byte[]> blobs = new LinkedHashMap<>();
     byte[] shared = Oci.randomBytes(300_000, repo.hashCode() + tag.hashCode());
@@ -598,24 +600,12 @@ class MirrorTest {
         HttpResponse<byte[]> blob = get(registry, base + "/blobs/" + b, null);
         assertEquals(200, blob.statusCode(), () -> "GET blob " + b + ": " + body(blob));
         assertArrayEquals(image.blobs().get(b), blob.body(), "blob " + b);
-        assertEquals(b, digest(blob.body()));
+        assertEquals(b, sha256(blob.body()));
         HttpResponse<byte[]> hb = head(registry, base + "/blobs/" + b, null);
         assertEquals(200, hb.statusCode(), () -> "HEAD blob " + b);
         assertEquals(String.valueOf(image.blobs().get(b).length), Oci.header(hb, "Content-Length"));
       }
     }
-  }
-
-  private static Set<String> digests(JsonNode index) {
-    var result = new java.util.TreeSet<String>();
-    index.path("manifests").forEach(m -> result.add(m.path("digest").asText()));
-    return result;
-  }
-
-  static Path blobData(Path root, String digest) {
-    String hex = digest.substring(digest.indexOf(':') + 1);
-    return root.resolve(
-        "docker/registry/v2/blobs/sha256/" + hex.substring(0, 2) + "/" + hex + "/data");
   }
 
   private static List<String> uploadDirs(Path root, String repo) throws IOException {

@@ -20,8 +20,8 @@ class PullWorkflowTest {
   private static TestRegistry registry;
   private static Oci.Blob config;
   private static Oci.Blob layer;
-  private static Oci.Pushed manifest;
-  private static Oci.Pushed index;
+  private static Oci.Content manifest;
+  private static Oci.Content index;
 
   @BeforeAll
   static void push() {
@@ -68,7 +68,7 @@ class PullWorkflowTest {
     assertEquals("registry/2.0", header(r, "Docker-Distribution-API-Version"));
   }
 
-  private void assertManifest(HttpResponse<byte[]> r, Oci.Pushed expected, boolean withBody) {
+  private void assertManifest(HttpResponse<byte[]> r, Oci.Content expected, boolean withBody) {
     assertEquals(200, r.statusCode(), () -> Oci.text(r));
     assertEquals(expected.mediaType(), header(r, "Content-Type"));
     assertEquals(expected.digest(), header(r, "Docker-Content-Digest"));

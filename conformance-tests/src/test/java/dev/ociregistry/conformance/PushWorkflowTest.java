@@ -2,13 +2,15 @@ package dev.ociregistry.conformance;
 
 import static dev.ociregistry.conformance.Oci.assertError;
 import static dev.ociregistry.conformance.Oci.header;
+import static dev.ociregistry.conformance.Oci.patchChunk;
+import static dev.ociregistry.conformance.Oci.pathOf;
+import static dev.ociregistry.conformance.Oci.withQuery;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.ByteArrayInputStream;
-import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.util.Arrays;
@@ -33,18 +35,6 @@ class PushWorkflowTest {
 
   // ---- helpers ----
 
-  /** The path and query of a Location, which may be absolute or relative to the registry. */
-  private static String path(String location) {
-    assertNotNull(location, "no Location header");
-    URI uri = URI.create(location);
-    String p = uri.getRawPath();
-    return uri.getRawQuery() == null ? p : p + "?" + uri.getRawQuery();
-  }
-
-  private static String withQuery(String path, String query) {
-    return path + (path.contains("?") ? "&" : "?") + query;
-  }
-
   private static HttpResponse<byte[]> send(HttpRequest.Builder b) {
     return registry.send(b.build());
   }
@@ -65,16 +55,7 @@ class PushWorkflowTest {
     assertNotNull(location);
     assertNotNull(header(r, "Docker-Upload-UUID"));
     assertEquals("0-0", header(r, "Range"));
-    return path(location);
-  }
-
-  private static HttpResponse<byte[]> patchChunk(String upload, byte[] bytes, long start) {
-    return send(
-        registry
-            .request(upload)
-            .header("Content-Type", "application/octet-stream")
-            .header("Content-Range", start + "-" + (start + bytes.length - 1))
-            .method("PATCH", HttpRequest.BodyPublishers.ofByteArray(bytes)));
+    return pathOf(location);
   }
 
   private static HttpResponse<byte[]> putDigest(String upload, String digest, byte[] body) {
@@ -87,7 +68,7 @@ class PushWorkflowTest {
 
   private static void assertCreatedBlob(HttpResponse<byte[]> r, String repo, String digest) {
     assertEquals(201, r.statusCode(), () -> Oci.text(r));
-    assertEquals("/v2/" + repo + "/blobs/" + digest, path(header(r, "Location")));
+    assertEquals("/v2/" + repo + "/blobs/" + digest, pathOf(header(r, "Location")));
     assertEquals(digest, header(r, "Docker-Content-Digest"));
   }
 
@@ -130,16 +111,16 @@ class PushWorkflowTest {
     String digest = Oci.sha256(bytes);
     String upload = startSession("push/chunked");
 
-    HttpResponse<byte[]> p1 = patchChunk(upload, first, 0);
+    HttpResponse<byte[]> p1 = patchChunk(registry, upload, first, 0);
     assertEquals(202, p1.statusCode(), () -> Oci.text(p1));
     assertEquals("0-999", header(p1, "Range"));
     assertNotNull(header(p1, "Docker-Upload-UUID"));
-    upload = path(header(p1, "Location"));
+    upload = pathOf(header(p1, "Location"));
 
-    HttpResponse<byte[]> p2 = patchChunk(upload, second, 1000);
+    HttpResponse<byte[]> p2 = patchChunk(registry, upload, second, 1000);
     assertEquals(202, p2.statusCode(), () -> Oci.text(p2));
     assertEquals("0-2999", header(p2, "Range"));
-    upload = path(header(p2, "Location"));
+    upload = pathOf(header(p2, "Location"));
 
     HttpResponse<byte[]> status = get(upload);
     assertEquals(204, status.statusCode());
@@ -168,7 +149,7 @@ class PushWorkflowTest {
     assertEquals(202, p.statusCode(), () -> Oci.text(p));
     assertEquals("0-" + (bytes.length - 1), header(p, "Range"));
     assertCreatedBlob(
-        putDigest(path(header(p, "Location")), digest, new byte[0]), "push/stream", digest);
+        putDigest(pathOf(header(p, "Location")), digest, new byte[0]), "push/stream", digest);
     assertBlob("push/stream", bytes);
   }
 
@@ -177,10 +158,10 @@ class PushWorkflowTest {
     byte[] bytes = Oci.randomBytes(1500, 5);
     String digest = Oci.sha256(bytes);
     String upload = startSession("push/lastchunk");
-    HttpResponse<byte[]> p = patchChunk(upload, Arrays.copyOfRange(bytes, 0, 500), 0);
+    HttpResponse<byte[]> p = patchChunk(registry, upload, Arrays.copyOfRange(bytes, 0, 500), 0);
     assertEquals(202, p.statusCode(), () -> Oci.text(p));
     HttpResponse<byte[]> put =
-        putDigest(path(header(p, "Location")), digest, Arrays.copyOfRange(bytes, 500, 1500));
+        putDigest(pathOf(header(p, "Location")), digest, Arrays.copyOfRange(bytes, 500, 1500));
     assertCreatedBlob(put, "push/lastchunk", digest);
     assertBlob("push/lastchunk", bytes);
   }
@@ -188,10 +169,10 @@ class PushWorkflowTest {
   @Test
   void outOfOrderChunkIs416() {
     String upload = startSession("push/order");
-    HttpResponse<byte[]> p = patchChunk(upload, Oci.randomBytes(100, 6), 0);
+    HttpResponse<byte[]> p = patchChunk(registry, upload, Oci.randomBytes(100, 6), 0);
     assertEquals(202, p.statusCode());
-    upload = path(header(p, "Location"));
-    HttpResponse<byte[]> bad = patchChunk(upload, Oci.randomBytes(100, 7), 150);
+    upload = pathOf(header(p, "Location"));
+    HttpResponse<byte[]> bad = patchChunk(registry, upload, Oci.randomBytes(100, 7), 150);
     assertEquals(416, bad.statusCode(), () -> Oci.text(bad));
     HttpResponse<byte[]> status = get(upload);
     assertEquals(204, status.statusCode());
@@ -291,7 +272,7 @@ class PushWorkflowTest {
     String upload = startSession("push/done");
     assertCreatedBlob(putDigest(upload, Oci.sha256(bytes), bytes), "push/done", Oci.sha256(bytes));
     assertError(get(upload), 404, "BLOB_UPLOAD_UNKNOWN");
-    assertError(patchChunk(upload, bytes, 10), 404, "BLOB_UPLOAD_UNKNOWN");
+    assertError(patchChunk(registry, upload, bytes, 10), 404, "BLOB_UPLOAD_UNKNOWN");
   }
 
   @Test
@@ -299,7 +280,7 @@ class PushWorkflowTest {
     String upload = startSession("push/owner");
     String elsewhere = upload.replace("/v2/push/owner/", "/v2/push/intruder/");
     assertError(get(elsewhere), 404, "BLOB_UPLOAD_UNKNOWN");
-    assertError(patchChunk(elsewhere, Oci.utf8("x"), 0), 404, "BLOB_UPLOAD_UNKNOWN");
+    assertError(patchChunk(registry, elsewhere, Oci.utf8("x"), 0), 404, "BLOB_UPLOAD_UNKNOWN");
     assertEquals(204, get(upload).statusCode());
   }
 
@@ -333,7 +314,7 @@ class PushWorkflowTest {
                 .request("/v2/mount/d/blobs/uploads/?mount=" + blob.digest() + "&from=mount/empty")
                 .POST(HttpRequest.BodyPublishers.noBody()));
     assertEquals(202, r.statusCode(), () -> Oci.text(r));
-    String upload = path(header(r, "Location"));
+    String upload = pathOf(header(r, "Location"));
     assertTrue(upload.startsWith("/v2/mount/d/blobs/uploads/"), upload);
     assertError(get("/v2/mount/d/blobs/" + blob.digest()), 404, "BLOB_UNKNOWN");
     // the session it opened works
@@ -372,7 +353,7 @@ class PushWorkflowTest {
     assertEquals(201, r.statusCode(), () -> Oci.text(r));
     String digest = Oci.sha256(bytes);
     assertEquals(digest, header(r, "Docker-Content-Digest"));
-    assertEquals("/v2/" + repo + "/manifests/" + digest, path(header(r, "Location")));
+    assertEquals("/v2/" + repo + "/manifests/" + digest, pathOf(header(r, "Location")));
     HttpResponse<byte[]> g =
         send(registry.request("/v2/" + repo + "/manifests/" + digest).header("Accept", mediaType));
     assertEquals(200, g.statusCode(), () -> Oci.text(g));
@@ -394,7 +375,7 @@ class PushWorkflowTest {
 
   @Test
   void ociIndexAndSparseIndex() {
-    Oci.Pushed child = Oci.pushImage(registry, "m/index", "child", "c");
+    Oci.Content child = Oci.pushImage(registry, "m/index", "child", "c");
     byte[] bytes = Oci.index(Oci.OCI_INDEX, Oci.OCI_MANIFEST, List.of(child));
     assertCreatedManifest(
         Oci.putManifest(registry, "m/index", "idx", Oci.OCI_INDEX, bytes),
@@ -403,7 +384,7 @@ class PushWorkflowTest {
         Oci.OCI_INDEX);
 
     byte[] missing = Oci.utf8("{\"schemaVersion\":2,\"missing\":true}");
-    Oci.Pushed absent = new Oci.Pushed(Oci.sha256(missing), Oci.OCI_MANIFEST, missing);
+    Oci.Content absent = new Oci.Content(Oci.sha256(missing), Oci.OCI_MANIFEST, missing);
     byte[] sparse = Oci.index(Oci.OCI_INDEX, Oci.OCI_MANIFEST, List.of(child, absent));
     assertCreatedManifest(
         Oci.putManifest(registry, "m/index", "sparse", Oci.OCI_INDEX, sparse),
@@ -422,7 +403,7 @@ class PushWorkflowTest {
         "m/docker",
         manifest,
         Oci.DOCKER_MANIFEST);
-    Oci.Pushed child = new Oci.Pushed(Oci.sha256(manifest), Oci.DOCKER_MANIFEST, manifest);
+    Oci.Content child = new Oci.Content(Oci.sha256(manifest), Oci.DOCKER_MANIFEST, manifest);
     byte[] list = Oci.index(Oci.DOCKER_LIST, Oci.DOCKER_MANIFEST, List.of(child));
     assertCreatedManifest(
         Oci.putManifest(registry, "m/docker", "multi", Oci.DOCKER_LIST, list),
@@ -442,9 +423,10 @@ class PushWorkflowTest {
             "{\"schemaVersion\":2,\"mediaType\":\""
                 + Oci.OCI_MANIFEST
                 + "\",\"artifactType\":\"application/vnd.example.sig\",\"config\":"
-                + Oci.descriptor(Oci.OCI_EMPTY, empty.digest(), 2)
+                + Oci.descriptorJson(Oci.OCI_EMPTY, empty.digest(), 2)
                 + ",\"layers\":["
-                + Oci.descriptor("application/vnd.example.sig.v1", payload.digest(), payload.size())
+                + Oci.descriptorJson(
+                    "application/vnd.example.sig.v1", payload.digest(), payload.size())
                 + "],\"annotations\":{\"org.example\":\"yes\"}}");
     assertCreatedManifest(
         Oci.putManifest(registry, "m/artifact", "sig", Oci.OCI_MANIFEST, bytes),
@@ -477,7 +459,7 @@ class PushWorkflowTest {
     HttpResponse<byte[]> r = Oci.putManifest(registry, "m/sha512", digest, Oci.OCI_MANIFEST, bytes);
     assertEquals(201, r.statusCode(), () -> Oci.text(r));
     assertEquals(digest, header(r, "Docker-Content-Digest"));
-    assertEquals("/v2/m/sha512/manifests/" + digest, path(header(r, "Location")));
+    assertEquals("/v2/m/sha512/manifests/" + digest, pathOf(header(r, "Location")));
     HttpResponse<byte[]> g = get("/v2/m/sha512/manifests/" + digest);
     assertEquals(200, g.statusCode());
     assertArrayEquals(bytes, g.body());
@@ -485,8 +467,8 @@ class PushWorkflowTest {
 
   @Test
   void retaggingMovesTheTag() {
-    Oci.Pushed one = Oci.pushImage(registry, "m/retag", "latest", "one");
-    Oci.Pushed two = Oci.pushImage(registry, "m/retag", "latest", "two");
+    Oci.Content one = Oci.pushImage(registry, "m/retag", "latest", "one");
+    Oci.Content two = Oci.pushImage(registry, "m/retag", "latest", "two");
     HttpResponse<byte[]> g = get("/v2/m/retag/manifests/latest");
     assertEquals(two.digest(), header(g, "Docker-Content-Digest"));
     assertArrayEquals(two.bytes(), g.body());
@@ -560,7 +542,7 @@ class PushWorkflowTest {
             "{\"schemaVersion\":2,\"mediaType\":\""
                 + Oci.OCI_MANIFEST
                 + "\",\"config\":"
-                + Oci.descriptor(Oci.OCI_CONFIG, config.digest(), config.size())
+                + Oci.descriptorJson(Oci.OCI_CONFIG, config.digest(), config.size())
                 + ",\"layers\":[],\"annotations\":{\"pad\":\""
                 + padding
                 + "\"}}");
@@ -613,7 +595,7 @@ class PushWorkflowTest {
   @Test
   void multiComponentNameEndToEnd() {
     String repo = "team/app/api";
-    Oci.Pushed m = Oci.pushImage(registry, repo, "1.0", "multi");
+    Oci.Content m = Oci.pushImage(registry, repo, "1.0", "multi");
     HttpResponse<byte[]> g = get("/v2/" + repo + "/manifests/1.0");
     assertEquals(200, g.statusCode());
     assertArrayEquals(m.bytes(), g.body());

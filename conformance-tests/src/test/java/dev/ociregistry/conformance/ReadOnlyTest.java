@@ -1,14 +1,25 @@
 package dev.ociregistry.conformance;
 
-import static dev.ociregistry.conformance.OciTestClient.OCI_CONFIG;
-import static dev.ociregistry.conformance.OciTestClient.OCI_INDEX;
-import static dev.ociregistry.conformance.OciTestClient.OCI_LAYER;
-import static dev.ociregistry.conformance.OciTestClient.OCI_MANIFEST;
-import static dev.ociregistry.conformance.OciTestClient.body;
-import static dev.ociregistry.conformance.OciTestClient.content;
-import static dev.ociregistry.conformance.OciTestClient.descriptor;
-import static dev.ociregistry.conformance.OciTestClient.digest;
-import static dev.ociregistry.conformance.OciTestClient.json;
+import static dev.ociregistry.conformance.Oci.ACCEPT_ALL;
+import static dev.ociregistry.conformance.Oci.DOCKER_CONFIG;
+import static dev.ociregistry.conformance.Oci.DOCKER_LAYER;
+import static dev.ociregistry.conformance.Oci.DOCKER_LIST;
+import static dev.ociregistry.conformance.Oci.DOCKER_MANIFEST;
+import static dev.ociregistry.conformance.Oci.OCI_CONFIG;
+import static dev.ociregistry.conformance.Oci.OCI_INDEX;
+import static dev.ociregistry.conformance.Oci.OCI_LAYER;
+import static dev.ociregistry.conformance.Oci.OCI_MANIFEST;
+import static dev.ociregistry.conformance.Oci.body;
+import static dev.ociregistry.conformance.Oci.descriptor;
+import static dev.ociregistry.conformance.Oci.get;
+import static dev.ociregistry.conformance.Oci.head;
+import static dev.ociregistry.conformance.Oci.json;
+import static dev.ociregistry.conformance.Oci.manifest;
+import static dev.ociregistry.conformance.Oci.manifestDigests;
+import static dev.ociregistry.conformance.Oci.paginate;
+import static dev.ociregistry.conformance.Oci.platformIndex;
+import static dev.ociregistry.conformance.Oci.sha256;
+import static dev.ociregistry.conformance.Oci.sha256Hex;
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -16,7 +27,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.ociregistry.conformance.OciTestClient.Content;
+import dev.ociregistry.conformance.Oci.Content;
 import dev.ociregistry.storage.driver.s3.S3ProxyServer;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -29,11 +40,8 @@ import java.nio.file.Path;
 import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.BasicFileAttributes;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -42,16 +50,9 @@ import java.util.SortedMap;
 import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
-import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
-import software.amazon.awssdk.core.checksums.RequestChecksumCalculation;
-import software.amazon.awssdk.core.checksums.ResponseChecksumValidation;
-import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.s3.model.GetObjectRequest;
 import software.amazon.awssdk.services.s3.model.ListObjectsV2Request;
@@ -72,13 +73,7 @@ class ReadOnlyTest {
   static final String DOCKER = "ro/docker";
   static final String SBOM = "application/vnd.example.sbom";
   static final String SIG = "application/vnd.example.sig";
-  static final String DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json";
-  static final String DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json";
-  static final String DOCKER_CONFIG = "application/vnd.docker.container.image.v1+json";
-  static final String DOCKER_LAYER = "application/vnd.docker.image.rootfs.diff.tar.gzip";
   static final String SCHEMA1 = "application/vnd.docker.distribution.manifest.v1+prettyjws";
-  static final String ACCEPT_ALL =
-      String.join(", ", OCI_MANIFEST, OCI_INDEX, DOCKER_MANIFEST, DOCKER_LIST);
 
   @TempDir Path tmp;
 
@@ -153,7 +148,7 @@ class ReadOnlyTest {
   @Test
   void readOnlyOnS3ChangesNoObject() throws Exception {
     try (S3ProxyServer s3 = S3ProxyServer.start();
-        S3Client client = s3Client(s3)) {
+        S3Client client = S3Support.client(s3.endpoint())) {
       String bucket = s3.createBucket();
       var settings = new LinkedHashMap<String, String>();
       settings.put("REGISTRY_STORAGE_S3_BUCKET", bucket);
@@ -207,7 +202,7 @@ class ReadOnlyTest {
       long uploadedBytes) {}
 
   static Seeded seed(TestRegistry registry) {
-    var oci = new OciTestClient(registry);
+    var oci = new Oci(registry);
     var manifests = new ArrayList<Pushed>();
     var blobs = new TreeMap<String, Map<String, byte[]>>();
     var tags = new TreeMap<String, TreeSet<String>>();
@@ -221,7 +216,7 @@ class ReadOnlyTest {
     oci.push(APP, "v2", second);
     manifests.add(new Pushed(APP, second, List.of("v2")));
 
-    blob(oci, blobs, APP, OciTestClient.EMPTY_BYTES);
+    blob(oci, blobs, APP, Oci.EMPTY_JSON);
     Content sbom = oci.pushArtifact(APP, subject, SBOM, "sbom");
     Content sig = oci.pushArtifact(APP, subject, SIG, "signature");
     manifests.add(new Pushed(APP, sbom, List.of()));
@@ -275,15 +270,7 @@ class ReadOnlyTest {
     }
 
     // An upload session left open, with some bytes in it.
-    HttpResponse<byte[]> started =
-        registry.send(
-            registry
-                .request("/v2/" + APP + "/blobs/uploads/")
-                .POST(HttpRequest.BodyPublishers.noBody())
-                .build());
-    assertEquals(202, started.statusCode(), () -> "POST upload: " + body(started));
-    String location = started.headers().firstValue("Location").orElseThrow();
-    String uploadId = location.replaceAll("\\?.*$", "").replaceAll("^.*/", "");
+    String uploadId = Oci.uploadId(Oci.startUpload(registry, APP));
     byte[] chunk = Oci.randomBytes(1_000, 9);
     HttpResponse<byte[]> patched =
         registry.send(
@@ -299,13 +286,13 @@ class ReadOnlyTest {
   }
 
   private static void blob(
-      OciTestClient oci, Map<String, Map<String, byte[]>> blobs, String repo, byte[] bytes) {
+      Oci oci, Map<String, Map<String, byte[]>> blobs, String repo, byte[] bytes) {
     String d = oci.pushBlob(repo, bytes);
     blobs.computeIfAbsent(repo, r -> new TreeMap<>()).put(d, bytes);
   }
 
   private static Content image(
-      OciTestClient oci,
+      Oci oci,
       Map<String, Map<String, byte[]>> blobs,
       String repo,
       String seed,
@@ -322,7 +309,7 @@ class ReadOnlyTest {
   }
 
   private static Content platformImage(
-      OciTestClient oci,
+      Oci oci,
       Map<String, Map<String, byte[]>> blobs,
       String repo,
       String arch,
@@ -340,31 +327,6 @@ class ReadOnlyTest {
         manifestType,
         descriptor(configType, config),
         List.of(descriptor(layerType, shared), descriptor(layerType, own)));
-  }
-
-  static Content manifest(
-      String mediaType, Map<String, Object> config, List<Map<String, Object>> layers) {
-    var m = new LinkedHashMap<String, Object>();
-    m.put("schemaVersion", 2);
-    m.put("mediaType", mediaType);
-    m.put("config", config);
-    m.put("layers", layers);
-    return content(mediaType, m);
-  }
-
-  /** An OCI index or Docker list over the children, the i-th for the i-th architecture. */
-  static Content platformIndex(String mediaType, List<Content> children, List<String> archs) {
-    var entries = new ArrayList<Map<String, Object>>();
-    for (int i = 0; i < children.size(); i++) {
-      var entry = children.get(i).descriptor();
-      entry.put("platform", Map.of("architecture", archs.get(i), "os", "linux"));
-      entries.add(entry);
-    }
-    var m = new LinkedHashMap<String, Object>();
-    m.put("schemaVersion", 2);
-    m.put("mediaType", mediaType);
-    m.put("manifests", entries);
-    return content(mediaType, m);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -406,7 +368,7 @@ class ReadOnlyTest {
     Oci.assertError(
         get(registry, "/v2/" + DOCKER + "/blobs/" + onlyInMulti, null), 404, "BLOB_UNKNOWN");
     Oci.assertError(
-        get(registry, "/v2/" + APP + "/blobs/" + digest("nothing".getBytes(UTF_8)), null),
+        get(registry, "/v2/" + APP + "/blobs/" + sha256("nothing".getBytes(UTF_8)), null),
         404,
         "BLOB_UNKNOWN");
 
@@ -472,7 +434,7 @@ class ReadOnlyTest {
   }
 
   private static void assertRanges(TestRegistry registry, byte[] big) {
-    String path = "/v2/" + APP + "/blobs/" + digest(big);
+    String path = "/v2/" + APP + "/blobs/" + sha256(big);
     HttpResponse<byte[]> middle = getRange(registry, path, "bytes=1000-1999");
     assertEquals(206, middle.statusCode(), () -> body(middle));
     assertArrayEquals(Arrays.copyOfRange(big, 1000, 2000), middle.body());
@@ -494,12 +456,15 @@ class ReadOnlyTest {
     assertEquals(200, all.statusCode(), () -> body(all));
     assertEquals(OCI_INDEX, Oci.header(all, "Content-Type"));
     assertEquals(
-        Set.of(s.sbom().digest(), s.sig().digest()), digests(json(all.body())), "referrers");
+        Set.of(s.sbom().digest(), s.sig().digest()),
+        manifestDigests(json(all.body())),
+        "referrers");
 
     HttpResponse<byte[]> sboms =
         get(registry, path + "?artifactType=" + URLEncoder.encode(SBOM, UTF_8), null);
     assertEquals(200, sboms.statusCode(), () -> body(sboms));
-    assertEquals(Set.of(s.sbom().digest()), digests(json(sboms.body())), "filtered referrers");
+    assertEquals(
+        Set.of(s.sbom().digest()), manifestDigests(json(sboms.body())), "filtered referrers");
     assertEquals("artifactType", Oci.header(sboms, "OCI-Filters-Applied"));
     JsonNode sbomEntry = json(sboms.body()).path("manifests").path(0);
     assertEquals(SBOM, sbomEntry.path("artifactType").asText());
@@ -508,49 +473,16 @@ class ReadOnlyTest {
     HttpResponse<byte[]> none =
         get(registry, "/v2/" + APP + "/referrers/" + s.unreferred().digest(), null);
     assertEquals(200, none.statusCode(), () -> body(none));
-    assertEquals(Set.of(), digests(json(none.body())), "no referrers");
+    assertEquals(Set.of(), manifestDigests(json(none.body())), "no referrers");
 
     // The referrers tag schema: sha256-<hex> answers an index of the subject's referrers.
     String fallback = "/v2/" + APP + "/manifests/sha256-" + subject.substring("sha256:".length());
     HttpResponse<byte[]> tagSchema = get(registry, fallback, OCI_INDEX);
     assertEquals(200, tagSchema.statusCode(), () -> "GET " + fallback + ": " + body(tagSchema));
     assertEquals(OCI_INDEX, Oci.header(tagSchema, "Content-Type"));
-    assertEquals(Set.of(s.sbom().digest(), s.sig().digest()), digests(json(tagSchema.body())));
-    assertEquals(digest(tagSchema.body()), Oci.header(tagSchema, "Docker-Content-Digest"));
-  }
-
-  private static Set<String> digests(JsonNode index) {
-    var result = new TreeSet<String>();
-    index.path("manifests").forEach(m -> result.add(m.path("digest").asText()));
-    return result;
-  }
-
-  private static final Pattern NEXT = Pattern.compile("<([^>]+)>;\\s*rel=\"next\"");
-
-  /** Every entry of a paginated list, following {@code Link} headers; {@code n} null: one go. */
-  static List<String> paginate(TestRegistry registry, String path, String field, Integer n) {
-    var result = new ArrayList<String>();
-    String next = n == null ? path : path + "?n=" + n;
-    for (int pages = 0; next != null; pages++) {
-      assertTrue(pages < 100, "pagination does not end");
-      String url = next;
-      HttpResponse<byte[]> r = get(registry, url, null);
-      assertEquals(200, r.statusCode(), () -> "GET " + url + ": " + body(r));
-      JsonNode page = json(r.body()).path(field);
-      if (n != null) {
-        assertTrue(page.size() <= n, () -> url + " returned more than n: " + page);
-      }
-      page.forEach(t -> result.add(t.asText()));
-      String link = Oci.header(r, "Link");
-      if (link == null) {
-        next = null;
-      } else {
-        Matcher m = NEXT.matcher(link);
-        assertTrue(m.find(), "Link header: " + link);
-        next = m.group(1);
-      }
-    }
-    return result;
+    assertEquals(
+        Set.of(s.sbom().digest(), s.sig().digest()), manifestDigests(json(tagSchema.body())));
+    assertEquals(sha256(tagSchema.body()), Oci.header(tagSchema, "Docker-Content-Digest"));
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -591,7 +523,7 @@ class ReadOnlyTest {
     writes.put(
         "POST ?digest= (monolithic)",
         registry
-            .request(app + "/blobs/uploads/?digest=" + digest(newBlob))
+            .request(app + "/blobs/uploads/?digest=" + sha256(newBlob))
             .header("Content-Type", "application/octet-stream")
             .POST(HttpRequest.BodyPublishers.ofByteArray(newBlob))
             .build());
@@ -611,7 +543,7 @@ class ReadOnlyTest {
     writes.put(
         "PUT upload (complete)",
         registry
-            .request(upload + "?digest=" + digest(newBlob))
+            .request(upload + "?digest=" + sha256(newBlob))
             .header("Content-Type", "application/octet-stream")
             .PUT(HttpRequest.BodyPublishers.ofByteArray(newBlob))
             .build());
@@ -727,19 +659,6 @@ class ReadOnlyTest {
     return result;
   }
 
-  static S3Client s3Client(S3ProxyServer s3) {
-    return S3Client.builder()
-        .region(Region.US_EAST_1)
-        .endpointOverride(s3.endpoint())
-        .forcePathStyle(true)
-        .credentialsProvider(
-            StaticCredentialsProvider.create(
-                AwsBasicCredentials.create(S3ProxyServer.ACCESS_KEY, S3ProxyServer.SECRET_KEY)))
-        .requestChecksumCalculation(RequestChecksumCalculation.WHEN_REQUIRED)
-        .responseChecksumValidation(ResponseChecksumValidation.WHEN_REQUIRED)
-        .build();
-  }
-
   static void assertSameSnapshot(
       SortedMap<String, String> before, SortedMap<String, String> after) {
     if (before.equals(after)) {
@@ -762,32 +681,8 @@ class ReadOnlyTest {
     fail("storage changed:" + diff);
   }
 
-  static String sha256Hex(byte[] bytes) {
-    try {
-      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
-  }
-
   // ---------------------------------------------------------------------------------------------
   // Plumbing
-
-  static HttpResponse<byte[]> get(TestRegistry registry, String path, String accept) {
-    var b = registry.request(path).GET();
-    if (accept != null) {
-      b.header("Accept", accept);
-    }
-    return registry.send(b.build());
-  }
-
-  static HttpResponse<byte[]> head(TestRegistry registry, String path, String accept) {
-    var b = registry.request(path).method("HEAD", HttpRequest.BodyPublishers.noBody());
-    if (accept != null) {
-      b.header("Accept", accept);
-    }
-    return registry.send(b.build());
-  }
 
   private static HttpResponse<byte[]> getRange(TestRegistry registry, String path, String range) {
     return registry.send(registry.request(path).header("Range", range).GET().build());

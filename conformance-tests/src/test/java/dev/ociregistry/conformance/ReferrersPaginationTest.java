@@ -1,13 +1,13 @@
 package dev.ociregistry.conformance;
 
-import static dev.ociregistry.conformance.OciTestClient.OCI_INDEX;
-import static dev.ociregistry.conformance.OciTestClient.body;
-import static dev.ociregistry.conformance.OciTestClient.json;
+import static dev.ociregistry.conformance.Oci.OCI_INDEX;
+import static dev.ociregistry.conformance.Oci.body;
+import static dev.ociregistry.conformance.Oci.json;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.ociregistry.conformance.OciTestClient.Content;
+import dev.ociregistry.conformance.Oci.Content;
 import java.net.URI;
 import java.net.http.HttpResponse;
 import java.util.ArrayList;
@@ -43,7 +43,7 @@ class ReferrersPaginationTest {
   static final Pattern NEXT = Pattern.compile("<([^>]+)>\\s*;\\s*rel=\"?next\"?");
 
   TestRegistry registry;
-  OciTestClient oci;
+  Oci oci;
   Content image;
   final Set<String> pushed = new TreeSet<>();
   Content sbom;
@@ -51,7 +51,7 @@ class ReferrersPaginationTest {
   @BeforeAll
   void pushManyReferrers() throws Exception {
     registry = TestRegistry.start();
-    oci = new OciTestClient(registry);
+    oci = new Oci(registry);
     image = oci.pushImage(REPO, "v1", "img");
     var artifacts = new ArrayList<Content>();
     for (int i = 0; i < COUNT; i++) {

@@ -1,13 +1,13 @@
 package dev.ociregistry.conformance;
 
-import static dev.ociregistry.conformance.OciTestClient.OCI_INDEX;
-import static dev.ociregistry.conformance.OciTestClient.body;
-import static dev.ociregistry.conformance.OciTestClient.digest;
-import static dev.ociregistry.conformance.OciTestClient.errorCode;
-import static dev.ociregistry.conformance.OciTestClient.index;
-import static dev.ociregistry.conformance.OciTestClient.indexOf;
-import static dev.ociregistry.conformance.OciTestClient.json;
-import static dev.ociregistry.conformance.OciTestClient.referrerDescriptor;
+import static dev.ociregistry.conformance.Oci.OCI_INDEX;
+import static dev.ociregistry.conformance.Oci.body;
+import static dev.ociregistry.conformance.Oci.errorCode;
+import static dev.ociregistry.conformance.Oci.json;
+import static dev.ociregistry.conformance.Oci.ociIndex;
+import static dev.ociregistry.conformance.Oci.ociIndexOf;
+import static dev.ociregistry.conformance.Oci.referrerDescriptor;
+import static dev.ociregistry.conformance.Oci.sha256;
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -15,7 +15,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.ociregistry.conformance.OciTestClient.Content;
+import dev.ociregistry.conformance.Oci.Content;
 import java.io.IOException;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
@@ -40,12 +40,12 @@ class ReferrersTest {
   static final String SIG = "application/vnd.example.sig";
 
   TestRegistry registry;
-  OciTestClient oci;
+  Oci oci;
 
   @BeforeEach
   void start() {
     registry = TestRegistry.start();
-    oci = new OciTestClient(registry);
+    oci = new Oci(registry);
   }
 
   @AfterEach
@@ -71,7 +71,7 @@ class ReferrersTest {
   void pushOfAnIndexWithASubjectAnswersOciSubjectAndIsAReferrer() {
     Content image = oci.pushImage(REPO, "v1", "img");
     Content child = oci.pushArtifact(REPO, null, SIG, "child");
-    Content index = index(List.of(child), image, "application/vnd.example.bundle");
+    Content index = ociIndex(List.of(child), image, "application/vnd.example.bundle");
 
     HttpResponse<byte[]> response = oci.push(REPO, null, index);
 
@@ -151,7 +151,7 @@ class ReferrersTest {
   @Test
   void unknownSubjectHasNoReferrers() {
     oci.pushImage(REPO, "v1", "img");
-    String unknown = digest("nothing refers to this".getBytes(UTF_8));
+    String unknown = sha256("nothing refers to this".getBytes(UTF_8));
 
     assertEquals(List.of(), oci.referrerList(REPO, unknown, null));
     assertEquals(List.of(), oci.referrerList(REPO, unknown, SBOM));
@@ -159,7 +159,7 @@ class ReferrersTest {
 
   @Test
   void unknownRepositoryHasNoReferrers() {
-    String unknown = digest("nothing refers to this".getBytes(UTF_8));
+    String unknown = sha256("nothing refers to this".getBytes(UTF_8));
 
     assertEquals(List.of(), oci.referrerList("no/such/repo", unknown, null));
   }
@@ -332,7 +332,7 @@ class ReferrersTest {
     Content viaTag = oci.artifact(REPO, null, SIG, null, Map.of("note", "via tag"));
     oci.push(REPO, null, viaTag);
     Content fallback =
-        indexOf(List.of(referrerDescriptor(viaApi), referrerDescriptor(viaTag)), null, null);
+        ociIndexOf(List.of(referrerDescriptor(viaApi), referrerDescriptor(viaTag)), null, null);
     oci.push(REPO, fallbackTag(image), fallback);
 
     List<JsonNode> referrers = oci.referrerList(REPO, image.digest(), null);
@@ -352,7 +352,7 @@ class ReferrersTest {
     Content image = oci.pushImage(REPO, "v1", "img");
     Content viaTag = oci.artifact(REPO, null, SIG, null, Map.of("note", "via tag"));
     oci.push(REPO, null, viaTag);
-    oci.push(REPO, fallbackTag(image), indexOf(List.of(referrerDescriptor(viaTag)), null, null));
+    oci.push(REPO, fallbackTag(image), ociIndexOf(List.of(referrerDescriptor(viaTag)), null, null));
     assertEquals(List.of(viaTag.digest()), oci.referrerDigests(REPO, image.digest(), null));
 
     assertEquals(202, oci.deleteManifest(REPO, viaTag.digest()).statusCode());
@@ -373,7 +373,7 @@ class ReferrersTest {
     assertEquals(200, response.statusCode(), () -> body(response));
     assertEquals(OCI_INDEX, response.headers().firstValue("Content-Type").orElse(null));
     assertEquals(
-        digest(response.body()),
+        sha256(response.body()),
         response.headers().firstValue("Docker-Content-Digest").orElse(null));
     JsonNode index = json(response.body());
     assertEquals(2, index.get("schemaVersion").asInt());
@@ -391,7 +391,7 @@ class ReferrersTest {
     assertEquals(
         List.of(tree(referrerDescriptor(sbom))), list(json(after.body()).get("manifests")));
     assertEquals(
-        digest(after.body()), after.headers().firstValue("Docker-Content-Digest").orElse(null));
+        sha256(after.body()), after.headers().firstValue("Docker-Content-Digest").orElse(null));
     var head =
         registry.send(
             registry
@@ -401,7 +401,7 @@ class ReferrersTest {
                 .build());
     assertEquals(200, head.statusCode());
     assertEquals(
-        digest(after.body()), head.headers().firstValue("Docker-Content-Digest").orElse(null));
+        sha256(after.body()), head.headers().firstValue("Docker-Content-Digest").orElse(null));
 
     // No referrers left: no index either, so a tag-schema client starts a new one.
     assertEquals(202, oci.deleteManifest(REPO, sbom.digest()).statusCode());
@@ -414,7 +414,7 @@ class ReferrersTest {
   void fallbackTagIsNotServedWhenTheTagSchemaIsOff() {
     registry.close();
     registry = TestRegistry.start(Map.of("REGISTRY_REFERRERS_TAGSCHEMA", "false"));
-    oci = new OciTestClient(registry);
+    oci = new Oci(registry);
     Content image = oci.pushImage(REPO, "v1", "img");
     Content sig = oci.pushArtifact(REPO, image, SIG, "sig");
 
@@ -434,7 +434,8 @@ class ReferrersTest {
     Content image = oci.pushImage(REPO, "v1", "img");
     Content keep = oci.pushArtifact(REPO, image, SBOM, "keep");
     Content drop = oci.pushArtifact(REPO, image, SIG, "drop");
-    Content old = indexOf(List.of(referrerDescriptor(keep), referrerDescriptor(drop)), null, null);
+    Content old =
+        ociIndexOf(List.of(referrerDescriptor(keep), referrerDescriptor(drop)), null, null);
     oci.push(REPO, fallbackTag(image), old);
 
     replaceAndDelete(image, keep, drop, old.digest());
@@ -458,7 +459,7 @@ class ReferrersTest {
     String tag = fallbackTag(image);
     var current = oci.getManifest(REPO, tag, OCI_INDEX);
     assertEquals(200, current.statusCode(), () -> body(current));
-    String oldDigest = digest(current.body());
+    String oldDigest = sha256(current.body());
     assertEquals(oldDigest, current.headers().firstValue("Docker-Content-Digest").orElse(null));
     if (pushedOld != null) {
       assertEquals(pushedOld, oldDigest, "the tag serves what the client pushed");
@@ -468,12 +469,10 @@ class ReferrersTest {
     var remaining =
         list(old.get("manifests")).stream()
             .filter(d -> !d.get("digest").asText().equals(drop.digest()))
-            .map(
-                d ->
-                    OciTestClient.JSON.convertValue(d, new TypeReference<Map<String, Object>>() {}))
+            .map(d -> Oci.JSON.convertValue(d, new TypeReference<Map<String, Object>>() {}))
             .toList();
     assertEquals(1, remaining.size());
-    Content replacement = indexOf(remaining, null, null);
+    Content replacement = ociIndexOf(remaining, null, null);
 
     oci.push(REPO, tag, replacement);
     var oldDeleted = oci.deleteManifest(REPO, oldDigest);
@@ -485,7 +484,7 @@ class ReferrersTest {
     assertEquals(List.of(), oci.referrerDigests(REPO, image.digest(), SIG));
     var now = oci.getManifest(REPO, tag, OCI_INDEX);
     assertEquals(200, now.statusCode());
-    assertEquals(replacement.digest(), digest(now.body()));
+    assertEquals(replacement.digest(), sha256(now.body()));
     assertEquals(404, oci.getManifest(REPO, drop.digest(), null).statusCode());
     assertEquals(
         new TreeSet<>(List.of(image.digest(), keep.digest(), replacement.digest())),
@@ -521,7 +520,7 @@ class ReferrersTest {
   /** A map as the JSON tree it reads back as (so int and long sizes compare equal). */
   static JsonNode tree(Map<String, Object> map) {
     try {
-      return OciTestClient.JSON.readTree(OciTestClient.JSON.writeValueAsBytes(map));
+      return Oci.JSON.readTree(Oci.JSON.writeValueAsBytes(map));
     } catch (IOException e) {
       throw new java.io.UncheckedIOException(e);
     }

@@ -1,28 +1,26 @@
 package dev.ociregistry.conformance;
 
+import static dev.ociregistry.conformance.Oci.DOCKER_MANIFEST;
+import static dev.ociregistry.conformance.Oci.JSON;
+import static dev.ociregistry.conformance.Oci.sha256;
+import static dev.ociregistry.conformance.Oci.sha256Hex;
+import static dev.ociregistry.conformance.Skopeo.gzip;
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.stream.Stream;
-import java.util.zip.GZIPOutputStream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -34,9 +32,7 @@ import org.junit.jupiter.api.io.TempDir;
  * RegistryPaths}: an existing registry:2 volume must work in place.
  */
 class Registry2LayoutTest {
-  static final String DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json";
   static final String REPO = "library/busybox";
-  static final ObjectMapper JSON = new ObjectMapper();
 
   @TempDir Path root;
 
@@ -60,8 +56,8 @@ class Registry2LayoutTest {
             .formatted(sha256Hex(new byte[1024]))
             .getBytes(UTF_8);
     layer = gzip(new byte[1024]); // an empty tar archive: two zero blocks
-    configDigest = digest(config);
-    layerDigest = digest(layer);
+    configDigest = sha256(config);
+    layerDigest = sha256(layer);
     // Pretty-printed with three spaces, as the docker CLI pushes schema2 manifests.
     manifest =
         """
@@ -83,7 +79,7 @@ class Registry2LayoutTest {
         }"""
             .formatted(config.length, configDigest, layer.length, layerDigest)
             .getBytes(UTF_8);
-    manifestDigest = digest(manifest);
+    manifestDigest = sha256(manifest);
 
     writeBlob(config);
     writeBlob(layer);
@@ -174,7 +170,7 @@ class Registry2LayoutTest {
   void blobNotLinkedInTheRepositoryIsUnknown() throws IOException {
     byte[] orphan = "stored but not linked".getBytes(UTF_8);
     writeBlob(orphan);
-    assertEquals(404, get("/v2/" + REPO + "/blobs/" + digest(orphan)).statusCode());
+    assertEquals(404, get("/v2/" + REPO + "/blobs/" + sha256(orphan)).statusCode());
   }
 
   @Test
@@ -211,7 +207,7 @@ class Registry2LayoutTest {
   @Test
   void pushingABlobAndManifestWritesWhereRegistry2Would() throws IOException {
     byte[] newLayer = gzip("hello from a new layer\n".getBytes(UTF_8));
-    String newLayerDigest = digest(newLayer);
+    String newLayerDigest = sha256(newLayer);
     var upload =
         registry.send(
             registry
@@ -226,7 +222,7 @@ class Registry2LayoutTest {
             .replace("\"size\": " + layer.length + ",", "\"size\": " + newLayer.length + ",")
             .replace(layerDigest, newLayerDigest)
             .getBytes(UTF_8);
-    String newManifestDigest = digest(newManifest);
+    String newManifestDigest = sha256(newManifest);
     var put = putManifest("edge", newManifest);
     assertEquals(201, put.statusCode(), new String(put.body(), UTF_8));
     assertEquals(
@@ -277,16 +273,11 @@ class Registry2LayoutTest {
   }
 
   private HttpResponse<byte[]> putManifest(String reference, byte[] bytes) {
-    return registry.send(
-        registry
-            .request("/v2/" + REPO + "/manifests/" + reference)
-            .header("Content-Type", DOCKER_MANIFEST)
-            .PUT(HttpRequest.BodyPublishers.ofByteArray(bytes))
-            .build());
+    return Oci.putManifest(registry, REPO, reference, DOCKER_MANIFEST, bytes);
   }
 
   private void writeBlob(byte[] content) throws IOException {
-    String path = blobPath(digest(content));
+    String path = blobPath(sha256(content));
     Path file = root.resolve(path);
     Files.createDirectories(file.getParent());
     Files.write(file, content);
@@ -301,11 +292,6 @@ class Registry2LayoutTest {
     seeded.add(path);
   }
 
-  private static String blobPath(String digest) {
-    String hex = hex(digest);
-    return "docker/registry/v2/blobs/sha256/" + hex.substring(0, 2) + "/" + hex + "/data";
-  }
-
   private Set<String> files() throws IOException {
     try (Stream<Path> walk = Files.walk(root)) {
       var result = new TreeSet<String>();
@@ -315,35 +301,19 @@ class Registry2LayoutTest {
     }
   }
 
-  private static List<String> strings(JsonNode array) {
-    assertTrue(array != null && array.isArray(), "expected a JSON array");
-    var result = new ArrayList<String>();
-    array.forEach(n -> result.add(n.asText()));
-    return result;
+  /** The blob's data path; every digest here is SHA-256. */
+  private static String blobPath(String digest) {
+    assertTrue(digest.startsWith("sha256:"));
+    return Oci.blobPath(digest);
   }
 
   private static String hex(String digest) {
     assertTrue(digest.startsWith("sha256:"));
-    return digest.substring("sha256:".length());
+    return Oci.hex(digest);
   }
 
-  private static String digest(byte[] bytes) {
-    return "sha256:" + sha256Hex(bytes);
-  }
-
-  private static String sha256Hex(byte[] bytes) {
-    try {
-      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
-  }
-
-  private static byte[] gzip(byte[] content) throws IOException {
-    var out = new ByteArrayOutputStream();
-    try (var gz = new GZIPOutputStream(out)) {
-      gz.write(content);
-    }
-    return out.toByteArray();
+  private static List<String> strings(JsonNode array) {
+    assertTrue(array != null && array.isArray(), "expected a JSON array");
+    return Oci.strings(array);
   }
 }

@@ -1,16 +1,16 @@
 package dev.ociregistry.conformance;
 
 import static dev.ociregistry.conformance.Oci.OCI_MANIFEST;
+import static dev.ociregistry.conformance.Oci.acceptChunk;
 import static dev.ociregistry.conformance.Oci.assertError;
+import static dev.ociregistry.conformance.Oci.concat;
+import static dev.ociregistry.conformance.Oci.finish;
+import static dev.ociregistry.conformance.Oci.getBlob;
 import static dev.ociregistry.conformance.Oci.header;
 import static dev.ociregistry.conformance.Oci.randomBytes;
 import static dev.ociregistry.conformance.Oci.sha256;
+import static dev.ociregistry.conformance.Oci.startUpload;
 import static dev.ociregistry.conformance.Oci.text;
-import static dev.ociregistry.conformance.S3Support.acceptChunk;
-import static dev.ociregistry.conformance.S3Support.concat;
-import static dev.ociregistry.conformance.S3Support.finish;
-import static dev.ociregistry.conformance.S3Support.getBlob;
-import static dev.ociregistry.conformance.S3Support.startUpload;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -104,8 +104,7 @@ class S3FaultTest {
 
     relay.off();
     assertUp();
-    HttpResponse<byte[]> patch =
-        timed(() -> S3Support.patchChunk(registry, location, c2, c1.length));
+    HttpResponse<byte[]> patch = timed(() -> Oci.patchChunk(registry, location, c2, c1.length));
     assertUnavailable(patch);
     assertUp();
     assertUnavailable(timed(() -> finish(registry, location, digest)));
@@ -173,7 +172,7 @@ class S3FaultTest {
         "sessions left behind by the failed monolithic push");
 
     Oci.pushBlob(registry, repo, layer);
-    Oci.Pushed pushed = Oci.pushManifest(registry, repo, "v1", OCI_MANIFEST, manifest);
+    Oci.Content pushed = Oci.pushManifest(registry, repo, "v1", OCI_MANIFEST, manifest);
     HttpResponse<byte[]> got =
         registry.send(
             registry
@@ -200,8 +199,7 @@ class S3FaultTest {
     String location = acceptChunk(registry, startUpload(registry, repo), head, 0);
 
     relay.offAfter(3L * 1024 * 1024);
-    HttpResponse<byte[]> patch =
-        timed(() -> S3Support.patchChunk(registry, location, body, head.length));
+    HttpResponse<byte[]> patch = timed(() -> Oci.patchChunk(registry, location, body, head.length));
     assertUnavailable(patch);
     assertUp();
 
@@ -231,7 +229,7 @@ class S3FaultTest {
     byte[] chunk = randomBytes(10_000, 45);
     String location = startUpload(registry, repo);
     relay.blackhole();
-    HttpResponse<byte[]> patch = timed(() -> S3Support.patchChunk(registry, location, chunk, 0));
+    HttpResponse<byte[]> patch = timed(() -> Oci.patchChunk(registry, location, chunk, 0));
     assertUnavailable(patch);
     relay.on();
     assertUp();

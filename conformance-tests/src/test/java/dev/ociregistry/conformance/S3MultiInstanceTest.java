@@ -2,17 +2,16 @@ package dev.ociregistry.conformance;
 
 import static dev.ociregistry.conformance.Oci.OCI_INDEX;
 import static dev.ociregistry.conformance.Oci.OCI_MANIFEST;
+import static dev.ociregistry.conformance.Oci.acceptChunk;
 import static dev.ociregistry.conformance.Oci.assertError;
+import static dev.ociregistry.conformance.Oci.concat;
+import static dev.ociregistry.conformance.Oci.finish;
+import static dev.ociregistry.conformance.Oci.getBlob;
 import static dev.ociregistry.conformance.Oci.header;
-import static dev.ociregistry.conformance.Oci.json;
 import static dev.ociregistry.conformance.Oci.randomBytes;
 import static dev.ociregistry.conformance.Oci.sha256;
+import static dev.ociregistry.conformance.Oci.startUpload;
 import static dev.ociregistry.conformance.Oci.text;
-import static dev.ociregistry.conformance.S3Support.acceptChunk;
-import static dev.ociregistry.conformance.S3Support.concat;
-import static dev.ociregistry.conformance.S3Support.finish;
-import static dev.ociregistry.conformance.S3Support.getBlob;
-import static dev.ociregistry.conformance.S3Support.startUpload;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -75,7 +74,7 @@ class S3MultiInstanceTest {
     String repo = "multi/app";
     Oci.Blob config = Oci.pushBlob(a, repo, "{\"os\":\"linux\"}");
     Oci.Blob layer = Oci.pushBlob(a, repo, randomBytes(2 * MIB + 3, 20));
-    Oci.Pushed image =
+    Oci.Content image =
         Oci.pushManifest(a, repo, "v1", OCI_MANIFEST, Oci.ociManifest(config, List.of(layer)));
 
     for (Oci.Blob blob : List.of(config, layer)) {
@@ -87,12 +86,12 @@ class S3MultiInstanceTest {
     assertEquals(200, m.statusCode(), () -> text(m));
     assertArrayEquals(image.bytes(), m.body());
     assertEquals(image.digest(), header(m, "Docker-Content-Digest"));
-    assertEquals(List.of("v1"), tags(b, repo));
+    assertEquals(List.of("v1"), new Oci(b).tags(repo));
     HttpResponse<byte[]> catalog = b.send(b.request("/v2/_catalog").build());
     assertTrue(text(catalog).contains("\"" + repo + "\""), () -> text(catalog));
 
     // B retags v1 to a new image; A must see the new target at once (no stale tag cache).
-    Oci.Pushed newer = Oci.pushImage(b, repo, "v1", "newer");
+    Oci.Content newer = Oci.pushImage(b, repo, "v1", "newer");
     HttpResponse<byte[]> retagged = getManifest(a, repo, "v1");
     assertEquals(200, retagged.statusCode());
     assertEquals(newer.digest(), header(retagged, "Docker-Content-Digest"));
@@ -143,7 +142,7 @@ class S3MultiInstanceTest {
     location = acceptChunk(b, location, c4, c1.length + c2.length + c3.length);
 
     // A wrong Content-Range is refused whichever instance gets it.
-    HttpResponse<byte[]> stale = S3Support.patchChunk(a, location, c4, c1.length);
+    HttpResponse<byte[]> stale = Oci.patchChunk(a, location, c4, c1.length);
     assertEquals(416, stale.statusCode(), () -> "out-of-order chunk: " + text(stale));
 
     HttpResponse<byte[]> put = finish(a, location, digest);
@@ -234,13 +233,5 @@ class S3MultiInstanceTest {
             .header("Accept", OCI_MANIFEST + ", " + OCI_INDEX)
             .GET()
             .build());
-  }
-
-  private static List<String> tags(TestRegistry r, String repo) {
-    HttpResponse<byte[]> response = r.send(r.request("/v2/" + repo + "/tags/list").build());
-    assertEquals(200, response.statusCode(), () -> text(response));
-    List<String> tags = new ArrayList<>();
-    json(response).path("tags").forEach(t -> tags.add(t.asText()));
-    return tags;
   }
 }

@@ -1,52 +1,47 @@
 package dev.ociregistry.conformance;
 
+import static dev.ociregistry.conformance.Oci.JSON;
 import static dev.ociregistry.conformance.Oci.OCI_INDEX;
 import static dev.ociregistry.conformance.Oci.OCI_MANIFEST;
+import static dev.ociregistry.conformance.Oci.acceptChunk;
 import static dev.ociregistry.conformance.Oci.assertError;
+import static dev.ociregistry.conformance.Oci.concat;
+import static dev.ociregistry.conformance.Oci.finish;
+import static dev.ociregistry.conformance.Oci.getBlob;
 import static dev.ociregistry.conformance.Oci.header;
 import static dev.ociregistry.conformance.Oci.json;
+import static dev.ociregistry.conformance.Oci.location;
 import static dev.ociregistry.conformance.Oci.randomBytes;
 import static dev.ociregistry.conformance.Oci.sha256;
+import static dev.ociregistry.conformance.Oci.startUpload;
+import static dev.ociregistry.conformance.Oci.strings;
 import static dev.ociregistry.conformance.Oci.text;
-import static dev.ociregistry.conformance.S3Support.acceptChunk;
-import static dev.ociregistry.conformance.S3Support.concat;
-import static dev.ociregistry.conformance.S3Support.finish;
-import static dev.ociregistry.conformance.S3Support.getBlob;
-import static dev.ociregistry.conformance.S3Support.location;
-import static dev.ociregistry.conformance.S3Support.startUpload;
+import static dev.ociregistry.conformance.Skopeo.gzip;
+import static dev.ociregistry.conformance.Skopeo.pretty;
+import static dev.ociregistry.conformance.Skopeo.tar;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.ociregistry.conformance.Oci.Content;
+import dev.ociregistry.conformance.Skopeo.Layout;
 import dev.ociregistry.storage.driver.s3.S3ProxyServer;
 import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
-import java.io.File;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
-import java.util.concurrent.TimeUnit;
-import java.util.zip.GZIPOutputStream;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -93,11 +88,11 @@ class S3WorkflowTest {
     Oci.Blob config = Oci.pushBlob(registry, repo, "{\"architecture\":\"amd64\",\"os\":\"linux\"}");
     Oci.Blob layer = Oci.pushBlob(registry, repo, randomBytes(300_000, 1));
     Oci.Blob empty = Oci.pushBlob(registry, repo, new byte[0]);
-    Oci.Pushed image =
+    Oci.Content image =
         Oci.pushManifest(
             registry, repo, "v1", OCI_MANIFEST, Oci.ociManifest(config, List.of(layer, empty)));
-    Oci.Pushed other = Oci.pushImage(registry, repo, "v2", "other");
-    Oci.Pushed index =
+    Oci.Content other = Oci.pushImage(registry, repo, "v2", "other");
+    Oci.Content index =
         Oci.pushManifest(
             registry,
             repo,
@@ -119,7 +114,7 @@ class S3WorkflowTest {
       assertEquals(200, head.statusCode());
       assertEquals(String.valueOf(b.size()), header(head, "Content-Length"));
     }
-    for (Oci.Pushed m : List.of(image, other, index)) {
+    for (Oci.Content m : List.of(image, other, index)) {
       HttpResponse<byte[]> r = getManifest(repo, m.digest());
       assertEquals(200, r.statusCode(), () -> "GET manifest: " + text(r));
       assertArrayEquals(m.bytes(), r.body());
@@ -133,14 +128,14 @@ class S3WorkflowTest {
     HttpResponse<byte[]> tags =
         registry.send(registry.request("/v2/" + repo + "/tags/list").build());
     assertEquals(200, tags.statusCode(), () -> text(tags));
-    assertEquals(List.of("multi", "v1", "v2"), textList(json(tags).path("tags")));
+    assertEquals(List.of("multi", "v1", "v2"), strings(json(tags).path("tags")));
     HttpResponse<byte[]> page =
         registry.send(registry.request("/v2/" + repo + "/tags/list?n=1&last=multi").build());
-    assertEquals(List.of("v1"), textList(json(page).path("tags")));
+    assertEquals(List.of("v1"), strings(json(page).path("tags")));
 
     HttpResponse<byte[]> catalog = registry.send(registry.request("/v2/_catalog").build());
     assertEquals(200, catalog.statusCode(), () -> text(catalog));
-    assertTrue(textList(json(catalog).path("repositories")).contains(repo), () -> text(catalog));
+    assertTrue(strings(json(catalog).path("repositories")).contains(repo), () -> text(catalog));
 
     // Delete the tag's manifest, then a blob: both go away on S3.
     HttpResponse<byte[]> delete =
@@ -151,7 +146,7 @@ class S3WorkflowTest {
     assertError(getManifest(repo, "multi"), 404, "MANIFEST_UNKNOWN");
     HttpResponse<byte[]> tagsAfter =
         registry.send(registry.request("/v2/" + repo + "/tags/list").build());
-    assertEquals(List.of("v1", "v2"), textList(json(tagsAfter).path("tags")));
+    assertEquals(List.of("v1", "v2"), strings(json(tagsAfter).path("tags")));
 
     HttpResponse<byte[]> deleteBlob =
         registry.send(
@@ -182,7 +177,7 @@ class S3WorkflowTest {
     assertEquals(204, status.statusCode(), () -> text(status));
     assertEquals("0-" + (offset - 1), header(status, "Range"));
     // Each acknowledged chunk is its own segment object, named by its offset.
-    String id = S3Support.uploadId(location);
+    String id = Oci.uploadId(location);
     List<String> segments = S3Support.keysContaining(bucketView, bucket, id + "/data.seg/");
     assertEquals(
         List.of(String.format("%020d", 0), String.format("%020d", 1), String.format("%020d", 1025)),
@@ -236,7 +231,7 @@ class S3WorkflowTest {
     HttpResponse<byte[]> put = finish(registry, location, sha256(blob));
     assertEquals(201, put.statusCode(), () -> "PUT: " + text(put));
     assertBlob(repo, sha256(blob), blob);
-    assertNothingLeftOf(S3Support.uploadId(location));
+    assertNothingLeftOf(Oci.uploadId(location));
   }
 
   /**
@@ -263,7 +258,7 @@ class S3WorkflowTest {
     HttpResponse<byte[]> put = finish(registry, location(patch), digest);
     assertEquals(201, put.statusCode(), () -> "PUT: " + text(put));
     assertBlob(repo, digest, blob);
-    assertNothingLeftOf(S3Support.uploadId(location));
+    assertNothingLeftOf(Oci.uploadId(location));
 
     // A range across the first part boundary (10 MiB), one at the start, a suffix, an open end.
     assertRange(
@@ -379,36 +374,37 @@ class S3WorkflowTest {
   void skopeoCopiesMultiPlatformIndexBothWays(@TempDir Path tmp) throws Exception {
     Skopeo skopeo = Skopeo.require(tmp);
     Path src = tmp.resolve("src");
-    OciLayout layout = new OciLayout(src);
+    Layout layout = new Layout(src);
     byte[] sharedTar = tar("shared.bin", randomBytes(2048, 10));
-    Desc shared = layout.add(Oci.OCI_LAYER, gzip(sharedTar));
-    List<Desc> manifests = new ArrayList<>();
+    Content shared = layout.add(Oci.OCI_LAYER, gzip(sharedTar));
+    List<Content> manifests = new ArrayList<>();
     ArrayNode entries = JSON.createArrayNode();
     int seed = 11;
     for (String arch : List.of("amd64", "arm64", "s390x")) {
       byte[] content = randomBytes(4096 + seed, seed++);
       byte[] tar = tar(arch + ".bin", content);
-      Desc layer = layout.add(Oci.OCI_LAYER, gzip(tar));
+      Content layer = layout.add(Oci.OCI_LAYER, gzip(tar));
       ObjectNode config = JSON.createObjectNode();
       config.put("architecture", arch).put("os", "linux");
       ObjectNode rootfs = config.putObject("rootfs").put("type", "layers");
       rootfs.putArray("diff_ids").add(sha256(sharedTar)).add(sha256(tar));
-      Desc configDesc = layout.add(Oci.OCI_CONFIG, pretty(config));
+      Content configDesc = layout.add(Oci.OCI_CONFIG, pretty(config));
       ObjectNode manifest = JSON.createObjectNode();
       manifest.put("schemaVersion", 2).put("mediaType", OCI_MANIFEST);
-      manifest.set("config", configDesc.json());
-      manifest.putArray("layers").add(shared.json()).add(layer.json());
-      Desc m = layout.add(OCI_MANIFEST, pretty(manifest));
+      manifest.set("config", configDesc.node());
+      manifest.putArray("layers").add(shared.node()).add(layer.node());
+      Content m = layout.add(OCI_MANIFEST, pretty(manifest));
       manifests.add(m);
-      ObjectNode entry = m.json();
+      ObjectNode entry = m.node();
       entry.putObject("platform").put("architecture", arch).put("os", "linux");
       entries.add(entry);
     }
     ObjectNode indexJson = JSON.createObjectNode();
     indexJson.put("schemaVersion", 2).put("mediaType", OCI_INDEX);
     indexJson.set("manifests", entries);
-    Desc index = layout.add(OCI_INDEX, pretty(indexJson));
-    layout.writeIndex(index, "v1");
+    Content index = layout.add(OCI_INDEX, pretty(indexJson));
+    layout.tag(index, "v1");
+    layout.write();
 
     String repo = "s3/skopeo/platforms";
     String ref = "docker://" + registry.hostPort() + "/" + repo + ":v1";
@@ -418,12 +414,12 @@ class S3WorkflowTest {
     assertEquals(200, top.statusCode(), () -> text(top));
     assertArrayEquals(index.bytes(), top.body(), "index bytes preserved");
     assertEquals(index.digest(), header(top, "Docker-Content-Digest"));
-    for (Desc m : manifests) {
+    for (Content m : manifests) {
       HttpResponse<byte[]> r = getManifest(repo, m.digest());
       assertEquals(200, r.statusCode(), () -> text(r));
       assertArrayEquals(m.bytes(), r.body(), "manifest " + m.digest());
     }
-    for (Desc b : layout.blobs.values()) {
+    for (Content b : layout.blobs.values()) {
       if (!b.mediaType().equals(OCI_MANIFEST) && !b.mediaType().equals(OCI_INDEX)) {
         assertBlob(repo, b.digest(), b.bytes());
       }
@@ -434,7 +430,7 @@ class S3WorkflowTest {
     JsonNode outIndex = JSON.readTree(out.resolve("index.json").toFile());
     assertEquals(1, outIndex.path("manifests").size(), outIndex.toString());
     assertEquals(index.digest(), outIndex.path("manifests").get(0).path("digest").asText());
-    for (Desc d : layout.blobs.values()) {
+    for (Content d : layout.blobs.values()) {
       Path file = out.resolve("blobs/sha256/" + d.digest().substring("sha256:".length()));
       assertTrue(Files.exists(file), "copied-out layout lacks " + d.digest());
       assertArrayEquals(d.bytes(), Files.readAllBytes(file), "copied-out " + d.digest());
@@ -475,178 +471,9 @@ class S3WorkflowTest {
     assertArrayEquals(Arrays.copyOfRange(blob, first, last + 1), r.body(), range);
   }
 
-  private static List<String> textList(JsonNode array) {
+  private static List<String> strings(JsonNode array) {
     List<String> values = new ArrayList<>();
     array.forEach(n -> values.add(n.asText()));
     return values;
-  }
-
-  // Minimal versions of SkopeoTest's private helpers (its Layout and skopeo runner are private).
-
-  private static final ObjectMapper JSON = new ObjectMapper();
-
-  private record Desc(String mediaType, String digest, byte[] bytes) {
-    ObjectNode json() {
-      ObjectNode node = JSON.createObjectNode();
-      node.put("mediaType", mediaType).put("digest", digest).put("size", bytes.length);
-      return node;
-    }
-  }
-
-  private static final class OciLayout {
-    final Path dir;
-    final Map<String, Desc> blobs = new LinkedHashMap<>();
-
-    OciLayout(Path dir) throws IOException {
-      this.dir = Files.createDirectories(dir.resolve("blobs/sha256")).getParent().getParent();
-      Files.writeString(dir.resolve("oci-layout"), "{\"imageLayoutVersion\":\"1.0.0\"}");
-    }
-
-    Desc add(String mediaType, byte[] bytes) throws IOException {
-      Desc d = new Desc(mediaType, sha256(bytes), bytes);
-      Files.write(dir.resolve("blobs/sha256/" + d.digest().substring("sha256:".length())), bytes);
-      blobs.put(d.digest(), d);
-      return d;
-    }
-
-    void writeIndex(Desc top, String tag) throws IOException {
-      ObjectNode ref = top.json();
-      ref.putObject("annotations").put("org.opencontainers.image.ref.name", tag);
-      ObjectNode index = JSON.createObjectNode();
-      index.put("schemaVersion", 2).put("mediaType", OCI_INDEX);
-      index.putArray("manifests").add(ref);
-      Files.write(dir.resolve("index.json"), JSON.writeValueAsBytes(index));
-    }
-  }
-
-  /** Indented JSON with a trailing newline, so any re-serialization would change the digest. */
-  private static byte[] pretty(JsonNode node) throws IOException {
-    return (JSON.writerWithDefaultPrettyPrinter().writeValueAsString(node) + "\n")
-        .getBytes(StandardCharsets.UTF_8);
-  }
-
-  /** A ustar archive holding one regular file. */
-  private static byte[] tar(String name, byte[] content) {
-    byte[] header = new byte[512];
-    put(header, 0, name);
-    put(header, 100, "0000644\0");
-    put(header, 108, "0000000\0");
-    put(header, 116, "0000000\0");
-    put(header, 124, String.format("%011o\0", content.length));
-    put(header, 136, String.format("%011o\0", 1704164645L));
-    put(header, 148, "        ");
-    header[156] = '0';
-    put(header, 257, "ustar\0");
-    put(header, 263, "00");
-    int sum = 0;
-    for (byte b : header) {
-      sum += b & 0xff;
-    }
-    put(header, 148, String.format("%06o\0 ", sum));
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    out.writeBytes(header);
-    out.writeBytes(content);
-    out.writeBytes(new byte[(512 - content.length % 512) % 512 + 1024]);
-    return out.toByteArray();
-  }
-
-  private static void put(byte[] target, int offset, String value) {
-    byte[] bytes = value.getBytes(StandardCharsets.US_ASCII);
-    System.arraycopy(bytes, 0, target, offset, bytes.length);
-  }
-
-  private static byte[] gzip(byte[] data) throws IOException {
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    try (GZIPOutputStream gz = new GZIPOutputStream(out)) {
-      gz.write(data);
-    }
-    return out.toByteArray();
-  }
-
-  /** skopeo with isolated configuration; skipped when absent unless REQUIRE_SKOPEO=1. */
-  private record Skopeo(Path binary, Path tmp) {
-    static Skopeo require(Path tmp) throws IOException {
-      Path binary = null;
-      String path = System.getenv("PATH");
-      for (String dir : path == null ? new String[0] : path.split(File.pathSeparator)) {
-        Path candidate = dir.isEmpty() ? null : Path.of(dir, "skopeo");
-        if (candidate != null && Files.isRegularFile(candidate) && Files.isExecutable(candidate)) {
-          binary = candidate;
-          break;
-        }
-      }
-      if (binary == null) {
-        String message = "skopeo is not on PATH (" + path + ")";
-        if ("1".equals(System.getenv("REQUIRE_SKOPEO"))) {
-          fail(message + " but REQUIRE_SKOPEO=1");
-        }
-        Assumptions.abort(message + "; set REQUIRE_SKOPEO=1 to make this a failure");
-      }
-      Files.createDirectories(tmp.resolve("home"));
-      Files.createDirectories(tmp.resolve("registries.d"));
-      Files.createDirectories(tmp.resolve("skopeo-tmp"));
-      Files.writeString(tmp.resolve("auth.json"), "{}");
-      Files.writeString(tmp.resolve("registries.conf"), "");
-      Files.writeString(
-          tmp.resolve("policy.json"), "{\"default\":[{\"type\":\"insecureAcceptAnything\"}]}");
-      return new Skopeo(binary, tmp);
-    }
-
-    void copy(String from, String to) throws IOException, InterruptedException {
-      List<String> command =
-          new ArrayList<>(
-              List.of(
-                  binary.toString(),
-                  "--policy",
-                  tmp.resolve("policy.json").toString(),
-                  "--registries.d",
-                  tmp.resolve("registries.d").toString(),
-                  "--tmpdir",
-                  tmp.resolve("skopeo-tmp").toString(),
-                  "copy",
-                  "--authfile",
-                  tmp.resolve("auth.json").toString(),
-                  "--all",
-                  "--preserve-digests"));
-      if (from.startsWith("docker://")) {
-        command.add("--src-tls-verify=false");
-      }
-      if (to.startsWith("docker://")) {
-        command.add("--dest-tls-verify=false");
-      }
-      command.add(from);
-      command.add(to);
-      Path log = Files.createTempFile(tmp, "skopeo", ".log");
-      ProcessBuilder pb =
-          new ProcessBuilder(command)
-              .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
-              .redirectErrorStream(true)
-              .redirectOutput(log.toFile());
-      Map<String, String> env = pb.environment();
-      String path = System.getenv("PATH");
-      env.clear();
-      env.put("PATH", path == null ? "/usr/bin:/bin" : path);
-      env.put("HOME", tmp.resolve("home").toString());
-      env.put("TMPDIR", tmp.resolve("skopeo-tmp").toString());
-      env.put("XDG_RUNTIME_DIR", tmp.resolve("home").toString());
-      env.put("REGISTRY_AUTH_FILE", tmp.resolve("auth.json").toString());
-      env.put("CONTAINERS_REGISTRIES_CONF", tmp.resolve("registries.conf").toString());
-      Process process = pb.start();
-      if (!process.waitFor(120, TimeUnit.SECONDS)) {
-        process.destroyForcibly();
-        fail("skopeo timed out: " + String.join(" ", command) + "\n" + Files.readString(log));
-      }
-      if (process.exitValue() != 0) {
-        fail("skopeo failed: " + String.join(" ", command) + "\n" + readLog(log));
-      }
-    }
-
-    private static String readLog(Path log) {
-      try {
-        return Files.readString(log);
-      } catch (IOException e) {
-        throw new UncheckedIOException(e);
-      }
-    }
   }
 }
