@@ -15,6 +15,7 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.DefaultFileRegion;
+import io.netty.channel.socket.DuplexChannel;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.DefaultHttpContent;
 import io.netty.handler.codec.http.DefaultHttpResponse;
@@ -59,6 +60,9 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
   /** Chunk size when streaming a blob that is not a local file. */
   private static final int STREAM_CHUNK_BYTES = 256 * 1024;
 
+  /** How long the rest of an unwanted request body is read and dropped before closing. */
+  private static final int DRAIN_SECONDS = 2;
+
   private final Routes routes;
   private final HttpOptions options;
   private final ExecutorService executor;
@@ -66,6 +70,7 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
   private final ArrayDeque<Object> pending = new ArrayDeque<>();
   private ChannelHandlerContext ctx;
   private Exchange current;
+  private boolean draining;
 
   ConnectionHandler(
       Routes routes, HttpOptions options, ExecutorService executor, MeterRegistry meters) {
@@ -115,6 +120,10 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
 
   @Override
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
+    if (draining) {
+      ReferenceCountUtil.release(msg);
+      return;
+    }
     if (current != null && (current.bodyComplete || current.responding)) {
       pending.add(msg); // a pipelined request: served after the current response
       return;
@@ -332,8 +341,10 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
         (ChannelFutureListener)
             f -> {
               finish(ex, status.code(), bytes);
-              if (close || !f.isSuccess()) {
+              if (!f.isSuccess()) {
                 ctx.close();
+              } else if (close) {
+                closeAfterDraining(ex);
               } else {
                 next();
               }
@@ -417,6 +428,24 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
         .record(nanos, TimeUnit.NANOSECONDS);
   }
 
+  /**
+   * Closes after an answer that was sent before the request body was read (an early error). An
+   * immediate close with unread bytes would make the kernel reset the connection, and the client
+   * could lose the answer; so the output is shut first and what the client still sends is read and
+   * dropped for a moment.
+   */
+  private void closeAfterDraining(Exchange ex) {
+    boolean unread = ex.mode == Routes.BodyMode.STREAM ? !ex.stream.isEnded() : !ex.bodyComplete;
+    if (!unread || !(ctx.channel() instanceof DuplexChannel duplex)) {
+      ctx.close();
+      return;
+    }
+    draining = true;
+    duplex.shutdownOutput();
+    ctx.executor().schedule(() -> ctx.close(), DRAIN_SECONDS, TimeUnit.SECONDS);
+    ctx.read();
+  }
+
   /** After a response: serve what was pipelined behind it, else read the next request. */
   private void next() {
     current = null;
@@ -428,6 +457,9 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
   }
 
   private boolean wantsRead() {
+    if (draining) {
+      return true;
+    }
     if (current == null) {
       return pending.isEmpty();
     }
