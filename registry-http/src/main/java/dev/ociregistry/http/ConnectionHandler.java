@@ -5,8 +5,6 @@ import dev.ociregistry.core.RegistryException;
 import dev.ociregistry.storage.BlobBody;
 import dev.ociregistry.storage.driver.StorageUnavailableException;
 import dev.ociregistry.storage.mirror.UpstreamUnavailableException;
-import io.micrometer.core.instrument.MeterRegistry;
-import io.micrometer.core.instrument.Timer;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.CompositeByteBuf;
 import io.netty.buffer.Unpooled;
@@ -66,18 +64,18 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
   private final Routes routes;
   private final HttpOptions options;
   private final ExecutorService executor;
-  private final MeterRegistry meters;
+  private final RequestMetrics metrics;
   private final ArrayDeque<Object> pending = new ArrayDeque<>();
   private ChannelHandlerContext ctx;
   private Exchange current;
   private boolean draining;
 
   ConnectionHandler(
-      Routes routes, HttpOptions options, ExecutorService executor, MeterRegistry meters) {
+      Routes routes, HttpOptions options, ExecutorService executor, RequestMetrics metrics) {
     this.routes = routes;
     this.options = options;
     this.executor = executor;
-    this.meters = meters;
+    this.metrics = metrics;
   }
 
   /** The state of the request being served. Fields are touched on the event loop only. */
@@ -420,12 +418,7 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
         bytes,
         TimeUnit.NANOSECONDS.toMillis(nanos),
         ex.id);
-    Timer.builder("http.server.requests")
-        .tag("route", ex.routeName())
-        .tag("method", ex.request.method().name())
-        .tag("status", Integer.toString(status))
-        .register(meters)
-        .record(nanos, TimeUnit.NANOSECONDS);
+    metrics.record(ex.routeName(), ex.request.method().name(), status, nanos);
   }
 
   /**

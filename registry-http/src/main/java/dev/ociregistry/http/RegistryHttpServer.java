@@ -39,7 +39,7 @@ public final class RegistryHttpServer implements AutoCloseable {
 
   private final Routes routes;
   private final HttpOptions options;
-  private final MeterRegistry meters;
+  private final RequestMetrics metrics;
   private final ExecutorService handlers = Executors.newVirtualThreadPerTaskExecutor();
   private EventLoopGroup group;
   private Channel channel;
@@ -48,7 +48,7 @@ public final class RegistryHttpServer implements AutoCloseable {
   public RegistryHttpServer(
       RegistryStore store, Mirror mirror, HttpOptions options, MeterRegistry meters) {
     this.options = options;
-    this.meters = meters;
+    this.metrics = new RequestMetrics(meters);
     this.routes =
         new Routes(
             new BaseHandler(),
@@ -90,7 +90,7 @@ public final class RegistryHttpServer implements AutoCloseable {
                                     .setMaxInitialLineLength(MAX_INITIAL_LINE_BYTES)
                                     .setMaxHeaderSize(MAX_HEADER_BYTES)))
                         .addLast(new HttpServerExpectContinueHandler())
-                        .addLast(new ConnectionHandler(routes, options, handlers, meters));
+                        .addLast(new ConnectionHandler(routes, options, handlers, metrics));
                   }
                 });
     channel = bootstrap.bind(address).sync().channel();

@@ -30,8 +30,11 @@ public final class ManifestStore {
   private final StorageDriver driver;
   private final BlobStore blobs;
 
-  /** Manifest bytes by digest: immutable, so safe to cache; visibility is still checked by link. */
-  private final Cache<Digest, byte[]> contents;
+  /**
+   * Manifests by digest, with the media type read from their bytes: immutable, so safe to cache;
+   * whether a repository still has one is always checked through its revision link.
+   */
+  private final Cache<Digest, StoredManifest> contents;
 
   ManifestStore(StorageDriver driver, BlobStore blobs, long cacheBytes) {
     this.driver = driver;
@@ -39,7 +42,7 @@ public final class ManifestStore {
     this.contents =
         Caffeine.newBuilder()
             .maximumWeight(cacheBytes)
-            .weigher((Digest d, byte[] b) -> b.length + 128)
+            .weigher((Digest d, StoredManifest m) -> m.bytes().length + 256)
             .build();
   }
 
@@ -102,7 +105,7 @@ public final class ManifestStore {
     if (blobs.statContent(digest).isEmpty()) {
       driver.putContent(RegistryPaths.blobData(digest), bytes);
     }
-    contents.put(digest, bytes);
+    contents.put(digest, new StoredManifest(digest, manifest.mediaType(), bytes));
     Links.write(driver, RegistryPaths.revisionLink(repository, digest), digest);
     if (manifest.subject().isPresent()) {
       String link =
@@ -126,16 +129,19 @@ public final class ManifestStore {
   /** The manifest a tag or digest names in {@code repository}, or {@code MANIFEST_UNKNOWN}. */
   public StoredManifest get(RepositoryName repository, Reference reference) throws IOException {
     Digest digest = resolve(repository, reference);
-    byte[] bytes = contents.getIfPresent(digest);
-    if (bytes == null) {
-      try {
-        bytes = driver.getContent(RegistryPaths.blobData(digest));
-      } catch (PathNotFoundException e) {
-        throw unknown(reference);
-      }
-      contents.put(digest, bytes);
+    StoredManifest cached = contents.getIfPresent(digest);
+    if (cached != null) {
+      return cached;
     }
-    return new StoredManifest(digest, ManifestParser.mediaTypeOf(bytes), bytes);
+    byte[] bytes;
+    try {
+      bytes = driver.getContent(RegistryPaths.blobData(digest));
+    } catch (PathNotFoundException e) {
+      throw unknown(reference);
+    }
+    StoredManifest stored = new StoredManifest(digest, ManifestParser.mediaTypeOf(bytes), bytes);
+    contents.put(digest, stored);
+    return stored;
   }
 
   /** The digest of a manifest visible in {@code repository}. */

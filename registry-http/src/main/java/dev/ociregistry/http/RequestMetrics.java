@@ -1,0 +1,30 @@
+package dev.ociregistry.http;
+
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+
+/** {@code http.server.requests}, tagged by route name (never the raw path), method and status. */
+final class RequestMetrics {
+  private final MeterRegistry meters;
+  private final Map<String, Timer> timers = new ConcurrentHashMap<>();
+
+  RequestMetrics(MeterRegistry meters) {
+    this.meters = meters;
+  }
+
+  void record(String route, String method, int status, long nanos) {
+    timers
+        .computeIfAbsent(
+            route + ' ' + method + ' ' + status,
+            key ->
+                Timer.builder("http.server.requests")
+                    .tag("route", route)
+                    .tag("method", method)
+                    .tag("status", Integer.toString(status))
+                    .register(meters))
+        .record(nanos, TimeUnit.NANOSECONDS);
+  }
+}
