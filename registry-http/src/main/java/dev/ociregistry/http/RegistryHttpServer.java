@@ -11,6 +11,7 @@ import dev.ociregistry.storage.RegistryStore;
 import dev.ociregistry.storage.mirror.Mirror;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.AdaptiveRecvByteBufAllocator;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
@@ -34,6 +35,12 @@ public final class RegistryHttpServer implements AutoCloseable {
   static final int MAX_INITIAL_LINE_BYTES = 8 * 1024;
 
   static final int MAX_HEADER_BYTES = 32 * 1024;
+
+  /**
+   * Largest piece of a request body handed on at once (Netty's default is 8 KiB): uploads arrive in
+   * pieces as large as the socket read, so a 256 MiB layer is not 32,768 hand-overs.
+   */
+  static final int MAX_BODY_PIECE_BYTES = 1024 * 1024;
 
   private static final int SHUTDOWN_GRACE_SECONDS = 5;
 
@@ -76,6 +83,9 @@ public final class RegistryHttpServer implements AutoCloseable {
             .option(ChannelOption.SO_BACKLOG, 1024)
             .childOption(ChannelOption.AUTO_READ, false)
             .childOption(ChannelOption.TCP_NODELAY, true)
+            .childOption(
+                ChannelOption.RCVBUF_ALLOCATOR,
+                new AdaptiveRecvByteBufAllocator(512, 16 * 1024, MAX_BODY_PIECE_BYTES))
             .childHandler(
                 new ChannelInitializer<SocketChannel>() {
                   @Override
@@ -88,7 +98,8 @@ public final class RegistryHttpServer implements AutoCloseable {
                             new HttpServerCodec(
                                 new HttpDecoderConfig()
                                     .setMaxInitialLineLength(MAX_INITIAL_LINE_BYTES)
-                                    .setMaxHeaderSize(MAX_HEADER_BYTES)))
+                                    .setMaxHeaderSize(MAX_HEADER_BYTES)
+                                    .setMaxChunkSize(MAX_BODY_PIECE_BYTES)))
                         .addLast(new HttpServerExpectContinueHandler())
                         .addLast(new ConnectionHandler(routes, options, handlers, metrics));
                   }
