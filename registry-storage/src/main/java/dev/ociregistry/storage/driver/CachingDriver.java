@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
+import java.util.regex.Pattern;
 
 /**
  * Keeps what small hot reads found, briefly: the content of link files and the stat of blob data
@@ -18,6 +19,10 @@ import java.util.Optional;
  * (another instance on the same bucket, an offline GC) show after at most {@code ttl}.
  */
 public final class CachingDriver implements StorageDriver {
+  /** A directory named by a digest's hex, or a referrer link's {@code <alg>-<hex>}. */
+  private static final Pattern OBJECT_DIRECTORY =
+      Pattern.compile("(?:[a-z0-9]+-)?(?:[0-9a-f]{64}|[0-9a-f]{128})");
+
   private final StorageDriver delegate;
   private final Cache<String, byte[]> links;
   private final Cache<String, FileInfo> stats;
@@ -127,9 +132,22 @@ public final class CachingDriver implements StorageDriver {
     stats.invalidate(path);
   }
 
-  /** A deleted directory takes its cached files with it (deletes are rare; a scan is fine). */
+  /**
+   * A deleted directory takes its cached files with it. The directory of one object (named by its
+   * digest's hex: a revision, a layer link, a blob) holds at most its {@code link} or {@code data};
+   * uploads and tags hold nothing cached; only a larger directory (a repository, which is rare)
+   * needs a scan of the cache.
+   */
   private void invalidateBelow(String path) {
     invalidate(path);
+    invalidate(path + "/link");
+    invalidate(path + "/data");
+    String name = path.substring(path.lastIndexOf('/') + 1);
+    if (OBJECT_DIRECTORY.matcher(name).matches()
+        || path.contains("/_uploads/")
+        || path.contains("/_manifests/tags/")) {
+      return;
+    }
     String prefix = path + "/";
     links.asMap().keySet().removeIf(k -> k.startsWith(prefix));
     stats.asMap().keySet().removeIf(k -> k.startsWith(prefix));
