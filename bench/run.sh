@@ -45,7 +45,7 @@ else
   WRK_ARGS=(-t2 -c64 -d10s)
   LOAD_ARGS=(2 64 10)
   WARMUP_S=2
-  WRK_WARMUP_S=5                   # the JIT needs a few seconds of load; every server gets the same
+  WRK_WARMUP_S=15                  # the JIT compiles under load on the same 2 cores; every server gets the same
   ROUNDS=3
   SKOPEO_ROUNDS=3
   PULLS=64
