@@ -38,7 +38,6 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
-import java.net.http.HttpRequest;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
@@ -140,20 +139,6 @@ class GcTest {
   Path referrerLink(String repo, String subject, String referrer) {
     return repoDir(root, repo)
         .resolve("_referrers/sha256/" + hex(subject) + "/sha256-" + hex(referrer));
-  }
-
-  /** Starts an upload session and sends one chunk; returns its Location path. */
-  String startUpload(String repo, byte[] chunk) {
-    String location = Oci.startUpload(registry, repo);
-    var patch =
-        registry.send(
-            registry
-                .request(location)
-                .header("Content-Type", "application/octet-stream")
-                .method("PATCH", HttpRequest.BodyPublishers.ofByteArray(chunk))
-                .build());
-    assertEquals(202, patch.statusCode(), () -> Oci.body(patch));
-    return location;
   }
 
   // ---- 1. multi-platform indexes
@@ -482,13 +467,24 @@ class GcTest {
       Map<String, Set<String>> liveTags,
       Set<String> liveReferrer,
       Set<String> garbageBlobs,
-      String upload) {}
+      String upload,
+      Image one,
+      Image sbom) {}
+
+  Mixed mixedStore() {
+    Mixed mixed = mixedStore(oci, registry);
+    assertTrue(
+        Set.copyOf(oci.referrerDigests("mix/one", mixed.one().digest()))
+            .contains(mixed.sbom().digest()));
+    return mixed;
+  }
 
   /**
    * Several repositories with tagged images, an index, referrers, shared layers, untagged
-   * manifests, a loose blob, an emptied repository and an upload in progress.
+   * manifests, a deleted tag with its referrer, a loose blob, an emptied repository and an upload
+   * in progress; pushed to {@code registry} (also by {@link S3GcTest}).
    */
-  Mixed mixedStore() {
+  static Mixed mixedStore(Oci oci, TestRegistry registry) {
     var live = new LinkedHashMap<String, Set<String>>();
     var garbage = new LinkedHashSet<String>();
     Content shared = oci.pushLayer("mix/one", randomBytes(5000));
@@ -518,13 +514,12 @@ class GcTest {
     Image two = oci.pushRandomImage("mix/two", "latest", new int[] {1100}, shared);
     live.put("mix/two:latest", two.allDigests());
     garbage.add(oci.pushLayer("mix/two", randomBytes(1234)).digest());
-    String upload = startUpload("mix/two", randomBytes(2048));
+    String upload = Oci.startUpload(registry, "mix/two", randomBytes(2048));
 
     Image empty = oci.pushRandomImage("mix/empty", "v1", new int[] {600});
     oci.delete("mix/empty", empty.digest());
     garbage.addAll(empty.allDigests());
-    assertTrue(Set.copyOf(oci.referrerDigests("mix/one", one.digest())).contains(sbom.digest()));
-    return new Mixed(live, sbom.allDigests(), garbage, upload);
+    return new Mixed(live, sbom.allDigests(), garbage, upload, one, sbom);
   }
 
   @Test
@@ -557,7 +552,7 @@ class GcTest {
   void uploadInProgressSurvivesDefaultsAndGoesWithZeroMaxAge() throws Exception {
     String repo = "up/app";
     Image image = oci.pushRandomImage(repo, "v1", new int[] {100});
-    String location = startUpload(repo, randomBytes(4096));
+    String location = Oci.startUpload(registry, repo, randomBytes(4096));
     Path session = repoDir(root, repo).resolve("_uploads/" + uploadId(location));
     assertTrue(Files.isDirectory(session), "upload stored at " + session);
 
@@ -607,27 +602,16 @@ class GcTest {
 
   // ---- 9. every tag still pulls
 
-  /** Every tag of every repository, by way of the catalog and tag lists. */
-  Set<String> allTags() {
-    var out = new TreeSet<String>();
-    for (String repo : oci.catalog()) {
-      for (String tag : oci.tags(repo)) {
-        out.add(repo + ":" + tag);
-      }
-    }
-    return out;
-  }
-
   @Test
   void everyTagStillPullsCompletelyAfterCollection() throws Exception {
     Mixed mixed = mixedStore();
-    Set<String> tagsBefore = allTags();
+    Set<String> tagsBefore = oci.allTags();
     assertEquals(mixed.liveTags().keySet(), tagsBefore);
 
     GcReport report = collect(true);
 
     assertEquals(3, report.manifestsDeleted(), report.toString());
-    assertEquals(tagsBefore, allTags());
+    assertEquals(tagsBefore, oci.allTags());
     var reachable = new TreeSet<String>();
     for (String ref : tagsBefore) {
       String repo = ref.substring(0, ref.indexOf(':'));

@@ -388,6 +388,20 @@ final class Oci {
     return location(r);
   }
 
+  /** Starts an upload session and sends one chunk (no Content-Range); returns its Location path. */
+  static String startUpload(TestRegistry registry, String repo, byte[] chunk) {
+    String location = startUpload(registry, repo);
+    var patch =
+        registry.send(
+            registry
+                .request(location)
+                .header("Content-Type", "application/octet-stream")
+                .method("PATCH", HttpRequest.BodyPublishers.ofByteArray(chunk))
+                .build());
+    assertEquals(202, patch.statusCode(), () -> body(patch));
+    return location(patch);
+  }
+
   /** The Location of an upload response, as a path (it may be relative or absolute). */
   static String location(HttpResponse<?> r) {
     return pathOf(header(r, "Location"));
@@ -880,6 +894,17 @@ final class Oci {
     var response = registry.send(registry.request("/v2/" + repo + "/tags/list").GET().build());
     assertEquals(200, response.statusCode(), () -> "tags/list: " + body(response));
     return strings(json(response).path("tags"));
+  }
+
+  /** Every tag of every repository, by way of the catalog and tag lists. */
+  Set<String> allTags() {
+    var out = new TreeSet<String>();
+    for (String repo : catalog()) {
+      for (String tag : tags(repo)) {
+        out.add(repo + ":" + tag);
+      }
+    }
+    return out;
   }
 
   // ---- referrers

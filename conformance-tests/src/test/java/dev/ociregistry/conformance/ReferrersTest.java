@@ -456,8 +456,29 @@ class ReferrersTest {
    * tag, DELETE the old index by digest, DELETE {@code drop}.
    */
   private void replaceAndDelete(Content image, Content keep, Content drop, String pushedOld) {
+    Replaced r = replaceAndDelete(oci, REPO, image, keep, drop, pushedOld);
+    assertEquals(2, r.old().get("manifests").size(), () -> r.old().toString());
+    assertEquals(
+        new TreeSet<>(List.of(image.digest(), keep.digest(), r.replacement().digest())),
+        oci.revisionsOnDisk(REPO),
+        "nothing unreferenced is left: only the image, the remaining referrer and the index");
+    assertEquals(sorted(List.of("v1", r.tag())), sorted(oci.tags(REPO)));
+  }
+
+  /** What {@link #replaceAndDelete(Oci, String, Content, Content, Content, String)} did. */
+  record Replaced(String tag, JsonNode old, String oldDigest, Content replacement) {}
+
+  /**
+   * A tag-schema client's update of the fallback index of {@code image} in {@code repo}, and the
+   * checks over HTTP that the storage back end does not change: GET the index (it is {@code
+   * pushedOld} unless that is null), PUT it without {@code drop} under the same tag, DELETE the old
+   * index by digest (202), DELETE {@code drop} (202); then only {@code keep} is a referrer, the tag
+   * serves the new index and {@code drop} is gone. (Also for {@link S3ReferrersTest}.)
+   */
+  static Replaced replaceAndDelete(
+      Oci oci, String repo, Content image, Content keep, Content drop, String pushedOld) {
     String tag = fallbackTag(image);
-    var current = oci.getManifest(REPO, tag, OCI_INDEX);
+    var current = oci.getManifest(repo, tag, OCI_INDEX);
     assertEquals(200, current.statusCode(), () -> body(current));
     String oldDigest = sha256(current.body());
     assertEquals(oldDigest, current.headers().firstValue("Docker-Content-Digest").orElse(null));
@@ -465,7 +486,6 @@ class ReferrersTest {
       assertEquals(pushedOld, oldDigest, "the tag serves what the client pushed");
     }
     JsonNode old = json(current.body());
-    assertEquals(2, old.get("manifests").size(), () -> old.toString());
     var remaining =
         list(old.get("manifests")).stream()
             .filter(d -> !d.get("digest").asText().equals(drop.digest()))
@@ -474,28 +494,24 @@ class ReferrersTest {
     assertEquals(1, remaining.size());
     Content replacement = ociIndexOf(remaining, null, null);
 
-    oci.push(REPO, tag, replacement);
-    var oldDeleted = oci.deleteManifest(REPO, oldDigest);
+    oci.push(repo, tag, replacement);
+    var oldDeleted = oci.deleteManifest(repo, oldDigest);
     assertEquals(202, oldDeleted.statusCode(), () -> "delete of old index: " + body(oldDeleted));
-    var dropDeleted = oci.deleteManifest(REPO, drop.digest());
+    var dropDeleted = oci.deleteManifest(repo, drop.digest());
     assertEquals(202, dropDeleted.statusCode(), () -> "delete of referrer: " + body(dropDeleted));
 
-    assertEquals(List.of(keep.digest()), oci.referrerDigests(REPO, image.digest(), null));
-    assertEquals(List.of(), oci.referrerDigests(REPO, image.digest(), SIG));
-    var now = oci.getManifest(REPO, tag, OCI_INDEX);
+    assertEquals(List.of(keep.digest()), oci.referrerDigests(repo, image.digest(), null));
+    assertEquals(List.of(), oci.referrerDigests(repo, image.digest(), SIG));
+    var now = oci.getManifest(repo, tag, OCI_INDEX);
     assertEquals(200, now.statusCode());
     assertEquals(replacement.digest(), sha256(now.body()));
-    assertEquals(404, oci.getManifest(REPO, drop.digest(), null).statusCode());
-    assertEquals(
-        new TreeSet<>(List.of(image.digest(), keep.digest(), replacement.digest())),
-        oci.revisionsOnDisk(REPO),
-        "nothing unreferenced is left: only the image, the remaining referrer and the index");
-    assertEquals(sorted(List.of("v1", tag)), sorted(oci.tags(REPO)));
+    assertEquals(404, oci.getManifest(repo, drop.digest(), null).statusCode());
+    return new Replaced(tag, old, oldDigest, replacement);
   }
 
   // ---- helpers ----
 
-  private static String fallbackTag(Content subject) {
+  static String fallbackTag(Content subject) {
     return "sha256-" + subject.hex();
   }
 
@@ -539,7 +555,7 @@ class ReferrersTest {
         .orElseThrow(() -> new AssertionError(digest + " not in " + array));
   }
 
-  private static List<String> sorted(List<String> values) {
+  static List<String> sorted(List<String> values) {
     return values.stream().sorted().toList();
   }
 }

@@ -17,7 +17,6 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
-import dev.ociregistry.storage.driver.s3.S3ProxyServer;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -36,12 +35,10 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import software.amazon.awssdk.services.s3.S3Client;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * The S3 endpoint goes away in the middle of a push. The registry sits behind a TCP relay to
@@ -54,27 +51,10 @@ class S3FaultTest {
   /** The longest a request may take to fail while S3 is away (bounded SDK retries). */
   private static final Duration BOUND = Duration.ofSeconds(60);
 
-  private static S3ProxyServer s3;
-  private static S3Client bucketView;
+  @RegisterExtension static final S3Support.Proxy s3 = new S3Support.Proxy();
   private Relay relay;
   private String bucket;
   private TestRegistry registry;
-
-  @BeforeAll
-  static void startS3() throws Exception {
-    s3 = S3ProxyServer.start();
-    bucketView = S3Support.client(s3.endpoint());
-  }
-
-  @AfterAll
-  static void stopS3() throws Exception {
-    if (bucketView != null) {
-      bucketView.close();
-    }
-    if (s3 != null) {
-      s3.close();
-    }
-  }
 
   @BeforeEach
   void start() throws IOException {
@@ -168,7 +148,7 @@ class S3FaultTest {
         "MANIFEST_UNKNOWN");
     assertEquals(
         List.of(),
-        S3Support.keysContaining(bucketView, bucket, repo + "/_uploads/"),
+        S3Support.keysContaining(s3.view(), bucket, repo + "/_uploads/"),
         "sessions left behind by the failed monolithic push");
 
     Oci.pushBlob(registry, repo, layer);
@@ -215,7 +195,7 @@ class S3FaultTest {
     assertArrayEquals(blob, getBlob(registry, repo, digest).body());
     assertEquals(
         List.of(),
-        S3Support.openMultipartUploads(bucketView, bucket),
+        S3Support.openMultipartUploads(s3.view(), bucket),
         "multipart uploads of the interrupted segment left open");
   }
 

@@ -1,5 +1,10 @@
 package dev.ociregistry.conformance;
 
+import static dev.ociregistry.conformance.GcTest.counts;
+import static dev.ociregistry.conformance.GcTest.minus;
+import static dev.ociregistry.conformance.GcTest.mixedStore;
+import static dev.ociregistry.conformance.GcTest.options;
+import static dev.ociregistry.conformance.GcTest.union;
 import static dev.ociregistry.conformance.Oci.OCI_INDEX;
 import static dev.ociregistry.conformance.Oci.blobPath;
 import static dev.ociregistry.conformance.Oci.indexManifest;
@@ -18,24 +23,17 @@ import dev.ociregistry.gc.GcProgress;
 import dev.ociregistry.gc.GcReport;
 import dev.ociregistry.storage.RegistryStore;
 import dev.ociregistry.storage.driver.s3.S3Driver;
-import dev.ociregistry.storage.driver.s3.S3ProxyServer;
-import java.net.http.HttpRequest;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.TreeMap;
 import java.util.TreeSet;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import software.amazon.awssdk.core.sync.RequestBody;
-import software.amazon.awssdk.services.s3.S3Client;
 
 /**
  * Garbage collection on the S3 driver, as {@link GcTest} on the filesystem: stores built over HTTP
@@ -52,34 +50,17 @@ class S3GcTest {
 
   static final String LAYOUT = "registry/docker/registry/v2/";
 
-  private static S3ProxyServer s3;
-  private static S3Client bucketView;
+  @RegisterExtension static final S3Support.Proxy s3 = new S3Support.Proxy();
 
   private String bucket;
   private TestRegistry registry;
   private Oci oci;
 
-  @BeforeAll
-  static void startS3() throws Exception {
-    s3 = S3ProxyServer.start();
-    bucketView = S3Support.client(s3.endpoint());
-  }
-
-  @AfterAll
-  static void stopS3() throws Exception {
-    if (bucketView != null) {
-      bucketView.close();
-    }
-    if (s3 != null) {
-      s3.close();
-    }
-  }
-
   @BeforeEach
   void start() {
     bucket = s3.createBucket();
     // The collector runs through a store of its own: no link cache may hide its deletions.
-    registry = S3Support.startOn(s3, bucket, "REGISTRY_STORAGE_CACHE_TTL", "0");
+    registry = s3.startOn(bucket, "REGISTRY_STORAGE_CACHE_TTL", "0");
     oci = new Oci(registry);
   }
 
@@ -93,7 +74,7 @@ class S3GcTest {
   // ---- helpers
 
   GcReport collect(GcOptions options) throws Exception {
-    try (var driver = new S3Driver(s3.settings(bucket, ROOT))) {
+    try (var driver = new S3Driver(s3.server().settings(bucket, ROOT))) {
       var store =
           new RegistryStore(driver, new RegistryStore.Options(false, 64L << 20, Duration.ZERO));
       GcReport report = new GarbageCollector(store).collect(options, GcProgress.NONE);
@@ -103,7 +84,7 @@ class S3GcTest {
   }
 
   GcReport collect(boolean deleteUntagged) throws Exception {
-    return collect(new GcOptions(false, deleteUntagged, Duration.ZERO, Duration.ZERO, 4));
+    return collect(options(deleteUntagged));
   }
 
   /** Digests of every blob {@code data} object in the bucket. */
@@ -120,45 +101,16 @@ class S3GcTest {
     return out;
   }
 
-  /** Key and ETag of every object in the bucket. */
   Map<String, String> etags() {
-    var out = new TreeMap<String, String>();
-    for (var page : bucketView.listObjectsV2Paginator(r -> r.bucket(bucket))) {
-      page.contents().forEach(o -> out.put(o.key(), o.eTag() + " " + o.size()));
-    }
-    return out;
+    return S3Support.etags(s3.view(), bucket);
   }
 
-  /**
-   * Keys that begin with {@code prefix}. (Not {@link S3Support#keysContaining}: S3Proxy keeps the
-   * parts of an open multipart upload as {@code .mpus-<id>-<key>-<n>} objects, which real S3 does
-   * not list.)
-   */
   List<String> keysUnder(String prefix) {
-    var out = new ArrayList<String>();
-    for (var page : bucketView.listObjectsV2Paginator(r -> r.bucket(bucket).prefix(prefix))) {
-      page.contents().forEach(o -> out.add(o.key()));
-    }
-    return out;
+    return S3Support.keysUnder(s3.view(), bucket, prefix);
   }
 
   boolean exists(String key) {
     return keysUnder(key).contains(key);
-  }
-
-  /** Everything a report counts, without its duration and dry-run flag. */
-  static List<Long> counts(GcReport r) {
-    return List.of(
-        (long) r.repositories(),
-        r.manifestsMarked(),
-        r.manifestsDeleted(),
-        r.tagsDeleted(),
-        r.layerLinksDeleted(),
-        r.referrerLinksDeleted(),
-        r.uploadsDeleted(),
-        r.repositoriesDeleted(),
-        r.blobsDeleted(),
-        r.bytesDeleted());
   }
 
   static String referrerKey(String repo, String subject, String referrer) {
@@ -169,45 +121,6 @@ class S3GcTest {
         + Oci.hex(subject)
         + "/sha256-"
         + Oci.hex(referrer);
-  }
-
-  static Set<String> union(Set<String>... sets) {
-    var out = new TreeSet<String>();
-    for (Set<String> s : sets) {
-      out.addAll(s);
-    }
-    return out;
-  }
-
-  static Set<String> minus(Set<String> a, Set<String> b) {
-    var out = new TreeSet<>(a);
-    out.removeAll(b);
-    return out;
-  }
-
-  /** Starts an upload session and sends one chunk; returns its Location path. */
-  String startUpload(String repo, byte[] chunk) {
-    String location = Oci.startUpload(registry, repo);
-    var patch =
-        registry.send(
-            registry
-                .request(location)
-                .header("Content-Type", "application/octet-stream")
-                .method("PATCH", HttpRequest.BodyPublishers.ofByteArray(chunk))
-                .build());
-    assertEquals(202, patch.statusCode(), () -> Oci.body(patch));
-    return Oci.location(patch);
-  }
-
-  /** Every tag of every repository, by way of the catalog and tag lists. */
-  Set<String> allTags() {
-    var out = new TreeSet<String>();
-    for (String repo : oci.catalog()) {
-      for (String tag : oci.tags(repo)) {
-        out.add(repo + ":" + tag);
-      }
-    }
-    return out;
   }
 
   // ---- multi-platform index
@@ -309,7 +222,7 @@ class S3GcTest {
             List.of(
                 referrerKey(repo, image.digest(), sbom.digest()),
                 referrerKey(repo, sbom.digest(), signature.digest()))),
-        new TreeSet<>(S3Support.keysContaining(bucketView, bucket, "/_referrers/")),
+        new TreeSet<>(S3Support.keysContaining(s3.view(), bucket, "/_referrers/")),
         "only the live chain's referrer links remain");
     for (Image dead : List.of(gone, goneSbom, goneSignature)) {
       assertEquals(404, oci.manifestStatus(repo, dead.digest()));
@@ -329,7 +242,7 @@ class S3GcTest {
   void uploadInProgressSurvivesDefaultsAndGoesWithZeroMaxAge() throws Exception {
     String repo = "up/app";
     Image image = oci.pushRandomImage(repo, "v1", new int[] {100});
-    String location = startUpload(repo, randomBytes(4096));
+    String location = Oci.startUpload(registry, repo, randomBytes(4096));
     location = Oci.acceptChunk(registry, location, randomBytes(1000), 4096);
     String session = LAYOUT + "repositories/" + repo + "/_uploads/" + uploadId(location);
     List<String> segments = keysUnder(session + "/data.seg/");
@@ -337,17 +250,18 @@ class S3GcTest {
     // A PATCH interrupted while streaming a large chunk leaves a multipart upload of its segment.
     String interrupted = session + "/data.seg/" + String.format("%020d", 5096);
     String multipart =
-        bucketView.createMultipartUpload(r -> r.bucket(bucket).key(interrupted)).uploadId();
-    bucketView.uploadPart(
-        r -> r.bucket(bucket).key(interrupted).uploadId(multipart).partNumber(1),
-        RequestBody.fromBytes(randomBytes(1024)));
-    assertEquals(List.of(interrupted), S3Support.openMultipartUploads(bucketView, bucket));
+        s3.view().createMultipartUpload(r -> r.bucket(bucket).key(interrupted)).uploadId();
+    s3.view()
+        .uploadPart(
+            r -> r.bucket(bucket).key(interrupted).uploadId(multipart).partNumber(1),
+            RequestBody.fromBytes(randomBytes(1024)));
+    assertEquals(List.of(interrupted), S3Support.openMultipartUploads(s3.view(), bucket));
 
     GcReport defaults = collect(GcOptions.defaults());
 
     assertEquals(0, defaults.uploadsDeleted());
     assertEquals(segments, keysUnder(session + "/data.seg/"));
-    assertEquals(List.of(interrupted), S3Support.openMultipartUploads(bucketView, bucket));
+    assertEquals(List.of(interrupted), S3Support.openMultipartUploads(s3.view(), bucket));
     var status = registry.send(registry.request(location).GET().build());
     assertEquals(204, status.statusCode(), () -> Oci.body(status));
     assertEquals("0-5095", Oci.header(status, "Range"));
@@ -359,8 +273,8 @@ class S3GcTest {
         List.of(),
         keysUnder(session + "/"),
         "no object of the session is left, its data.seg segments included");
-    assertEquals(List.of(), S3Support.keysContaining(bucketView, bucket, "/_uploads/"));
-    assertEquals(List.of(), S3Support.openMultipartUploads(bucketView, bucket));
+    assertEquals(List.of(), S3Support.keysContaining(s3.view(), bucket, "/_uploads/"));
+    assertEquals(List.of(), S3Support.openMultipartUploads(s3.view(), bucket));
     assertEquals(404, oci.status(location));
     assertEquals(image.allDigests(), oci.pull(repo, "v1"));
     assertEquals(image.allDigests(), blobObjects());
@@ -368,65 +282,16 @@ class S3GcTest {
 
   // ---- dry run and every tag pulling
 
-  /** What {@link #mixedStore} pushed and what a collection with deleteUntagged must remove. */
-  record Mixed(
-      Map<String, Set<String>> liveTags,
-      Set<String> liveReferrer,
-      Set<String> garbageBlobs,
-      String upload) {}
-
-  /**
-   * Two repositories with tagged images, an index, a referrer, shared layers, untagged manifests, a
-   * deleted tag with its referrer, a loose blob, an emptied repository and an upload in progress.
-   */
-  Mixed mixedStore() {
-    var live = new LinkedHashMap<String, Set<String>>();
-    var garbage = new LinkedHashSet<String>();
-    Content shared = oci.pushLayer("mix/one", randomBytes(5000));
-    Image one = oci.pushRandomImage("mix/one", "v1", new int[] {1000}, shared);
-    live.put("mix/one:v1", one.allDigests());
-    Image sbom = oci.pushReferrer("mix/one", one.manifest(), SBOM, 400);
-    var platforms = new ArrayList<Content>();
-    var multi = new LinkedHashSet<String>();
-    for (int i = 0; i < 2; i++) {
-      Image p = oci.pushRandomImage("mix/one", null, new int[] {700 + i}, shared);
-      platforms.add(p.manifest());
-      multi.addAll(p.allDigests());
-    }
-    Content index =
-        oci.pushManifest("mix/one", "multi", OCI_INDEX, indexManifest(OCI_INDEX, platforms, null));
-    multi.add(index.digest());
-    live.put("mix/one:multi", multi);
-    Image untagged = oci.pushRandomImage("mix/one", null, new int[] {800}, shared);
-    garbage.addAll(minus(untagged.allDigests(), Set.of(shared.digest())));
-    Image dropped = oci.pushRandomImage("mix/one", "old", new int[] {900});
-    Image droppedSbom = oci.pushReferrer("mix/one", dropped.manifest(), SBOM, 300);
-    oci.delete("mix/one", "old");
-    garbage.addAll(dropped.allDigests());
-    garbage.add(droppedSbom.digest());
-    garbage.add(droppedSbom.layers().get(0).digest());
-
-    Image two = oci.pushRandomImage("mix/two", "latest", new int[] {1100}, shared);
-    live.put("mix/two:latest", two.allDigests());
-    garbage.add(oci.pushLayer("mix/two", randomBytes(1234)).digest());
-    String upload = startUpload("mix/two", randomBytes(2048));
-
-    Image empty = oci.pushRandomImage("mix/empty", "v1", new int[] {600});
-    oci.delete("mix/empty", empty.digest());
-    garbage.addAll(empty.allDigests());
-    return new Mixed(live, sbom.allDigests(), garbage, upload);
-  }
-
   @Test
   void dryRunChangesNoObjectButCountsWhatWouldGo() throws Exception {
-    Mixed mixed = mixedStore();
+    GcTest.Mixed mixed = mixedStore(oci, registry);
     Map<String, String> before = etags();
-    List<String> uploadsBefore = S3Support.openMultipartUploads(bucketView, bucket);
+    List<String> uploadsBefore = S3Support.openMultipartUploads(s3.view(), bucket);
 
     GcReport dry = collect(new GcOptions(true, true, Duration.ZERO, Duration.ZERO, 4));
 
     assertEquals(before, etags(), "a dry run changes no object");
-    assertEquals(uploadsBefore, S3Support.openMultipartUploads(bucketView, bucket));
+    assertEquals(uploadsBefore, S3Support.openMultipartUploads(s3.view(), bucket));
     assertTrue(dry.dryRun());
     assertEquals(mixed.garbageBlobs().size(), dry.blobsDeleted());
     assertEquals(3, dry.manifestsDeleted(), "untagged, dropped and its sbom");
@@ -446,15 +311,15 @@ class S3GcTest {
 
   @Test
   void everyTagStillPullsCompletelyAfterCollection() throws Exception {
-    Mixed mixed = mixedStore();
-    Set<String> tagsBefore = allTags();
+    GcTest.Mixed mixed = mixedStore(oci, registry);
+    Set<String> tagsBefore = oci.allTags();
     assertEquals(mixed.liveTags().keySet(), tagsBefore);
 
     GcReport report = collect(true);
 
     assertEquals(3, report.manifestsDeleted(), report.toString());
     assertEquals(List.of("mix/one", "mix/two"), oci.catalog(), "the emptied repository is gone");
-    assertEquals(tagsBefore, allTags());
+    assertEquals(tagsBefore, oci.allTags());
     var reachable = new TreeSet<String>();
     for (String ref : tagsBefore) {
       String repo = ref.substring(0, ref.indexOf(':'));
@@ -465,7 +330,6 @@ class S3GcTest {
     // What remains is exactly what tags reach, plus the live image's referrer.
     assertEquals(union(reachable, mixed.liveReferrer()), blobObjects());
     assertEquals(mixed.liveReferrer(), oci.pull("mix/one", mixed.liveReferrer().iterator().next()));
-    assertEquals(
-        List.of(), S3Support.keysContaining(bucketView, bucket, "repositories/mix/empty/"));
+    assertEquals(List.of(), S3Support.keysContaining(s3.view(), bucket, "repositories/mix/empty/"));
   }
 }

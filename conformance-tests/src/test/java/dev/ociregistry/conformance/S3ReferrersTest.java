@@ -7,25 +7,23 @@ import static dev.ociregistry.conformance.Oci.json;
 import static dev.ociregistry.conformance.Oci.ociIndexOf;
 import static dev.ociregistry.conformance.Oci.referrerDescriptor;
 import static dev.ociregistry.conformance.Oci.sha256;
-import static java.nio.charset.StandardCharsets.UTF_8;
+import static dev.ociregistry.conformance.ReferrersTest.fallbackTag;
+import static dev.ociregistry.conformance.ReferrersTest.list;
+import static dev.ociregistry.conformance.ReferrersTest.sorted;
+import static dev.ociregistry.conformance.ReferrersTest.tree;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.ociregistry.conformance.Oci.Content;
-import dev.ociregistry.storage.driver.s3.S3ProxyServer;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import software.amazon.awssdk.services.s3.S3Client;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * The referrers API and its tag-schema fallback on the S3 driver: the same behaviour as {@link
@@ -40,33 +38,16 @@ class S3ReferrersTest {
   /** Where the registry's {@code /registry} root directory puts the registry:2 layout. */
   static final String LAYOUT = "registry/docker/registry/v2/";
 
-  private static S3ProxyServer s3;
-  private static S3Client bucketView;
+  @RegisterExtension static final S3Support.Proxy s3 = new S3Support.Proxy();
 
   private String bucket;
   private TestRegistry registry;
   private Oci oci;
 
-  @BeforeAll
-  static void startS3() throws Exception {
-    s3 = S3ProxyServer.start();
-    bucketView = S3Support.client(s3.endpoint());
-  }
-
-  @AfterAll
-  static void stopS3() throws Exception {
-    if (bucketView != null) {
-      bucketView.close();
-    }
-    if (s3 != null) {
-      s3.close();
-    }
-  }
-
   @BeforeEach
   void start() {
     bucket = s3.createBucket();
-    registry = S3Support.startOn(s3, bucket);
+    registry = s3.startOn(bucket);
     oci = new Oci(registry);
   }
 
@@ -90,7 +71,7 @@ class S3ReferrersTest {
     String key = referrerKey(image, sig);
     assertEquals(
         List.of(key),
-        S3Support.keysContaining(bucketView, bucket, "/_referrers/"),
+        S3Support.keysContaining(s3.view(), bucket, "/_referrers/"),
         "the only referrer link in the bucket");
     assertEquals(sig.digest(), objectText(key).trim());
     assertEquals(List.of(sig.digest()), oci.referrerDigests(REPO, image.digest(), null));
@@ -144,7 +125,7 @@ class S3ReferrersTest {
     assertEquals(List.of(), oci.referrerDigests(REPO, image.digest(), SIG));
     assertEquals(
         List.of(referrerKey(image, sbom)),
-        S3Support.keysContaining(bucketView, bucket, "/_referrers/"),
+        S3Support.keysContaining(s3.view(), bucket, "/_referrers/"),
         "the deleted referrer's link object is gone, the other's is not");
     assertEquals(404, oci.getManifest(REPO, sig.digest(), null).statusCode());
   }
@@ -161,7 +142,7 @@ class S3ReferrersTest {
 
     assertEquals(List.of(sig.digest()), oci.referrerDigests(REPO, image.digest(), null));
     assertEquals(List.of("signed", "signed-again", "v1"), sorted(oci.tags(REPO)));
-    assertEquals(1, S3Support.keysContaining(bucketView, bucket, "/_referrers/").size());
+    assertEquals(1, S3Support.keysContaining(s3.view(), bucket, "/_referrers/").size());
     // Reading the (synthesized) fallback tag does not make it a tag.
     assertEquals(200, oci.getManifest(REPO, fallbackTag(image), OCI_INDEX).statusCode());
     assertEquals(List.of("signed", "signed-again", "v1"), sorted(oci.tags(REPO)));
@@ -224,7 +205,7 @@ class S3ReferrersTest {
     assertEquals(List.of("v1"), oci.tags(REPO));
     assertEquals(
         List.of(),
-        S3Support.keysContaining(bucketView, bucket, "/_manifests/tags/" + fallbackTag(image)),
+        S3Support.keysContaining(s3.view(), bucket, "/_manifests/tags/" + fallbackTag(image)),
         "a served fallback index is not stored as a tag");
 
     assertEquals(202, oci.deleteManifest(REPO, sig.digest()).statusCode());
@@ -259,48 +240,22 @@ class S3ReferrersTest {
   }
 
   /**
-   * A tag-schema client's update: GET the fallback index, PUT it without {@code drop} under the
-   * same tag, DELETE the old index by digest (202), DELETE {@code drop}.
+   * A tag-schema client's update ({@link ReferrersTest#replaceAndDelete(Oci, String, Content,
+   * Content, Content, String)}), then what it leaves in the bucket.
    */
   private void replaceAndDelete(Content image, Content keep, Content drop, String pushedOld) {
-    String tag = fallbackTag(image);
-    var current = oci.getManifest(REPO, tag, OCI_INDEX);
-    assertEquals(200, current.statusCode(), () -> body(current));
-    String oldDigest = sha256(current.body());
-    assertEquals(oldDigest, header(current, "Docker-Content-Digest"));
-    if (pushedOld != null) {
-      assertEquals(pushedOld, oldDigest, "the tag serves what the client pushed");
-    }
-    var remaining =
-        list(json(current).get("manifests")).stream()
-            .filter(d -> !d.get("digest").asText().equals(drop.digest()))
-            .map(d -> Oci.JSON.convertValue(d, new TypeReference<Map<String, Object>>() {}))
-            .toList();
-    assertEquals(1, remaining.size());
-    Content replacement = ociIndexOf(remaining, null, null);
-
-    oci.push(REPO, tag, replacement);
-    var oldDeleted = oci.deleteManifest(REPO, oldDigest);
-    assertEquals(202, oldDeleted.statusCode(), () -> "delete of old index: " + body(oldDeleted));
-    var dropDeleted = oci.deleteManifest(REPO, drop.digest());
-    assertEquals(202, dropDeleted.statusCode(), () -> "delete of referrer: " + body(dropDeleted));
-
-    assertEquals(List.of(keep.digest()), oci.referrerDigests(REPO, image.digest(), null));
-    assertEquals(List.of(), oci.referrerDigests(REPO, image.digest(), SIG));
+    ReferrersTest.Replaced r =
+        ReferrersTest.replaceAndDelete(oci, REPO, image, keep, drop, pushedOld);
     assertEquals(List.of(keep.digest()), oci.referrerDigests(REPO, image.digest(), SBOM));
-    var now = oci.getManifest(REPO, tag, OCI_INDEX);
-    assertEquals(200, now.statusCode());
-    assertEquals(replacement.digest(), sha256(now.body()));
-    assertEquals(404, oci.getManifest(REPO, drop.digest(), null).statusCode());
-    assertEquals(404, oci.getManifest(REPO, oldDigest, null).statusCode());
+    assertEquals(404, oci.getManifest(REPO, r.oldDigest(), null).statusCode());
     assertEquals(
-        new TreeSet<>(List.of(image.digest(), keep.digest(), replacement.digest())),
+        new TreeSet<>(List.of(image.digest(), keep.digest(), r.replacement().digest())),
         revisionsInBucket(),
         "only the image, the remaining referrer and the new index are stored");
     assertEquals(
         List.of(referrerKey(image, keep)),
-        S3Support.keysContaining(bucketView, bucket, "/_referrers/"));
-    assertEquals(sorted(List.of("v1", tag)), sorted(oci.tags(REPO)));
+        S3Support.keysContaining(s3.view(), bucket, "/_referrers/"));
+    assertEquals(sorted(List.of("v1", r.tag())), sorted(oci.tags(REPO)));
   }
 
   // ---- multi-level
@@ -319,7 +274,7 @@ class S3ReferrersTest {
     assertEquals(List.of(), oci.referrerDigests(REPO, image.digest(), SIG), "not transitive");
     assertEquals(
         new TreeSet<>(List.of(referrerKey(image, sbom), referrerKey(sbom, sigOfSbom))),
-        new TreeSet<>(S3Support.keysContaining(bucketView, bucket, "/_referrers/")));
+        new TreeSet<>(S3Support.keysContaining(s3.view(), bucket, "/_referrers/")));
     var fallback = oci.getManifest(REPO, fallbackTag(sbom), OCI_INDEX);
     assertEquals(200, fallback.statusCode(), () -> body(fallback));
     assertEquals(
@@ -327,10 +282,6 @@ class S3ReferrersTest {
   }
 
   // ---- helpers
-
-  private static String fallbackTag(Content subject) {
-    return "sha256-" + subject.hex();
-  }
 
   /** The key of the link object recording {@code referrer} under {@code subject}. */
   private static String referrerKey(Content subject, Content referrer) {
@@ -344,33 +295,18 @@ class S3ReferrersTest {
   }
 
   private String objectText(String key) {
-    return bucketView.getObjectAsBytes(r -> r.bucket(bucket).key(key)).asString(UTF_8);
+    return S3Support.objectText(s3.view(), bucket, key);
   }
 
   /** Digests of the manifests stored in {@link #REPO}, from its revision link objects. */
   private TreeSet<String> revisionsInBucket() {
     String prefix = LAYOUT + "repositories/" + REPO + "/_manifests/revisions/";
     var out = new TreeSet<String>();
-    for (String key : S3Support.keysContaining(bucketView, bucket, prefix)) {
+    for (String key : S3Support.keysContaining(s3.view(), bucket, prefix)) {
       assertTrue(key.startsWith(prefix) && key.endsWith("/link"), key);
       String[] parts = key.substring(prefix.length()).split("/");
       out.add(parts[0] + ":" + parts[1]);
     }
     return out;
-  }
-
-  /** A descriptor map as the JSON tree it reads back as (so int and long sizes compare equal). */
-  private static JsonNode tree(Map<String, Object> map) {
-    return json(Oci.toJson(map));
-  }
-
-  private static List<JsonNode> list(JsonNode array) {
-    var out = new ArrayList<JsonNode>();
-    array.forEach(out::add);
-    return out;
-  }
-
-  private static List<String> sorted(List<String> values) {
-    return values.stream().sorted().toList();
   }
 }

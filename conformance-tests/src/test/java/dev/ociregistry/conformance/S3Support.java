@@ -1,11 +1,17 @@
 package dev.ociregistry.conformance;
 
+import static java.nio.charset.StandardCharsets.UTF_8;
+
 import dev.ociregistry.storage.driver.s3.S3ProxyServer;
 import java.net.URI;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
+import org.junit.jupiter.api.extension.AfterAllCallback;
+import org.junit.jupiter.api.extension.BeforeAllCallback;
+import org.junit.jupiter.api.extension.ExtensionContext;
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 import software.amazon.awssdk.core.checksums.RequestChecksumCalculation;
@@ -20,6 +26,54 @@ import software.amazon.awssdk.services.s3.S3Client;
  */
 final class S3Support {
   private S3Support() {}
+
+  /**
+   * An in-process S3Proxy and a direct client on it for a whole test class: register it on a static
+   * field with {@code @RegisterExtension}; it starts before the first test and closes after the
+   * last.
+   */
+  static final class Proxy implements BeforeAllCallback, AfterAllCallback {
+    private S3ProxyServer server;
+    private S3Client view;
+
+    @Override
+    public void beforeAll(ExtensionContext context) throws Exception {
+      server = S3ProxyServer.start();
+      view = client(server.endpoint());
+    }
+
+    @Override
+    public void afterAll(ExtensionContext context) throws Exception {
+      if (view != null) {
+        view.close();
+      }
+      if (server != null) {
+        server.close();
+      }
+    }
+
+    S3ProxyServer server() {
+      return server;
+    }
+
+    /** The direct client, to look at what a registry left in a bucket. */
+    S3Client view() {
+      return view;
+    }
+
+    URI endpoint() {
+      return server.endpoint();
+    }
+
+    String createBucket() {
+      return server.createBucket();
+    }
+
+    /** Starts a registry on {@code bucket}. */
+    TestRegistry startOn(String bucket, String... extra) {
+      return S3Support.startOn(server, bucket, extra);
+    }
+  }
 
   /** Settings for a registry on {@code bucket} of the S3 API at {@code endpoint}. */
   static Map<String, String> settings(URI endpoint, String bucket, String... extra) {
@@ -62,6 +116,33 @@ final class S3Support {
       page.contents().stream().map(o -> o.key()).filter(k -> k.contains(part)).forEach(keys::add);
     }
     return keys;
+  }
+
+  /**
+   * Keys that begin with {@code prefix}. (Unlike {@link #keysContaining}, not the {@code
+   * .mpus-<id>-<key>-<n>} objects in which S3Proxy keeps the parts of an open multipart upload,
+   * which real S3 does not list.)
+   */
+  static List<String> keysUnder(S3Client s3, String bucket, String prefix) {
+    List<String> keys = new ArrayList<>();
+    for (var page : s3.listObjectsV2Paginator(r -> r.bucket(bucket).prefix(prefix))) {
+      page.contents().forEach(o -> keys.add(o.key()));
+    }
+    return keys;
+  }
+
+  /** Key, ETag and size of every object in {@code bucket}. */
+  static Map<String, String> etags(S3Client s3, String bucket) {
+    var out = new TreeMap<String, String>();
+    for (var page : s3.listObjectsV2Paginator(r -> r.bucket(bucket))) {
+      page.contents().forEach(o -> out.put(o.key(), o.eTag() + " " + o.size()));
+    }
+    return out;
+  }
+
+  /** The content of an object, as UTF-8 text. */
+  static String objectText(S3Client s3, String bucket, String key) {
+    return s3.getObjectAsBytes(r -> r.bucket(bucket).key(key)).asString(UTF_8);
   }
 
   /** Keys of the multipart uploads begun and neither completed nor aborted in {@code bucket}. */
