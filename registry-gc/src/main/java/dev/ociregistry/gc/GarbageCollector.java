@@ -209,7 +209,7 @@ public final class GarbageCollector {
               || !run.old(file.modified())) {
             return;
           }
-          if (rewrittenSince(run, digest.get())) {
+          if (rewrittenSince(run, RegistryPaths.blobDir(digest.get()))) {
             return; // a push just uploaded the same content again
           }
           if (!run.options.dryRun()) {
@@ -228,9 +228,9 @@ public final class GarbageCollector {
    * Looks at a blob once more right before deleting it (uncached: {@code walk} is never cached), so
    * content a push re-uploaded while the sweep ran stays.
    */
-  private boolean rewrittenSince(Run run, Digest digest) throws IOException {
+  private boolean rewrittenSince(Run run, String dir) throws IOException {
     boolean[] fresh = {false};
-    driver.walk(RegistryPaths.blobDir(digest), file -> fresh[0] |= !run.old(file.modified()));
+    driver.walk(dir, file -> fresh[0] |= !run.old(file.modified()));
     return fresh[0];
   }
 
@@ -316,7 +316,9 @@ public final class GarbageCollector {
       // Prune.
       Set<Digest> remainingRevisions = new HashSet<>(revisions.keySet());
       for (var revision : revisions.entrySet()) {
-        if (!liveManifests.contains(revision.getKey()) && run.old(revision.getValue())) {
+        if (!liveManifests.contains(revision.getKey())
+            && run.old(revision.getValue())
+            && !rewrittenSince(run, linkDir(RegistryPaths.revisionLink(name, revision.getKey())))) {
           remove(
               linkDir(RegistryPaths.revisionLink(name, revision.getKey())), run.manifestsDeleted);
           run.deletedLinks.add(RegistryPaths.revisionLink(name, revision.getKey()));
@@ -332,7 +334,9 @@ public final class GarbageCollector {
       }
       int remainingLayers = layers.size();
       for (var layer : layers.entrySet()) {
-        if (!referencedBlobs.contains(layer.getKey()) && run.old(layer.getValue())) {
+        if (!referencedBlobs.contains(layer.getKey())
+            && run.old(layer.getValue())
+            && !rewrittenSince(run, linkDir(RegistryPaths.layerLink(name, layer.getKey())))) {
           remove(linkDir(RegistryPaths.layerLink(name, layer.getKey())), run.layerLinksDeleted);
           run.deletedLinks.add(RegistryPaths.layerLink(name, layer.getKey()));
           remainingLayers--;

@@ -88,11 +88,10 @@ public final class FilesystemDriver implements StorageDriver {
   public void putContent(String path, byte[] content) throws IOException {
     Path target = resolve(path);
     Path dir = target.getParent();
-    Files.createDirectories(dir);
     Path temp = dir.resolve(TEMP_PREFIX + UUID.randomUUID());
     try {
       try (FileChannel channel =
-          FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+          openInFreshDirectory(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
         ByteBuffer buffer = ByteBuffer.wrap(content);
         while (buffer.hasRemaining()) {
           channel.write(buffer);
@@ -120,11 +119,10 @@ public final class FilesystemDriver implements StorageDriver {
   @Override
   public FileWriter writer(String path, boolean append) throws IOException {
     Path target = resolve(path);
-    Files.createDirectories(target.getParent());
     FileChannel channel =
         append
-            ? FileChannel.open(target, StandardOpenOption.CREATE, StandardOpenOption.WRITE)
-            : FileChannel.open(
+            ? openInFreshDirectory(target, StandardOpenOption.CREATE, StandardOpenOption.WRITE)
+            : openInFreshDirectory(
                 target,
                 StandardOpenOption.CREATE,
                 StandardOpenOption.WRITE,
@@ -247,6 +245,24 @@ public final class FilesystemDriver implements StorageDriver {
       return new PathNotFoundException(path);
     }
     return e;
+  }
+
+  /**
+   * Creates the file's directory and opens it; again if a concurrent delete (garbage collection of
+   * an old link of the same digest) removed that directory in between.
+   */
+  private static FileChannel openInFreshDirectory(Path file, StandardOpenOption... options)
+      throws IOException {
+    for (int attempt = 1; ; attempt++) {
+      Files.createDirectories(file.getParent());
+      try {
+        return FileChannel.open(file, options);
+      } catch (NoSuchFileException e) {
+        if (attempt == 3) {
+          throw e;
+        }
+      }
+    }
   }
 
   /**
