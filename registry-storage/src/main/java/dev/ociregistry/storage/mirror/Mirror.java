@@ -16,6 +16,7 @@ import dev.ociregistry.storage.driver.StorageDriver;
 import dev.ociregistry.storage.driver.StorageUnavailableException;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
@@ -199,7 +200,7 @@ public final class Mirror {
         return new BlobBody.Stream(tee, 0, total, total);
       }
       try (tee) {
-        tee.transferTo(OutputStreamNull.INSTANCE);
+        tee.transferTo(OutputStream.nullOutputStream()); // cached, not sent
       }
     }
     throw new UpstreamUnavailableException("could not fetch " + digest + " from upstream", null);
@@ -216,17 +217,6 @@ public final class Mirror {
       Thread.currentThread().interrupt();
       throw new IOException("interrupted", e);
     }
-  }
-
-  /** Discards bytes, to cache a blob no client is reading whole. */
-  private static final class OutputStreamNull extends java.io.OutputStream {
-    static final OutputStreamNull INSTANCE = new OutputStreamNull();
-
-    @Override
-    public void write(int b) {}
-
-    @Override
-    public void write(byte[] b, int off, int len) {}
   }
 
   /**

@@ -242,7 +242,6 @@ public final class S3Driver implements StorageDriver {
   @Override
   public void walk(String path, FileVisitor visitor) throws IOException {
     String dir = key(path).replaceAll("/$", "") + "/";
-    List<S3Object> page = new ArrayList<>();
     String token = null;
     do {
       String continuation = token;
@@ -251,9 +250,7 @@ public final class S3Driver implements StorageDriver {
               () ->
                   s3.listObjectsV2(
                       r -> r.bucket(bucket).prefix(dir).continuationToken(continuation)));
-      page.clear();
-      page.addAll(response.contents());
-      for (S3Object object : page) {
+      for (S3Object object : response.contents()) {
         visitor.visit(
             new FileInfo(pathOf(object.key()), object.size(), object.lastModified(), false));
       }
