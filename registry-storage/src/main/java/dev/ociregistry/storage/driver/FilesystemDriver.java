@@ -23,9 +23,7 @@ import java.nio.file.attribute.BasicFileAttributes;
 import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.Executor;
-import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Stream;
 
 /**
@@ -36,17 +34,27 @@ public final class FilesystemDriver implements StorageDriver {
   /** Temporary files start with this, so that no listing of registry entries ever sees them. */
   static final String TEMP_PREFIX = ".tmp-";
 
-  /** Runs background flushes of files being written (blocking calls: virtual threads). */
-  private static final Executor BACKGROUND_FLUSH = Executors.newVirtualThreadPerTaskExecutor();
-
   private final Path root;
 
+  /** Whether writers try {@code O_DIRECT} (see {@link FileChannelWriter}); off once refused. */
+  private final AtomicBoolean directIo;
+
   public FilesystemDriver(Path root) {
+    this(root, true);
+  }
+
+  FilesystemDriver(Path root, boolean directIo) {
     this.root = root.toAbsolutePath().normalize();
+    this.directIo = new AtomicBoolean(directIo);
   }
 
   public Path root() {
     return root;
+  }
+
+  /** Whether writers still use {@code O_DIRECT}: nothing has refused it so far. */
+  boolean usesDirectIo() {
+    return directIo.get();
   }
 
   /** Maps a driver path into the root, refusing anything that would leave it. */
@@ -127,8 +135,7 @@ public final class FilesystemDriver implements StorageDriver {
                 StandardOpenOption.CREATE,
                 StandardOpenOption.WRITE,
                 StandardOpenOption.TRUNCATE_EXISTING);
-    channel.position(channel.size());
-    return new ChannelWriter(target, channel);
+    return new FileChannelWriter(target, channel, directIo);
   }
 
   @Override
@@ -292,71 +299,6 @@ public final class FilesystemDriver implements StorageDriver {
       channel.force(true);
     } catch (IOException e) {
       // Best effort.
-    }
-  }
-
-  /**
-   * Writes through a file channel. Every {@link #FLUSH_EVERY_BYTES} a flush to disk starts in the
-   * background, so that the disk writes while more bytes arrive and {@link #commit()} waits only
-   * for the last stretch instead of the whole file.
-   */
-  private static final class ChannelWriter implements FileWriter {
-    private static final long FLUSH_EVERY_BYTES = 32L * 1024 * 1024;
-
-    private final Path file;
-    private final FileChannel channel;
-    private long size;
-    private long unflushed;
-    private CompletableFuture<Void> flushing = CompletableFuture.completedFuture(null);
-
-    ChannelWriter(Path file, FileChannel channel) throws IOException {
-      this.file = file;
-      this.channel = channel;
-      this.size = channel.size();
-    }
-
-    @Override
-    public void write(ByteBuffer buffer) throws IOException {
-      while (buffer.hasRemaining()) {
-        int n = channel.write(buffer);
-        size += n;
-        unflushed += n;
-      }
-      if (unflushed >= FLUSH_EVERY_BYTES && flushing.isDone()) {
-        unflushed = 0;
-        flushing = CompletableFuture.runAsync(this::flushQuietly, BACKGROUND_FLUSH);
-      }
-    }
-
-    private void flushQuietly() {
-      try {
-        channel.force(false);
-      } catch (IOException e) {
-        // commit() flushes again and reports the failure
-      }
-    }
-
-    @Override
-    public long size() {
-      return size;
-    }
-
-    @Override
-    public void commit() throws IOException {
-      flushing.join();
-      channel.force(false);
-    }
-
-    @Override
-    public void cancel() throws IOException {
-      channel.close();
-      Files.deleteIfExists(file);
-    }
-
-    @Override
-    public void close() throws IOException {
-      flushing.join();
-      channel.close();
     }
   }
 }

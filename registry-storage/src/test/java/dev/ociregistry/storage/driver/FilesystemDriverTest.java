@@ -6,14 +6,18 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.Random;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -44,6 +48,26 @@ class FilesystemDriverTest implements StorageDriverContract {
   @Override
   public StorageDriver driver() {
     return driver;
+  }
+
+  @Test
+  void writersUseDirectIoWhereTheFileSystemAllowsIt() throws IOException {
+    Path probe = temp.resolve("probe");
+    Files.createFile(probe);
+    assumeTrue(FileChannelWriter.DIRECT != null, "this JDK has no O_DIRECT option");
+    try {
+      FileChannel.open(probe, StandardOpenOption.WRITE, FileChannelWriter.DIRECT).close();
+    } catch (IOException | UnsupportedOperationException e) {
+      assumeTrue(false, "the temporary directory's file system refuses O_DIRECT: " + e);
+    }
+    byte[] content = new byte[3 * FileChannelWriter.BUFFER_BYTES + 100];
+    new Random(1).nextBytes(content);
+    try (FileWriter w = driver.writer("/direct/data", false)) {
+      w.write(ByteBuffer.wrap(content));
+      w.commit();
+    }
+    assertTrue(driver.usesDirectIo());
+    assertArrayEquals(content, Files.readAllBytes(root.resolve("direct/data")));
   }
 
   @Test

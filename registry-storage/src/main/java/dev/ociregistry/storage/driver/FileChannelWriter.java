@@ -1,0 +1,279 @@
+package dev.ociregistry.storage.driver;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.FileSystemException;
+import java.nio.file.Files;
+import java.nio.file.OpenOption;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.Executor;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * The {@link FilesystemDriver}'s writer. Bytes are gathered into one of two buffers; a full buffer
+ * is written by a background thread while the caller (which hashes what it writes) fills the other,
+ * so hashing and the disk overlap instead of taking turns.
+ *
+ * <p>Where the file system allows it, whole blocks are written with {@code O_DIRECT}: a large
+ * upload then goes from the buffer to the disk without the page cache, whose copy and writeback
+ * made the disk, not hashing, the slowest part of an upload on the machines we measured
+ * (bench/results.md). What does not fill a whole block (the end of a write, or all of an append
+ * that starts inside a block) goes through the page cache. {@link #commit()} makes both durable.
+ */
+final class FileChannelWriter implements FileWriter {
+  /** Size of each of the two buffers: a multiple of {@link #BLOCK_BYTES}. */
+  static final int BUFFER_BYTES = 2 * 1024 * 1024;
+
+  /** Direct I/O alignment of offsets, lengths and memory; a multiple of every usual block size. */
+  static final int BLOCK_BYTES = 4096;
+
+  /** Without direct I/O, the page cache is flushed in the background every so many bytes. */
+  private static final long FLUSH_EVERY_BYTES = 32L * 1024 * 1024;
+
+  /**
+   * Free buffers kept for reuse (allocating and zeroing 2 MiB of native memory per upload adds up).
+   */
+  private static final int POOLED_BUFFERS_MAX = 32;
+
+  /**
+   * {@code com.sun.nio.file.ExtendedOpenOption.DIRECT}, looked up by name: it lives in {@code
+   * jdk.unsupported}, which javac warns about on every use; null where a JDK lacks it.
+   */
+  static final OpenOption DIRECT = directOption();
+
+  private static final ConcurrentLinkedQueue<ByteBuffer> POOL = new ConcurrentLinkedQueue<>();
+  private static final AtomicInteger POOLED = new AtomicInteger();
+  private static final Executor WRITES = Executors.newVirtualThreadPerTaskExecutor();
+
+  private final Path file;
+  private final FileChannel channel;
+  private FileChannel direct;
+  private final ByteBuffer[] buffers = new ByteBuffer[2];
+  private int current;
+
+  /** File offset of the first byte of {@code buffers[current]}. */
+  private long bufferStart;
+
+  /** The background write of the other buffer, if any. */
+  private CompletableFuture<Void> writing = CompletableFuture.completedFuture(null);
+
+  private long unflushed;
+  private boolean closed;
+
+  /**
+   * Appends to the end of {@code channel}'s file. {@code directIo} says whether to try {@code
+   * O_DIRECT}; it is cleared when the file system refuses it, so that later writers do not try.
+   */
+  FileChannelWriter(Path file, FileChannel channel, AtomicBoolean directIo) throws IOException {
+    this.file = file;
+    this.channel = channel;
+    this.bufferStart = channel.size();
+    this.direct = bufferStart % BLOCK_BYTES == 0 ? openDirect(file, directIo) : null;
+  }
+
+  private static FileChannel openDirect(Path file, AtomicBoolean directIo) {
+    if (DIRECT == null || !directIo.get()) {
+      return null;
+    }
+    try {
+      if (BLOCK_BYTES % Files.getFileStore(file).getBlockSize() == 0) {
+        return FileChannel.open(file, StandardOpenOption.WRITE, DIRECT);
+      }
+    } catch (UnsupportedOperationException | IOException e) {
+      // EINVAL: tmpfs before Linux 6.6, some FUSE and network file systems
+    }
+    directIo.set(false);
+    return null;
+  }
+
+  private static OpenOption directOption() {
+    try {
+      Class<?> options = Class.forName("com.sun.nio.file.ExtendedOpenOption");
+      return (OpenOption) options.getField("DIRECT").get(null);
+    } catch (ReflectiveOperationException | LinkageError e) {
+      return null;
+    }
+  }
+
+  @Override
+  public void write(ByteBuffer src) throws IOException {
+    ensureOpen();
+    while (src.hasRemaining()) {
+      ByteBuffer buffer = buffer();
+      int n = Math.min(buffer.remaining(), src.remaining());
+      buffer.put(buffer.position(), src, src.position(), n);
+      buffer.position(buffer.position() + n);
+      src.position(src.position() + n);
+      if (!buffer.hasRemaining()) {
+        writeInBackground();
+      }
+    }
+  }
+
+  @Override
+  public long size() {
+    return bufferStart + (buffers[current] == null ? 0 : buffers[current].position());
+  }
+
+  @Override
+  public void commit() throws IOException {
+    ensureOpen();
+    drain();
+    channel.force(false);
+    unflushed = 0;
+  }
+
+  @Override
+  public void cancel() throws IOException {
+    closed = true;
+    awaitQuietly();
+    closeChannels();
+    Files.deleteIfExists(file);
+  }
+
+  /** Writes out what is buffered (without forcing it to disk) and closes the file. */
+  @Override
+  public void close() throws IOException {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    try {
+      drain();
+    } finally {
+      awaitQuietly();
+      closeChannels();
+    }
+  }
+
+  private ByteBuffer buffer() {
+    if (buffers[current] == null) {
+      buffers[current] = takeBuffer();
+    }
+    return buffers[current];
+  }
+
+  /** Hands the full current buffer to a background write and continues in the other one. */
+  private void writeInBackground() throws IOException {
+    await(); // the other buffer's write: that buffer is needed next
+    ByteBuffer full = buffers[current].flip();
+    long position = bufferStart;
+    boolean flush = direct == null && (unflushed += full.remaining()) >= FLUSH_EVERY_BYTES;
+    if (flush) {
+      unflushed = 0;
+    }
+    FileChannel target = direct != null ? direct : channel;
+    writing =
+        CompletableFuture.runAsync(
+            () -> {
+              try {
+                writeFully(target, full, position);
+                if (flush) {
+                  channel.force(false); // the page cache writes back while more bytes arrive
+                }
+              } catch (IOException e) {
+                throw new UncheckedIOException(e);
+              }
+            },
+            WRITES);
+    bufferStart += full.limit();
+    current ^= 1;
+    if (buffers[current] != null) {
+      buffers[current].clear();
+    }
+  }
+
+  /** Writes everything buffered, in the foreground; whole blocks directly, the rest cached. */
+  private void drain() throws IOException {
+    await();
+    ByteBuffer buffer = buffers[current];
+    if (buffer == null || buffer.position() == 0) {
+      return;
+    }
+    buffer.flip();
+    int blocks = direct == null ? 0 : buffer.limit() / BLOCK_BYTES * BLOCK_BYTES;
+    if (blocks > 0) {
+      writeFully(direct, buffer.slice(0, blocks), bufferStart);
+    }
+    writeFully(channel, buffer.slice(blocks, buffer.limit() - blocks), bufferStart + blocks);
+    bufferStart += buffer.limit();
+    buffer.clear();
+    if (bufferStart % BLOCK_BYTES != 0 && direct != null) {
+      direct.close(); // whatever follows starts inside a block
+      direct = null;
+    }
+  }
+
+  private static void writeFully(FileChannel target, ByteBuffer buffer, long position)
+      throws IOException {
+    long at = position;
+    while (buffer.hasRemaining()) {
+      at += target.write(buffer, at);
+    }
+  }
+
+  private void await() throws IOException {
+    try {
+      writing.join();
+    } catch (CompletionException e) {
+      writing = CompletableFuture.completedFuture(null);
+      if (e.getCause() instanceof UncheckedIOException io) {
+        throw io.getCause();
+      }
+      throw e;
+    }
+  }
+
+  private void awaitQuietly() {
+    try {
+      writing.join();
+    } catch (CompletionException e) {
+      // reported by the call that failed, or irrelevant to a cancel
+    }
+  }
+
+  private void closeChannels() throws IOException {
+    for (int i = 0; i < buffers.length; i++) {
+      if (buffers[i] != null) {
+        returnBuffer(buffers[i]);
+        buffers[i] = null;
+      }
+    }
+    try (channel) {
+      if (direct != null) {
+        direct.close();
+      }
+    }
+  }
+
+  private void ensureOpen() throws IOException {
+    if (closed) {
+      throw new FileSystemException(file.toString(), null, "writer is closed");
+    }
+  }
+
+  private static ByteBuffer takeBuffer() {
+    ByteBuffer buffer = POOL.poll();
+    if (buffer != null) {
+      POOLED.decrementAndGet();
+      return buffer.clear();
+    }
+    return ByteBuffer.allocateDirect(BUFFER_BYTES + BLOCK_BYTES).alignedSlice(BLOCK_BYTES);
+  }
+
+  private static void returnBuffer(ByteBuffer buffer) {
+    if (POOLED.incrementAndGet() <= POOLED_BUFFERS_MAX) {
+      POOL.add(buffer);
+    } else {
+      POOLED.decrementAndGet();
+    }
+  }
+}
