@@ -47,7 +47,7 @@ else
   WARMUP_S=2
   WRK_WARMUP_S=15                  # the JIT compiles under load on the same 2 cores; every server gets the same
   ROUNDS=3
-  SKOPEO_ROUNDS=3
+  SKOPEO_ROUNDS=5                  # a push takes under a second: more rounds, less noise
   PULLS=64
   CURL_MAX=600
 fi
@@ -460,14 +460,17 @@ read -r sha_mbps _ sha_hex < <("$JAVA_HOME/bin/java" -cp "$JAVA_CLASSES" Sha256T
 [ "sha256:$sha_hex" = "$BLOB_DIGEST" ] || die "Sha256Throughput gave another digest"
 R[sha_jvm]=$sha_mbps
 t0=$(now_s); sha256sum "$BLOB" >/dev/null; R[sha_coreutils]=$(mbps "$BLOB_BYTES" "$(elapsed "$t0")")
+# Before each measured write: flush what earlier steps left in the page cache (registry:2 never
+# fsyncs), so that its writeback does not land on the next measurement, whoever's it is.
+settle() { sync; }
 log "uploads (monolithic, chunked in $CHUNKS x $CHUNK_BYTES bytes), best of $ROUNDS"
 for r in $(seq 1 "$ROUNDS"); do
   for s in "${REGISTRIES[@]}"; do
     if [ "$s" = ours ]; then
-      v=$(upload_mono "$s" "up-$RUN_ID/mono-$r"); R[mono_$s]=$(max "${R[mono_$s]:-}" "$v")
+      settle; v=$(upload_mono "$s" "up-$RUN_ID/mono-$r"); R[mono_$s]=$(max "${R[mono_$s]:-}" "$v")
     fi
-    v=$(upload_postput "$s" "up-$RUN_ID/postput-$r"); R[postput_$s]=$(max "${R[postput_$s]:-}" "$v")
-    v=$(upload_chunked "$s" "up-$RUN_ID/chunked-$r"); R[chunked_$s]=$(max "${R[chunked_$s]:-}" "$v")
+    settle; v=$(upload_postput "$s" "up-$RUN_ID/postput-$r"); R[postput_$s]=$(max "${R[postput_$s]:-}" "$v")
+    settle; v=$(upload_chunked "$s" "up-$RUN_ID/chunked-$r"); R[chunked_$s]=$(max "${R[chunked_$s]:-}" "$v")
   done
 done
 
@@ -535,11 +538,13 @@ for r in $(seq 1 "$SKOPEO_ROUNDS"); do
   order=(ours registry2); [ $((r % 2)) = 0 ] && order=(registry2 ours)
   for s in "${order[@]}"; do
     ref="${BASE[$s]#http://}/multi-$RUN_ID-$r:v1"
+    settle
     t=$(skopeo_copy "$WORK/logs/skopeo-push-$s-$r.log" "oci:$WORK/layout-$r:v1" "docker://$ref" --dest-tls-verify=false)
     R[skopeo_push_$s]=$(min "${R[skopeo_push_$s]:-}" "$t")
   done
   for s in "${order[@]}"; do
     ref="${BASE[$s]#http://}/multi-$RUN_ID-$r:v1"
+    settle
     t=$(skopeo_copy "$WORK/logs/skopeo-pull-$s-$r.log" "docker://$ref" "oci:$WORK/pull-$s-$r:v1" --src-tls-verify=false)
     R[skopeo_pull_$s]=$(min "${R[skopeo_pull_$s]:-}" "$t")
     want=$(ls "$WORK/layout-$r/blobs/sha256" | sort | sha256sum)

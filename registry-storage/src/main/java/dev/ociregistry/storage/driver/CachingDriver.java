@@ -82,6 +82,13 @@ public final class CachingDriver implements StorageDriver {
   }
 
   @Override
+  public void putContentLazily(String path, byte[] content) throws IOException {
+    invalidate(path);
+    delegate.putContentLazily(path, content);
+    invalidate(path);
+  }
+
+  @Override
   public InputStream reader(String path, long offset) throws IOException {
     return delegate.reader(path, offset);
   }

@@ -94,6 +94,15 @@ public final class FilesystemDriver implements StorageDriver {
 
   @Override
   public void putContent(String path, byte[] content) throws IOException {
+    put(path, content, true);
+  }
+
+  @Override
+  public void putContentLazily(String path, byte[] content) throws IOException {
+    put(path, content, false);
+  }
+
+  private void put(String path, byte[] content, boolean durable) throws IOException {
     Path target = resolve(path);
     Path dir = target.getParent();
     Path temp = dir.resolve(TEMP_PREFIX + UUID.randomUUID());
@@ -104,9 +113,11 @@ public final class FilesystemDriver implements StorageDriver {
         while (buffer.hasRemaining()) {
           channel.write(buffer);
         }
-        channel.force(true);
+        if (durable) {
+          channel.force(true);
+        }
       }
-      atomicMove(temp, target);
+      atomicMove(temp, target, durable);
     } finally {
       Files.deleteIfExists(temp);
     }
@@ -160,7 +171,7 @@ public final class FilesystemDriver implements StorageDriver {
       throw new PathNotFoundException(source);
     }
     Files.createDirectories(to.getParent());
-    atomicMove(from, to);
+    atomicMove(from, to, true);
   }
 
   @Override
@@ -276,7 +287,7 @@ public final class FilesystemDriver implements StorageDriver {
    * Renames atomically, creating the target's directory; again if a concurrent delete (garbage
    * collection of an old copy of the same blob) removed that directory in between.
    */
-  private static void atomicMove(Path from, Path to) throws IOException {
+  private static void atomicMove(Path from, Path to, boolean durable) throws IOException {
     for (int attempt = 1; ; attempt++) {
       Files.createDirectories(to.getParent());
       try {
@@ -290,7 +301,9 @@ public final class FilesystemDriver implements StorageDriver {
         }
       }
     }
-    fsyncDirectory(to.getParent());
+    if (durable) {
+      fsyncDirectory(to.getParent());
+    }
   }
 
   /** Makes a rename durable; not every platform can open a directory, which is fine there. */

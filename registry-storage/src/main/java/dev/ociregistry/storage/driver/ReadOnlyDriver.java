@@ -38,6 +38,11 @@ public final class ReadOnlyDriver implements StorageDriver {
   }
 
   @Override
+  public void putContentLazily(String path, byte[] content) throws IOException {
+    throw refused(path);
+  }
+
+  @Override
   public InputStream reader(String path, long offset) throws IOException {
     return delegate.reader(path, offset);
   }

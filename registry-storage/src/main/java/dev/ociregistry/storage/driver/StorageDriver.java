@@ -29,10 +29,20 @@ public interface StorageDriver extends AutoCloseable {
   byte[] getContent(String path) throws IOException;
 
   /**
-   * Replaces the content of {@code path} atomically: readers see the old content or the new, never
-   * a mix or a partial file. Parent directories are created as needed.
+   * Replaces the content of {@code path} atomically and durably: readers see the old content or the
+   * new, never a mix or a partial file, and the new content survives a crash once this returns.
+   * Parent directories are created as needed.
    */
   void putContent(String path, byte[] content) throws IOException;
+
+  /**
+   * {@link #putContent} without the promise to survive a crash: for records whose loss a client
+   * recovers from (an upload session's start time), where flushing to disk would be most of the
+   * cost. Still atomic. Drivers whose every write is durable need not override it.
+   */
+  default void putContentLazily(String path, byte[] content) throws IOException {
+    putContent(path, content);
+  }
 
   /**
    * A stream of the file's bytes from {@code offset} on.

@@ -247,7 +247,7 @@ public final class Mirror {
       this.done = done;
       this.md = digest.algorithm().newMessageDigest();
       try {
-        driver.putContent(
+        driver.putContentLazily(
             RegistryPaths.uploadStartedAt(name, id),
             Instant.now().toString().getBytes(StandardCharsets.UTF_8));
         this.writer = driver.writer(RegistryPaths.uploadData(name, id), false);

@@ -113,7 +113,25 @@ public interface StorageDriverContract {
   }
 
   @Test
+  default void putContentLazilyRoundTripsAndReplaces() throws IOException {
+    StorageDriver d = driver();
+    d.putContentLazily("/session/startedat", bytes("2026-11-23T10:00:00Z, and more"));
+    d.putContentLazily("/session/startedat", bytes("2026-11-23T11:00:00Z"));
+    assertArrayEquals(bytes("2026-11-23T11:00:00Z"), d.getContent("/session/startedat"));
+    assertEquals(List.of("startedat"), d.list("/session"));
+  }
+
+  @Test
   default void readersNeverSeeAPartialPutContent() throws Exception {
+    readersNeverSeeAPartial(false);
+  }
+
+  @Test
+  default void readersNeverSeeAPartialPutContentLazily() throws Exception {
+    readersNeverSeeAPartial(true);
+  }
+
+  private void readersNeverSeeAPartial(boolean lazily) throws Exception {
     StorageDriver d = driver();
     byte[] first = randomBytes(64 * 1024, 2);
     byte[] second = randomBytes(96 * 1024, 3);
@@ -126,7 +144,12 @@ public interface StorageDriverContract {
               () -> {
                 try {
                   for (int i = 0; i < 50; i++) {
-                    d.putContent("/atomic", i % 2 == 0 ? second : first);
+                    byte[] content = i % 2 == 0 ? second : first;
+                    if (lazily) {
+                      d.putContentLazily("/atomic", content);
+                    } else {
+                      d.putContent("/atomic", content);
+                    }
                   }
                 } finally {
                   done.set(true);
