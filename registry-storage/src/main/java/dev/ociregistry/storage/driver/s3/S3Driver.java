@@ -30,7 +30,7 @@ import software.amazon.awssdk.core.checksums.ResponseChecksumValidation;
 import software.amazon.awssdk.core.exception.SdkException;
 import software.amazon.awssdk.core.sync.RequestBody;
 import software.amazon.awssdk.core.sync.ResponseTransformer;
-import software.amazon.awssdk.http.apache.ApacheHttpClient;
+import software.amazon.awssdk.http.apache5.Apache5HttpClient;
 import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.s3.S3Configuration;
@@ -86,7 +86,7 @@ public final class S3Driver implements StorageDriver {
             .credentialsProvider(credentials)
             .forcePathStyle(settings.pathStyle())
             .httpClientBuilder(
-                ApacheHttpClient.builder()
+                Apache5HttpClient.builder()
                     .maxConnections(256)
                     // A peer that accepts but never answers must fail each attempt quickly; the
                     // read timeout is per socket read, so slow but progressing transfers are fine.
