@@ -114,6 +114,7 @@ class GcTest {
     return collect(options(deleteUntagged));
   }
 
+  @SafeVarargs
   static Set<String> union(Set<String>... sets) {
     var out = new LinkedHashSet<String>();
     for (Set<String> s : sets) {

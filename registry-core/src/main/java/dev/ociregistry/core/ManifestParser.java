@@ -174,14 +174,12 @@ public final class ManifestParser {
       throw ErrorCode.MANIFEST_INVALID.exception("annotations must be an object");
     }
     var map = new LinkedHashMap<String, String>();
-    node.fields()
-        .forEachRemaining(
-            e -> {
-              if (!e.getValue().isTextual()) {
-                throw ErrorCode.MANIFEST_INVALID.exception("annotation values must be strings");
-              }
-              map.put(e.getKey(), e.getValue().textValue());
-            });
+    for (var e : node.properties()) {
+      if (!e.getValue().isTextual()) {
+        throw ErrorCode.MANIFEST_INVALID.exception("annotation values must be strings");
+      }
+      map.put(e.getKey(), e.getValue().textValue());
+    }
     return map;
   }
 

@@ -84,7 +84,7 @@ public final class RegistryHttpServer implements AutoCloseable {
             .childOption(ChannelOption.AUTO_READ, false)
             .childOption(ChannelOption.TCP_NODELAY, true)
             .childOption(
-                ChannelOption.RCVBUF_ALLOCATOR,
+                ChannelOption.RECVBUF_ALLOCATOR,
                 new AdaptiveRecvByteBufAllocator(512, 16 * 1024, MAX_BODY_PIECE_BYTES))
             .childHandler(
                 new ChannelInitializer<SocketChannel>() {
