@@ -18,9 +18,9 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * The {@link FilesystemDriver}'s writer. Bytes are gathered into one of two buffers; a full buffer
- * is written by a background thread while the caller (which hashes what it writes) fills the other,
- * so hashing and the disk overlap instead of taking turns.
+ * The {@link FilesystemDriver}'s writer. Bytes are gathered into buffers in turn; a full buffer is
+ * written by a background thread while the caller (which hashes what it writes) fills the next, so
+ * hashing and the disk overlap instead of taking turns.
  *
  * <p>Where the file system allows it, whole blocks are written with {@code O_DIRECT}: a large
  * upload then goes from the buffer to the disk without the page cache, whose copy and writeback
@@ -29,8 +29,14 @@ import java.util.concurrent.atomic.AtomicInteger;
  * that starts inside a block) goes through the page cache. {@link #commit()} makes both durable.
  */
 final class FileChannelWriter implements FileWriter {
-  /** Size of each of the two buffers: a multiple of {@link #BLOCK_BYTES}. */
+  /** Size of each buffer: a multiple of {@link #BLOCK_BYTES}. */
   static final int BUFFER_BYTES = 2 * 1024 * 1024;
+
+  /**
+   * Buffers per writer, taken as needed: one is being filled while the others wait for or are in
+   * their write, so a disk that stalls for a moment does not stall the caller.
+   */
+  static final int BUFFERS = 3;
 
   /** Direct I/O alignment of offsets, lengths and memory; a multiple of every usual block size. */
   static final int BLOCK_BYTES = 4096;
@@ -56,13 +62,18 @@ final class FileChannelWriter implements FileWriter {
   private final Path file;
   private final FileChannel channel;
   private FileChannel direct;
-  private final ByteBuffer[] buffers = new ByteBuffer[2];
+  private final ByteBuffer[] buffers = new ByteBuffer[BUFFERS];
+
+  /** The pending write of each buffer handed to the background, else null. */
+  @SuppressWarnings("unchecked")
+  private final CompletableFuture<Void>[] written = new CompletableFuture[BUFFERS];
+
   private int current;
 
   /** File offset of the first byte of {@code buffers[current]}. */
   private long bufferStart;
 
-  /** The background write of the other buffer, if any. */
+  /** The last background write queued; each starts when the one before it is done. */
   private CompletableFuture<Void> writing = CompletableFuture.completedFuture(null);
 
   private long unflushed;
@@ -161,9 +172,8 @@ final class FileChannelWriter implements FileWriter {
     return buffers[current];
   }
 
-  /** Hands the full current buffer to a background write and continues in the other one. */
+  /** Queues the full current buffer's write behind the earlier ones and moves to the next one. */
   private void writeInBackground() throws IOException {
-    await(); // the other buffer's write: that buffer is needed next
     ByteBuffer full = buffers[current].flip();
     long position = bufferStart;
     boolean flush = direct == null && (unflushed += full.remaining()) >= FLUSH_EVERY_BYTES;
@@ -171,8 +181,9 @@ final class FileChannelWriter implements FileWriter {
       unflushed = 0;
     }
     FileChannel target = direct != null ? direct : channel;
+    // In order, one at a time: after a failure the file holds exactly the bytes before it.
     writing =
-        CompletableFuture.runAsync(
+        writing.thenRunAsync(
             () -> {
               try {
                 writeFully(target, full, position);
@@ -184,8 +195,11 @@ final class FileChannelWriter implements FileWriter {
               }
             },
             WRITES);
+    written[current] = writing;
     bufferStart += full.limit();
-    current ^= 1;
+    current = (current + 1) % BUFFERS;
+    await(written[current]); // the next buffer is free once its last write is done
+    written[current] = null;
     if (buffers[current] != null) {
       buffers[current].clear();
     }
@@ -193,7 +207,7 @@ final class FileChannelWriter implements FileWriter {
 
   /** Writes everything buffered, in the foreground; whole blocks directly, the rest cached. */
   private void drain() throws IOException {
-    await();
+    await(writing);
     ByteBuffer buffer = buffers[current];
     if (buffer == null || buffer.position() == 0) {
       return;
@@ -220,11 +234,13 @@ final class FileChannelWriter implements FileWriter {
     }
   }
 
-  private void await() throws IOException {
+  private static void await(CompletableFuture<Void> write) throws IOException {
+    if (write == null) {
+      return;
+    }
     try {
-      writing.join();
+      write.join();
     } catch (CompletionException e) {
-      writing = CompletableFuture.completedFuture(null);
       if (e.getCause() instanceof UncheckedIOException io) {
         throw io.getCause();
       }
