@@ -38,11 +38,13 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
+import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -888,6 +890,11 @@ class GcTest {
     public void delete(String path) throws IOException {
       delegate.delete(path);
     }
+
+    @Override
+    public void removeEmptyDirectories(String path) throws IOException {
+      delegate.removeEmptyDirectories(path);
+    }
   }
 
   GcReport collectWithHook(String walkSuffix, Runnable hook) throws Exception {
@@ -948,5 +955,33 @@ class GcTest {
     assertEquals(200, oci.manifestStatus(repo, sha256(manifest)));
     assertTrue(Files.exists(referrerLink(repo, image.digest(), sha256(manifest))));
     assertEquals(List.of(sha256(manifest)), oci.referrerDigests(repo, image.digest()));
+  }
+
+  /**
+   * A repository whose content is all garbage is removed; a push that starts in it while the
+   * collector removes it must keep its upload (this once failed with a 500: the whole repository
+   * directory, fresh upload included, was deleted recursively).
+   */
+  @Test
+  void uploadStartedWhileTheCollectorRemovesItsRepositorySurvives() throws Exception {
+    String repo = "race/emptied";
+    Image old = oci.pushRandomImage(repo, null, new int[] {700});
+    age(root, Duration.ofHours(2));
+    byte[] content = randomBytes(3000);
+    String[] location = new String[1];
+
+    GcReport report =
+        collectWithHook(
+            "repositories/" + repo,
+            () -> location[0] = Oci.startUpload(registry, repo, Arrays.copyOf(content, 1000)));
+
+    assertEquals(1, report.manifestsDeleted(), report.toString());
+    assertEquals(0, report.repositoriesDeleted(), "the repository came back to life: " + report);
+    assertEquals(404, oci.manifestStatus(repo, old.digest()));
+    String next =
+        Oci.acceptChunk(registry, location[0], Arrays.copyOfRange(content, 1000, 3000), 1000);
+    HttpResponse<byte[]> put = Oci.finish(registry, next, sha256(content));
+    assertEquals(201, put.statusCode(), () -> Oci.text(put));
+    assertEquals(List.of(repo), oci.catalog());
   }
 }

@@ -447,4 +447,124 @@ class ProtocolTest {
           "NAME_INVALID", Oci.JSON.readTree(name.body()).get("errors").get(0).get("code").asText());
     }
   }
+
+  /** A body in HTTP/1.1 chunked transfer coding: no Content-Length, so its length is unknown. */
+  private static byte[] chunked(byte[] data) throws IOException {
+    var b = new ByteArrayOutputStream();
+    b.write((Integer.toHexString(data.length) + "\r\n").getBytes(StandardCharsets.ISO_8859_1));
+    b.write(data);
+    b.write("\r\n0\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1));
+    return b.toByteArray();
+  }
+
+  private static Raw patchChunked(String upload, String range, byte[] data) throws IOException {
+    try (Conn c = new Conn()) {
+      return c.request(
+          "PATCH "
+              + upload
+              + " HTTP/1.1\r\n"
+              + host()
+              + "Content-Type: application/octet-stream\r\n"
+              + "Content-Range: "
+              + range
+              + "\r\nTransfer-Encoding: chunked\r\n\r\n",
+          chunked(data));
+    }
+  }
+
+  private static String uploadRange(String upload) throws IOException {
+    try (Conn c = new Conn()) {
+      Raw r = c.request("GET " + upload + " HTTP/1.1\r\n" + host() + "\r\n", new byte[0]);
+      assertEquals(204, r.status(), r.text());
+      return r.header("Range");
+    }
+  }
+
+  private static void assertCompletes(String repo, String upload, byte[] content)
+      throws IOException {
+    String digest = Oci.sha256(content);
+    try (Conn c = new Conn()) {
+      Raw put =
+          c.request(
+              "PUT "
+                  + upload
+                  + "?digest="
+                  + digest
+                  + " HTTP/1.1\r\n"
+                  + host()
+                  + "Content-Length: 0\r\n\r\n",
+              new byte[0]);
+      assertEquals(201, put.status(), put.text());
+      Raw get =
+          c.request(
+              "GET /v2/" + repo + "/blobs/" + digest + " HTTP/1.1\r\n" + host() + "\r\n",
+              new byte[0]);
+      assertEquals(200, get.status(), get.text());
+      assertArrayEquals(content, get.body());
+    }
+  }
+
+  @Test
+  void chunkedBodyLongerOrShorterThanItsContentRangeIsRefusedAndNotKept() throws IOException {
+    byte[] content = Oci.randomBytes(200, 41);
+    String upload;
+    try (Conn c = new Conn()) {
+      upload = startSession(c, "proto/range-length");
+    }
+    Raw first = patchChunked(upload, "0-99", Arrays.copyOfRange(content, 0, 100));
+    assertEquals(202, first.status(), first.text());
+
+    Raw longer = patchChunked(upload, "100-199", Oci.randomBytes(150, 42));
+    assertEquals(416, longer.status(), longer.text());
+    assertTrue(longer.text().contains("RANGE_INVALID"), longer.text());
+    assertEquals("0-99", uploadRange(upload));
+
+    Raw shorter = patchChunked(upload, "100-199", Oci.randomBytes(50, 43));
+    assertEquals(416, shorter.status(), shorter.text());
+    assertEquals("0-99", uploadRange(upload));
+
+    // Nothing of the refused chunks is in the upload, nor in its running hash.
+    Raw second = patchChunked(upload, "100-199", Arrays.copyOfRange(content, 100, 200));
+    assertEquals(202, second.status(), second.text());
+    assertEquals("0-199", second.header("Range"));
+    assertCompletes("proto/range-length", upload, content);
+  }
+
+  @Test
+  void chunkCutOffByTheClientLeavesTheUploadWhereThePreviousChunkEnded() throws Exception {
+    byte[] content = Oci.randomBytes(200, 44);
+    String upload;
+    try (Conn c = new Conn()) {
+      upload = startSession(c, "proto/cut");
+    }
+    Raw first = patchChunked(upload, "0-99", Arrays.copyOfRange(content, 0, 100));
+    assertEquals(202, first.status(), first.text());
+
+    int declared = 8 << 20;
+    try (Conn c = new Conn()) {
+      c.write(
+          "PATCH "
+              + upload
+              + " HTTP/1.1\r\n"
+              + host()
+              + "Content-Type: application/octet-stream\r\n"
+              + "Content-Range: 100-"
+              + (100 + declared - 1)
+              + "\r\nContent-Length: "
+              + declared
+              + "\r\n\r\n");
+      c.write(Oci.randomBytes(5 << 20, 45));
+      // Wait until the server is storing this chunk, then go away in the middle of it.
+      long deadline = System.nanoTime() + 20_000_000_000L;
+      while (uploadRange(upload).equals("0-99")) {
+        assertTrue(System.nanoTime() < deadline, "the server never stored part of the chunk");
+        Thread.sleep(20);
+      }
+    }
+    // The next chunk waits for the cut one to be rolled back, then continues after byte 99.
+    Raw second = patchChunked(upload, "100-199", Arrays.copyOfRange(content, 100, 200));
+    assertEquals(202, second.status(), second.text());
+    assertEquals("0-199", second.header("Range"));
+    assertCompletes("proto/cut", upload, content);
+  }
 }

@@ -389,9 +389,14 @@ public final class GarbageCollector {
       counter.incrementAndGet();
     }
 
-    /** Removes an emptied repository unless something was written to it since the run began. */
+    /**
+     * Removes an emptied repository unless something was written to it since the run began. Only
+     * the files seen here go, then the directories left empty: a push that starts in this
+     * repository meanwhile keeps everything it writes.
+     */
     private void removeRepositoryIfUntouched() throws IOException {
       boolean[] touched = {false};
+      List<String> leftovers = new ArrayList<>();
       driver.walk(
           base,
           file -> {
@@ -399,9 +404,19 @@ public final class GarbageCollector {
                 && !run.deletedLinks.contains(file.path())) {
               touched[0] = true;
             }
+            leftovers.add(file.path());
           });
-      if (!touched[0]) {
-        remove(base, run.repositoriesDeleted);
+      if (touched[0]) {
+        return;
+      }
+      if (!run.options.dryRun()) {
+        for (String file : leftovers) {
+          driver.delete(file);
+        }
+        driver.removeEmptyDirectories(base);
+      }
+      if (run.options.dryRun() || driver.stat(base).isEmpty()) {
+        run.repositoriesDeleted.incrementAndGet();
       }
     }
 

@@ -8,6 +8,7 @@ import dev.ociregistry.core.ErrorCode;
 import dev.ociregistry.core.RepositoryName;
 import dev.ociregistry.storage.driver.FileInfo;
 import dev.ociregistry.storage.driver.FileWriter;
+import dev.ociregistry.storage.driver.PathNotFoundException;
 import dev.ociregistry.storage.driver.StorageDriver;
 import java.io.IOException;
 import java.io.InputStream;
@@ -69,11 +70,18 @@ public final class UploadStore {
   }
 
   /**
-   * Appends a chunk. With {@code expectedOffset >= 0} (a {@code Content-Range} was sent) the chunk
-   * must start exactly where the upload stands, else {@code 416}.
+   * Appends a chunk, all of it or nothing: on any failure (the client went away, storage failed,
+   * the length is wrong) the upload stays where the previous chunk ended. With {@code
+   * expectedOffset >= 0} (a {@code Content-Range} was sent) the chunk must start exactly where the
+   * upload stands, else {@code 416}; with {@code expectedLength >= 0} it must have that many bytes,
+   * else {@code 416} as well.
    */
   public Status append(
-      RepositoryName repository, UploadId id, InputStream body, long expectedOffset)
+      RepositoryName repository,
+      UploadId id,
+      InputStream body,
+      long expectedOffset,
+      long expectedLength)
       throws IOException {
     HashState state = hashes.get(id, k -> new HashState());
     state.lock.lock();
@@ -84,23 +92,50 @@ public final class UploadStore {
             "chunk starts at " + expectedOffset + " but the upload has " + size + " bytes");
       }
       catchUp(repository, id, state, size);
-      try (FileWriter writer = driver.writer(RegistryPaths.uploadData(repository, id), true)) {
-        byte[] buffer = new byte[COPY_BUFFER_BYTES];
-        int n;
-        while ((n = body.read(buffer)) > 0) {
-          state.sha256.update(buffer, 0, n);
-          writer.write(ByteBuffer.wrap(buffer, 0, n));
-          state.offset += n;
+      MessageDigest hashBefore = copyOf(state.sha256);
+      FileWriter writer = driver.writer(RegistryPaths.uploadData(repository, id), true);
+      try {
+        long received = copy(body, writer, state, expectedLength);
+        if (expectedLength >= 0 && received != expectedLength) {
+          throw ErrorCode.RANGE_INVALID.exception(
+              "the chunk has " + received + " bytes but its Content-Range says " + expectedLength);
         }
         writer.commit(); // each accepted chunk is durable before it is acknowledged
+        writer.close();
         return new Status(id, writer.size());
       } catch (IOException | RuntimeException e) {
-        hashes.invalidate(id); // the hash may now disagree with what reached storage
+        try {
+          writer.abort();
+          state.sha256 = hashBefore;
+          state.offset = size;
+        } catch (IOException | RuntimeException abortFailure) {
+          e.addSuppressed(abortFailure);
+          hashes.invalidate(id); // storage may now hold bytes the hash has not seen
+        }
         throw e;
       }
     } finally {
       state.lock.unlock();
     }
+  }
+
+  /** Copies the body into storage, hashing it; stops at more than {@code limit} bytes. */
+  private static long copy(InputStream body, FileWriter writer, HashState state, long limit)
+      throws IOException {
+    byte[] buffer = new byte[COPY_BUFFER_BYTES];
+    long received = 0;
+    int n;
+    while ((n = body.read(buffer)) > 0) {
+      received += n;
+      if (limit >= 0 && received > limit) {
+        throw ErrorCode.RANGE_INVALID.exception(
+            "the chunk is longer than its Content-Range says (" + limit + " bytes)");
+      }
+      state.sha256.update(buffer, 0, n);
+      writer.write(ByteBuffer.wrap(buffer, 0, n));
+      state.offset += n;
+    }
+    return received;
   }
 
   /**
@@ -111,7 +146,7 @@ public final class UploadStore {
       RepositoryName repository, UploadId id, Digest expected, InputStream lastChunk)
       throws IOException {
     Status status =
-        lastChunk == null ? status(repository, id) : append(repository, id, lastChunk, -1);
+        lastChunk == null ? status(repository, id) : append(repository, id, lastChunk, -1, -1);
     Digest actual = digest(repository, id, expected.algorithm(), status.size());
     if (!actual.equals(expected)) {
       cancel(repository, id);
@@ -127,7 +162,12 @@ public final class UploadStore {
     }
     // Moved even when the content exists: the fresh modification time tells garbage collection
     // that a push is about to reference it (the grace period).
-    driver.move(data, RegistryPaths.blobData(actual));
+    try {
+      driver.move(data, RegistryPaths.blobData(actual));
+    } catch (PathNotFoundException e) {
+      // cancelled, or collected as abandoned, while this request ran
+      throw ErrorCode.BLOB_UPLOAD_UNKNOWN.exception("upload unknown", id.toString());
+    }
     blobs.link(repository, actual);
     cancel(repository, id);
     return new Descriptor("application/octet-stream", actual, status.size());
@@ -169,10 +209,7 @@ public final class UploadStore {
       state.lock.lock();
       try {
         catchUp(repository, id, state, size);
-        MessageDigest copy = (MessageDigest) state.sha256.clone();
-        return Digest.of(algorithm, copy.digest());
-      } catch (CloneNotSupportedException e) {
-        throw new IllegalStateException("the JDK's SHA-256 is cloneable", e);
+        return Digest.of(algorithm, copyOf(state.sha256).digest());
       } finally {
         state.lock.unlock();
       }
@@ -182,6 +219,14 @@ public final class UploadStore {
       update(md, in, size);
     }
     return Digest.of(algorithm, md.digest());
+  }
+
+  private static MessageDigest copyOf(MessageDigest md) {
+    try {
+      return (MessageDigest) md.clone();
+    } catch (CloneNotSupportedException e) {
+      throw new IllegalStateException("the JDK's SHA-256 is cloneable", e);
+    }
   }
 
   private static long update(MessageDigest md, InputStream in, long limit) throws IOException {

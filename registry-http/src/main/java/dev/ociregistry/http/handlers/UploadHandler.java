@@ -62,8 +62,12 @@ public final class UploadHandler {
   public Response patch(Request request) throws IOException {
     RepositoryName name = request.name();
     UploadId id = UploadId.parse(request.param("id"));
-    long start = contentRangeStart(request);
-    return accepted(name, uploads.append(name, id, request.body(), start));
+    ChunkRange range = contentRange(request);
+    return accepted(
+        name,
+        range == null
+            ? uploads.append(name, id, request.body(), -1, -1)
+            : uploads.append(name, id, request.body(), range.start(), range.length()));
   }
 
   /** PUT ?digest=: the optional last chunk, then verification and publication. */
@@ -75,11 +79,11 @@ public final class UploadHandler {
       throw ErrorCode.DIGEST_INVALID.exception("digest parameter is required to close an upload");
     }
     Digest digest = Digest.parse(digestParam);
-    long start = contentRangeStart(request);
-    if (start >= 0) {
-      uploads.append(name, id, request.body(), start);
+    ChunkRange range = contentRange(request);
+    if (range != null) {
+      uploads.append(name, id, request.body(), range.start(), range.length());
     }
-    Descriptor blob = uploads.complete(name, id, digest, start >= 0 ? null : request.body());
+    Descriptor blob = uploads.complete(name, id, digest, range != null ? null : request.body());
     return created(name, blob.digest());
   }
 
@@ -115,15 +119,19 @@ public final class UploadHandler {
         .header(Headers.UPLOAD_UUID, s.id());
   }
 
+  /** Where a chunk goes, from its {@code Content-Range}: first byte and length. */
+  record ChunkRange(long start, long length) {}
+
   /**
-   * The first byte of a {@code Content-Range: <start>-<end>} chunk, or -1 without one. Accepts the
-   * spec's bare form and the {@code bytes } / {@code bytes=} forms clients also send; the chunk's
-   * {@code Content-Length}, when given, must match the range.
+   * The chunk's {@code Content-Range: <start>-<end>}, or null without one. Accepts the spec's bare
+   * form and the {@code bytes } / {@code bytes=} forms clients also send; the chunk's {@code
+   * Content-Length}, when given, must match the range (without one, the body's length is checked as
+   * it is read).
    */
-  static long contentRangeStart(Request request) {
+  static ChunkRange contentRange(Request request) {
     String header = request.headers().get(HttpHeaderNames.CONTENT_RANGE);
     if (header == null || header.isBlank()) {
-      return -1;
+      return null;
     }
     String spec = header.trim();
     if (spec.startsWith("bytes")) {
@@ -147,7 +155,7 @@ public final class UploadHandler {
       if (length != null && Long.parseLong(length.trim()) != end - start + 1) {
         throw invalidRange(header);
       }
-      return start;
+      return new ChunkRange(start, end - start + 1);
     } catch (NumberFormatException | IndexOutOfBoundsException e) {
       throw invalidRange(header);
     }

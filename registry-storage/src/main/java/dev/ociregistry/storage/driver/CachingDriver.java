@@ -113,6 +113,11 @@ public final class CachingDriver implements StorageDriver {
   }
 
   @Override
+  public void removeEmptyDirectories(String path) throws IOException {
+    delegate.removeEmptyDirectories(path);
+  }
+
+  @Override
   public void delete(String path) throws IOException {
     invalidateBelow(path);
     delegate.delete(path);

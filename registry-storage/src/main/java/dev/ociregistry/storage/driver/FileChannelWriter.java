@@ -61,6 +61,10 @@ final class FileChannelWriter implements FileWriter {
 
   private final Path file;
   private final FileChannel channel;
+
+  /** The file's size when this writer opened it. */
+  private final long initialSize;
+
   private FileChannel direct;
   private final ByteBuffer[] buffers = new ByteBuffer[BUFFERS];
 
@@ -86,7 +90,8 @@ final class FileChannelWriter implements FileWriter {
   FileChannelWriter(Path file, FileChannel channel, AtomicBoolean directIo) throws IOException {
     this.file = file;
     this.channel = channel;
-    this.bufferStart = channel.size();
+    this.initialSize = channel.size();
+    this.bufferStart = initialSize;
     this.direct = bufferStart % BLOCK_BYTES == 0 ? openDirect(file, directIo) : null;
   }
 
@@ -140,6 +145,20 @@ final class FileChannelWriter implements FileWriter {
     drain();
     channel.force(false);
     unflushed = 0;
+  }
+
+  @Override
+  public void abort() throws IOException {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    awaitQuietly();
+    try {
+      channel.truncate(initialSize);
+    } finally {
+      closeChannels();
+    }
   }
 
   @Override

@@ -6,8 +6,9 @@ import java.nio.ByteBuffer;
 
 /**
  * Writes a file as a stream. Until {@link #commit()} the bytes may be invisible or incomplete;
- * {@link #cancel()} discards them. {@link #close()} without commit keeps what was written so far
- * appendable (upload sessions continue across requests).
+ * {@link #abort()} discards this writer's bytes, {@link #cancel()} the whole file. {@link #close()}
+ * without commit keeps what was written so far appendable (upload sessions continue across
+ * requests).
  */
 public interface FileWriter extends Closeable {
 
@@ -19,6 +20,12 @@ public interface FileWriter extends Closeable {
 
   /** Makes everything written durable. */
   void commit() throws IOException;
+
+  /**
+   * Discards what this writer wrote and closes it: the file is left as it was when the writer was
+   * opened (a failed chunk leaves its upload where the previous chunk ended).
+   */
+  void abort() throws IOException;
 
   /** Discards the file. */
   void cancel() throws IOException;

@@ -189,6 +189,37 @@ public final class FilesystemDriver implements StorageDriver {
     }
   }
 
+  @Override
+  public void removeEmptyDirectories(String path) throws IOException {
+    Path start = resolve(path);
+    if (!Files.isDirectory(start, LinkOption.NOFOLLOW_LINKS)) {
+      return;
+    }
+    Files.walkFileTree(
+        start,
+        new SimpleFileVisitor<>() {
+          @Override
+          public FileVisitResult postVisitDirectory(Path dir, IOException e) {
+            if (!dir.equals(root)) {
+              try {
+                Files.delete(dir); // only succeeds when empty: rmdir
+              } catch (IOException notEmptyOrGone) {
+                // holds files (perhaps just written), or was removed meanwhile
+              }
+            }
+            return FileVisitResult.CONTINUE;
+          }
+
+          @Override
+          public FileVisitResult visitFileFailed(Path file, IOException e) throws IOException {
+            if (e instanceof NoSuchFileException) {
+              return FileVisitResult.CONTINUE; // removed while walking
+            }
+            throw e;
+          }
+        });
+  }
+
   /** Deletes a file or a directory tree; links are removed, never followed. */
   private static void deleteRecursively(Path path) throws IOException {
     try {

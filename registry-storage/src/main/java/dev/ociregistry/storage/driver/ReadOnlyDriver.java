@@ -63,6 +63,11 @@ public final class ReadOnlyDriver implements StorageDriver {
   }
 
   @Override
+  public void removeEmptyDirectories(String path) throws IOException {
+    throw refused(path);
+  }
+
+  @Override
   public void delete(String path) throws IOException {
     throw refused(path);
   }

@@ -77,6 +77,13 @@ public interface StorageDriver extends AutoCloseable {
   void delete(String path) throws IOException;
 
   /**
+   * Removes {@code path} and every directory below it that holds no file, deepest first. A
+   * directory that something is written into meanwhile stays. Stores without real directories (S3)
+   * have nothing to do.
+   */
+  default void removeEmptyDirectories(String path) throws IOException {}
+
+  /**
    * Calls {@code visitor} with every regular file below {@code path}, in no particular order, with
    * its size and modification time: one listing where a store has one (S3), so that garbage
    * collection never stats files one by one. A missing {@code path} has no files.

@@ -296,6 +296,45 @@ public interface StorageDriverContract {
   }
 
   @Test
+  default void writerAbortLeavesTheFileAsItWasOpened() throws Exception {
+    StorageDriver d = driver();
+    // One file ending on a block boundary, one inside a block (different write paths on disk).
+    for (int size : new int[] {4 * 1024 * 1024, 3 * 1024 * 1024 + 5}) {
+      String path = "/aborted/" + size;
+      byte[] before = randomBytes(size, 9);
+      try (FileWriter w = d.writer(path, false)) {
+        w.write(ByteBuffer.wrap(before));
+        w.commit();
+      }
+      FileWriter w = d.writer(path, true);
+      w.write(ByteBuffer.wrap(randomBytes(5 * 1024 * 1024 + 17, 10)));
+      w.abort();
+      w.close(); // after an abort, closing changes nothing
+      assertEquals(size, d.stat(path).orElseThrow().size());
+      byte[] after = randomBytes(1000, 11);
+      try (FileWriter again = d.writer(path, true)) {
+        assertEquals(size, again.size());
+        again.write(ByteBuffer.wrap(after));
+        again.commit();
+      }
+      byte[] expected = java.util.Arrays.copyOf(before, size + after.length);
+      System.arraycopy(after, 0, expected, size, after.length);
+      try (InputStream in = d.reader(path, 0)) {
+        assertArrayEquals(sha256(expected), sha256(in.readAllBytes()));
+      }
+    }
+  }
+
+  @Test
+  default void writerAbortOnANewFileLeavesNothingToRead() throws IOException {
+    StorageDriver d = driver();
+    FileWriter w = d.writer("/aborted/new", true);
+    w.write(ByteBuffer.wrap(randomBytes(100_000, 12)));
+    w.abort();
+    assertEquals(0L, d.stat("/aborted/new").map(FileInfo::size).orElse(0L));
+  }
+
+  @Test
   default void writerCancelRemovesPreviouslyCommittedContent() throws IOException {
     StorageDriver d = driver();
     try (FileWriter w = d.writer("/upload/data", false)) {
@@ -359,6 +398,21 @@ public interface StorageDriverContract {
     try (InputStream in = d.reader("/chunked/data", 0)) {
       assertArrayEquals(sha256(content), sha256(in.readAllBytes()));
     }
+  }
+
+  @Test
+  default void removeEmptyDirectoriesKeepsEveryFile() throws IOException {
+    StorageDriver d = driver();
+    d.putContent("/repo/_layers/sha256/aa/link", bytes("kept"));
+    d.putContent("/repo/_uploads/u1/startedat", bytes("gone"));
+    d.delete("/repo/_uploads/u1/startedat"); // leaves empty directories where there are any
+    d.removeEmptyDirectories("/repo");
+    assertEquals(List.of("_layers"), d.list("/repo"));
+    assertArrayEquals(bytes("kept"), d.getContent("/repo/_layers/sha256/aa/link"));
+    d.delete("/repo/_layers/sha256/aa/link");
+    d.removeEmptyDirectories("/repo");
+    assertEquals(Optional.empty(), d.stat("/repo"));
+    d.removeEmptyDirectories("/missing"); // nothing there: nothing to do
   }
 
   // ---- list ----

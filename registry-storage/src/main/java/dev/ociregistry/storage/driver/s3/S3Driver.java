@@ -623,6 +623,18 @@ public final class S3Driver implements StorageDriver {
     }
 
     @Override
+    public void abort() throws IOException {
+      if (done) {
+        return;
+      }
+      done = true; // this writer's segment is never finished, so no reader ever sees it
+      buffer = null;
+      if (upload != null) {
+        upload.close();
+      }
+    }
+
+    @Override
     public void cancel() throws IOException {
       done = true;
       buffer = null;
