@@ -22,7 +22,6 @@ final class BodyStream extends InputStream {
   private final ArrayDeque<ByteBuf> queue = new ArrayDeque<>();
   private final Runnable demand;
   private long queued;
-  private long received;
   private boolean ended;
   private boolean closed;
   private IOException failure;
@@ -42,7 +41,6 @@ final class BodyStream extends InputStream {
       }
       queue.add(buf);
       queued += buf.readableBytes();
-      received += buf.readableBytes();
       changed.signalAll();
     } finally {
       lock.unlock();
@@ -83,19 +81,20 @@ final class BodyStream extends InputStream {
     }
   }
 
-  boolean isEnded() {
+  /** Whether the body broke off: the connection closed or stalled before its end. */
+  boolean isBroken() {
     lock.lock();
     try {
-      return ended;
+      return failure != null;
     } finally {
       lock.unlock();
     }
   }
 
-  long received() {
+  boolean isEnded() {
     lock.lock();
     try {
-      return received;
+      return ended;
     } finally {
       lock.unlock();
     }
@@ -123,7 +122,8 @@ final class BodyStream extends InputStream {
         }
         demand.run();
         if (!changed.await(STALL_TIMEOUT_SECONDS, TimeUnit.SECONDS) && queue.isEmpty()) {
-          throw new IOException("request body stalled");
+          failure = new IOException("request body stalled");
+          throw failure;
         }
       }
       int total = 0;

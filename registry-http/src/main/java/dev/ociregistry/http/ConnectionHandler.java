@@ -274,7 +274,7 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
       response =
           Errors.render(ErrorCode.BLOB_UNKNOWN.exception("content was removed while reading"));
     } catch (IOException e) {
-      if (ex.stream != null && ex.stream.received() > 0 && !ex.stream.isEnded()) {
+      if (ex.stream != null && ex.stream.isBroken()) {
         log.debug("request body failed: {}", e.toString());
         ctx.close(); // the client went away mid-body: nobody to answer
         MDC.remove("request");
