@@ -175,6 +175,27 @@ class ProtocolTest {
     return c.read();
   }
 
+  /**
+   * A POST opening a session has no body, and its answer may be ready before the decoder has
+   * delivered the body's empty end: the connection must stay open all the same (it was closed about
+   * one time in seven, and the client lost the next request's answer).
+   */
+  @Test
+  void sessionPostsKeepTheConnectionOpen() throws IOException {
+    try (Conn c = new Conn()) {
+      for (int i = 0; i < 100; i++) {
+        Raw r =
+            c.request(
+                "POST /v2/proto/keepalive/blobs/uploads/ HTTP/1.1\r\n"
+                    + host()
+                    + "Content-Length: 0\r\n\r\n",
+                new byte[0]);
+        assertEquals(202, r.status(), r.text());
+        assertEquals(null, r.header("Connection"), "POST " + i + " closed the connection");
+      }
+    }
+  }
+
   @Test
   void expectContinueOnPatchAndPut() throws IOException {
     byte[] bytes = Oci.randomBytes(10_000, 1);

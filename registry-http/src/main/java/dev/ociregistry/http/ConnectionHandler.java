@@ -184,6 +184,12 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
       ex.aggregate = ctx.alloc().compositeBuffer(Integer.MAX_VALUE);
     } else if (ex.mode == Routes.BodyMode.STREAM) {
       ex.stream = new BodyStream(() -> ctx.executor().execute(this::maybeRead));
+      if (!HttpUtil.isTransferEncodingChunked(request)
+          && HttpUtil.getContentLength(request, 0L) == 0) {
+        // No body: ended now, not when the decoder's empty last piece arrives. A handler that
+        // answers before that (a POST opening a session) would otherwise close the connection.
+        ex.stream.end();
+      }
       executor.execute(() -> run(ex));
     }
   }
