@@ -1,5 +1,6 @@
 package dev.ociregistry.conformance;
 
+import static dev.ociregistry.conformance.Commands.run;
 import static dev.ociregistry.conformance.Oci.header;
 import static dev.ociregistry.conformance.Oci.randomBytes;
 import static dev.ociregistry.conformance.Oci.sha256;
@@ -14,7 +15,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
@@ -98,20 +98,5 @@ class DiskFullTest {
                 .method("HEAD", HttpRequest.BodyPublishers.noBody())
                 .build())
         .statusCode();
-  }
-
-  private static int run(String... command) throws IOException, InterruptedException {
-    Process p;
-    try {
-      p = new ProcessBuilder(command).redirectErrorStream(true).start();
-    } catch (IOException e) {
-      return -1; // no such program
-    }
-    p.getInputStream().readAllBytes();
-    if (!p.waitFor(30, TimeUnit.SECONDS)) {
-      p.destroyForcibly();
-      return -1;
-    }
-    return p.exitValue();
   }
 }

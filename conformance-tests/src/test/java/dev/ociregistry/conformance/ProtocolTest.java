@@ -170,6 +170,19 @@ class ProtocolTest {
     return out.toByteArray();
   }
 
+  /** The closing {@code PUT ?digest=} of an upload, without a body. */
+  private static Raw closeUpload(Conn c, String upload, String digest) throws IOException {
+    return c.request(
+        "PUT "
+            + upload
+            + "?digest="
+            + digest
+            + " HTTP/1.1\r\n"
+            + host()
+            + "Content-Length: 0\r\n\r\n",
+        new byte[0]);
+  }
+
   private static Raw getBlob(Conn c, String repo, String digest) throws IOException {
     c.write("GET /v2/" + repo + "/blobs/" + digest + " HTTP/1.1\r\n" + host() + "\r\n");
     return c.read();
@@ -284,16 +297,7 @@ class ProtocolTest {
       assertEquals(202, patched.status(), patched.text());
       assertEquals("0-" + (bytes.length - 1), patched.header("Range"));
 
-      Raw put =
-          c.request(
-              "PUT "
-                  + upload
-                  + "?digest="
-                  + digest
-                  + " HTTP/1.1\r\n"
-                  + host()
-                  + "Content-Length: 0\r\n\r\n",
-              new byte[0]);
+      Raw put = closeUpload(c, upload, digest);
       assertEquals(201, put.status(), put.text());
 
       Raw got = getBlob(c, "proto/chunked", digest);
@@ -469,15 +473,6 @@ class ProtocolTest {
     }
   }
 
-  /** A body in HTTP/1.1 chunked transfer coding: no Content-Length, so its length is unknown. */
-  private static byte[] chunked(byte[] data) throws IOException {
-    var b = new ByteArrayOutputStream();
-    b.write((Integer.toHexString(data.length) + "\r\n").getBytes(StandardCharsets.ISO_8859_1));
-    b.write(data);
-    b.write("\r\n0\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1));
-    return b.toByteArray();
-  }
-
   private static Raw patchChunked(String upload, String range, byte[] data) throws IOException {
     try (Conn c = new Conn()) {
       return c.request(
@@ -489,7 +484,7 @@ class ProtocolTest {
               + "Content-Range: "
               + range
               + "\r\nTransfer-Encoding: chunked\r\n\r\n",
-          chunked(data));
+          chunked(data, 8192));
     }
   }
 
@@ -505,21 +500,9 @@ class ProtocolTest {
       throws IOException {
     String digest = Oci.sha256(content);
     try (Conn c = new Conn()) {
-      Raw put =
-          c.request(
-              "PUT "
-                  + upload
-                  + "?digest="
-                  + digest
-                  + " HTTP/1.1\r\n"
-                  + host()
-                  + "Content-Length: 0\r\n\r\n",
-              new byte[0]);
+      Raw put = closeUpload(c, upload, digest);
       assertEquals(201, put.status(), put.text());
-      Raw get =
-          c.request(
-              "GET /v2/" + repo + "/blobs/" + digest + " HTTP/1.1\r\n" + host() + "\r\n",
-              new byte[0]);
+      Raw get = getBlob(c, repo, digest);
       assertEquals(200, get.status(), get.text());
       assertArrayEquals(content, get.body());
     }

@@ -1,5 +1,6 @@
 package dev.ociregistry.conformance;
 
+import static dev.ociregistry.conformance.Commands.run;
 import static dev.ociregistry.conformance.Oci.ACCEPT_ALL;
 import static dev.ociregistry.conformance.Oci.DOCKER_CONFIG;
 import static dev.ociregistry.conformance.Oci.DOCKER_LAYER;
@@ -49,7 +50,6 @@ import java.util.Set;
 import java.util.SortedMap;
 import java.util.TreeMap;
 import java.util.TreeSet;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -728,20 +728,5 @@ class ReadOnlyTest {
     } catch (IOException e) {
       return false;
     }
-  }
-
-  private static int run(String... command) throws IOException, InterruptedException {
-    Process p;
-    try {
-      p = new ProcessBuilder(command).redirectErrorStream(true).start();
-    } catch (IOException e) {
-      return -1; // no such program
-    }
-    p.getInputStream().readAllBytes();
-    if (!p.waitFor(30, TimeUnit.SECONDS)) {
-      p.destroyForcibly();
-      return -1;
-    }
-    return p.exitValue();
   }
 }

@@ -197,7 +197,7 @@ public final class FilesystemDriver implements StorageDriver {
     }
     Files.walkFileTree(
         start,
-        new SimpleFileVisitor<>() {
+        new ConcurrentTreeVisitor() {
           @Override
           public FileVisitResult postVisitDirectory(Path dir, IOException e) {
             if (!dir.equals(root)) {
@@ -208,14 +208,6 @@ public final class FilesystemDriver implements StorageDriver {
               }
             }
             return FileVisitResult.CONTINUE;
-          }
-
-          @Override
-          public FileVisitResult visitFileFailed(Path file, IOException e) throws IOException {
-            if (e instanceof NoSuchFileException) {
-              return FileVisitResult.CONTINUE; // removed while walking
-            }
-            throw e;
           }
         });
   }
@@ -252,7 +244,7 @@ public final class FilesystemDriver implements StorageDriver {
     }
     Files.walkFileTree(
         start,
-        new SimpleFileVisitor<>() {
+        new ConcurrentTreeVisitor() {
           @Override
           public FileVisitResult visitFile(Path file, BasicFileAttributes attrs)
               throws IOException {
@@ -266,15 +258,18 @@ public final class FilesystemDriver implements StorageDriver {
             }
             return FileVisitResult.CONTINUE;
           }
-
-          @Override
-          public FileVisitResult visitFileFailed(Path file, IOException e) throws IOException {
-            if (e instanceof NoSuchFileException) {
-              return FileVisitResult.CONTINUE; // deleted while walking
-            }
-            throw e;
-          }
         });
+  }
+
+  /** Walks a tree that others change meanwhile: what vanishes during the walk is skipped. */
+  private static class ConcurrentTreeVisitor extends SimpleFileVisitor<Path> {
+    @Override
+    public FileVisitResult visitFileFailed(Path file, IOException e) throws IOException {
+      if (e instanceof NoSuchFileException) {
+        return FileVisitResult.CONTINUE;
+      }
+      throw e;
+    }
   }
 
   @Override
