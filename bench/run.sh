@@ -353,21 +353,36 @@ get_one() { # server -> MB/s
   [ "$code" = 200 ] && [ "$size" = "$BLOB_BYTES" ] || die "$1: blob GET gave HTTP $code, $size bytes"
   awk -v s="$speed" 'BEGIN { printf "%.1f", s / 1e6 }'
 }
-get_parallel() { # server n -> MB/s (total bytes / wall time)
-  local s=$1 n=$2 i t0 t pids=() code size
-  t0=$(now_s)
-  for i in $(seq 1 "$n"); do
+# Concurrent GETs of the blob: start_gets server n name (their pids in GET_PIDS), wait_gets server
+# name (fails on a curl failure), check_gets server n name (each got 200 and the whole blob).
+start_gets() {
+  local i
+  GET_PIDS=()
+  for i in $(seq 1 "$2"); do
     curl -sS -o /dev/null --max-time "$CURL_MAX" -w '%{http_code} %{size_download}\n' \
-      "${BASE[$s]}/v2/bench/blobs/$BLOB_DIGEST" >"$WORK/curl/par-$i" 2>&1 &
-    pids+=($!); BG_PIDS+=($!)
+      "${BASE[$1]}/v2/bench/blobs/$BLOB_DIGEST" >"$WORK/curl/$3-$i" 2>&1 &
+    GET_PIDS+=($!); BG_PIDS+=($!)
   done
-  for i in "${!pids[@]}"; do wait "${pids[$i]}" || die "$s: parallel GET $((i + 1)) failed: $(cat "$WORK/curl/par-$((i + 1))")"; done
-  t=$(elapsed "$t0")
+}
+wait_gets() {
+  local i
+  for i in "${!GET_PIDS[@]}"; do wait "${GET_PIDS[$i]}" || die "$1: $2 $((i + 1)) failed: $(cat "$WORK/curl/$2-$((i + 1))")"; done
   BG_PIDS=()
-  for i in $(seq 1 "$n"); do
-    read -r code size <"$WORK/curl/par-$i"
-    [ "$code" = 200 ] && [ "$size" = "$BLOB_BYTES" ] || die "$s: parallel GET gave HTTP $code, $size bytes"
+}
+check_gets() {
+  local i code size
+  for i in $(seq 1 "$2"); do
+    read -r code size <"$WORK/curl/$3-$i"
+    [ "$code" = 200 ] && [ "$size" = "$BLOB_BYTES" ] || die "$1: $3 gave HTTP $code, $size bytes"
   done
+}
+get_parallel() { # server n -> MB/s (total bytes / wall time)
+  local s=$1 n=$2 t0 t
+  t0=$(now_s)
+  start_gets "$s" "$n" par
+  wait_gets "$s" par
+  t=$(elapsed "$t0")
+  check_gets "$s" "$n" par
   mbps $((n * BLOB_BYTES)) "$t"
 }
 log "blob GET, 1 client and 8 clients, best of $ROUNDS"
@@ -531,29 +546,20 @@ for s in "${REGISTRIES[@]}"; do
   reset=0
   if echo 5 >"/proc/$p/clear_refs" 2>/dev/null; then reset=1; fi
   sampled=0
-  pids=()
   t0=$(now_s)
-  for i in $(seq 1 "$PULLS"); do
-    curl -sS -o /dev/null --max-time "$CURL_MAX" -w '%{http_code} %{size_download}\n' \
-      "${BASE[$s]}/v2/bench/blobs/$BLOB_DIGEST" >"$WORK/curl/pull-$i" 2>&1 &
-    pids+=($!); BG_PIDS+=($!)
-  done
+  start_gets "$s" "$PULLS" pull
   # Sample VmRSS too (bounded: at most CURL_MAX seconds), in case the reset is not allowed.
   deadline=$(( $(date +%s) + CURL_MAX ))
   while [ "$(date +%s)" -lt "$deadline" ]; do
     alive=0
-    for q in "${pids[@]}"; do if kill -0 "$q" 2>/dev/null; then alive=1; break; fi; done
+    for q in "${GET_PIDS[@]}"; do if kill -0 "$q" 2>/dev/null; then alive=1; break; fi; done
     sampled=$(max "$sampled" "$(status_kib "$p" VmRSS)")
     [ "$alive" = 1 ] || break
     sleep 0.05
   done
-  for i in "${!pids[@]}"; do wait "${pids[$i]}" || die "$s: pull $((i + 1)) failed: $(cat "$WORK/curl/pull-$((i + 1))")"; done
+  wait_gets "$s" pull
   t=$(elapsed "$t0")
-  BG_PIDS=()
-  for i in $(seq 1 "$PULLS"); do
-    read -r code size <"$WORK/curl/pull-$i"
-    [ "$code" = 200 ] && [ "$size" = "$BLOB_BYTES" ] || die "$s: pull gave HTTP $code, $size bytes"
-  done
+  check_gets "$s" "$PULLS" pull
   hwm=$(( $(status_kib "$p" VmHWM) / 1024 ))
   sampled=$(( sampled / 1024 ))
   if [ "$reset" = 1 ]; then R[rss_peak_$s]=$(max "$hwm" "$sampled"); R[rss_how]="VmHWM after resetting it (clear_refs 5) just before the pulls"
