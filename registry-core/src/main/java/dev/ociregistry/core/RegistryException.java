@@ -5,9 +5,13 @@ package dev.ociregistry.core;
  * not a {@code RegistryException} is an internal error.
  */
 public final class RegistryException extends RuntimeException {
+  private static final long serialVersionUID = 1L;
+
   private final ErrorCode code;
   private final int status;
-  private final Object detail;
+
+  /** Rendered into the error body; never serialized (these exceptions do not leave the process). */
+  private final transient Object detail;
 
   public RegistryException(ErrorCode code, String message, Object detail) {
     this(code, code.status(), message, detail);

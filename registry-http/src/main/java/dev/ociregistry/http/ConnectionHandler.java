@@ -33,9 +33,7 @@ import io.netty.util.ReferenceCountUtil;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.channels.ClosedChannelException;
-import java.nio.channels.FileChannel;
 import java.nio.file.NoSuchFileException;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayDeque;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -369,9 +367,8 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
     HttpResponse head = new DefaultHttpResponse(HttpVersion.HTTP_1_1, status, headers);
     switch (body) {
       case BlobBody.LocalFile f -> {
-        FileChannel channel = FileChannel.open(f.file(), StandardOpenOption.READ);
         ctx.write(head);
-        ctx.write(new DefaultFileRegion(channel, f.offset(), f.length()));
+        ctx.write(new DefaultFileRegion(f.channel(), f.offset(), f.length()));
         return ctx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT);
       }
       case BlobBody.Stream s -> {

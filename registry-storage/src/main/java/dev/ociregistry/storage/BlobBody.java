@@ -2,7 +2,7 @@ package dev.ociregistry.storage;
 
 import java.io.InputStream;
 import java.net.URI;
-import java.nio.file.Path;
+import java.nio.channels.FileChannel;
 
 /**
  * How the bytes of a blob (or a range of it) reach the client; storage never sees HTTP. {@code
@@ -10,8 +10,8 @@ import java.nio.file.Path;
  */
 public sealed interface BlobBody {
 
-  /** A local file: served zero-copy. */
-  record LocalFile(Path file, long offset, long length, long total) implements BlobBody {}
+  /** A local file, already open: served zero-copy; the receiver closes the channel. */
+  record LocalFile(FileChannel channel, long offset, long length, long total) implements BlobBody {}
 
   /** A stream already positioned at {@code offset}; the receiver closes it. */
   record Stream(InputStream stream, long offset, long length, long total) implements BlobBody {}

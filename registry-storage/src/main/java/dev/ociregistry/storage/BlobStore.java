@@ -57,7 +57,11 @@ public final class BlobStore {
     long count = length < 0 ? total - offset : length;
     var file = driver.localFile(path);
     if (file.isPresent()) {
-      return new BlobBody.LocalFile(file.get(), offset, count, total);
+      return new BlobBody.LocalFile(
+          java.nio.channels.FileChannel.open(file.get(), java.nio.file.StandardOpenOption.READ),
+          offset,
+          count,
+          total);
     }
     try {
       return new BlobBody.Stream(driver.reader(path, offset), offset, count, total);

@@ -9,6 +9,9 @@ import java.nio.file.Files;
 import java.nio.file.OpenOption;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -69,8 +72,8 @@ final class FileChannelWriter implements FileWriter {
   private final ByteBuffer[] buffers = new ByteBuffer[BUFFERS];
 
   /** The pending write of each buffer handed to the background, else null. */
-  @SuppressWarnings("unchecked")
-  private final CompletableFuture<Void>[] written = new CompletableFuture[BUFFERS];
+  private final List<CompletableFuture<Void>> written =
+      new ArrayList<>(Collections.nCopies(BUFFERS, null));
 
   private int current;
 
@@ -214,11 +217,11 @@ final class FileChannelWriter implements FileWriter {
               }
             },
             WRITES);
-    written[current] = writing;
+    written.set(current, writing);
     bufferStart += full.limit();
     current = (current + 1) % BUFFERS;
-    await(written[current]); // the next buffer is free once its last write is done
-    written[current] = null;
+    await(written.get(current)); // the next buffer is free once its last write is done
+    written.set(current, null);
     if (buffers[current] != null) {
       buffers[current].clear();
     }

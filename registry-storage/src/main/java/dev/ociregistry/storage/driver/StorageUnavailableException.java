@@ -7,6 +7,8 @@ import java.io.IOException;
  * told to come back later ({@code 503}); nothing partial became visible.
  */
 public class StorageUnavailableException extends IOException {
+  private static final long serialVersionUID = 1L;
+
   public StorageUnavailableException(String message, Throwable cause) {
     super(message, cause);
   }

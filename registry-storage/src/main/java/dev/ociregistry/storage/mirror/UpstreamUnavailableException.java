@@ -7,6 +7,8 @@ import dev.ociregistry.storage.driver.StorageUnavailableException;
  * answered an error. The message says which, and is safe to show to clients.
  */
 public final class UpstreamUnavailableException extends StorageUnavailableException {
+  private static final long serialVersionUID = 1L;
+
   public UpstreamUnavailableException(String message, Throwable cause) {
     super(message, cause);
   }

@@ -1,6 +1,7 @@
 package dev.ociregistry.storage.driver.s3;
 
 import java.net.URI;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Properties;
 import java.util.UUID;
@@ -11,8 +12,13 @@ import org.jclouds.ContextBuilder;
 import org.jclouds.blobstore.BlobStoreContext;
 
 /**
- * A real S3 API over HTTP, in-process, on a random loopback port: S3Proxy over an in-memory store.
- * Tests drive it through the real AWS SDK, exactly as production drives S3.
+ * A real S3 API over HTTP, in-process, on a random loopback port: S3Proxy over an in-memory store,
+ * or over its file-backed {@code filesystem-nio2} store. Tests drive it through the real AWS SDK,
+ * exactly as production drives S3.
+ *
+ * <p>The file-backed store behaves as MinIO and other file-backed S3 servers do: a key cannot be
+ * both an object and a "directory" of other objects, and deleting a prefix that still has objects
+ * below it fails. The in-memory store has no such limits, so backends are tested on both.
  */
 public final class S3ProxyServer implements AutoCloseable {
   public static final String ACCESS_KEY = "access";
@@ -26,10 +32,21 @@ public final class S3ProxyServer implements AutoCloseable {
     this.proxy = proxy;
   }
 
+  /** S3Proxy over an in-memory store. */
   public static S3ProxyServer start() throws Exception {
+    return start("transient", new Properties());
+  }
+
+  /** S3Proxy over its file-backed {@code filesystem-nio2} store, with buckets under {@code dir}. */
+  public static S3ProxyServer startFileBacked(Path dir) throws Exception {
     Properties properties = new Properties();
+    properties.setProperty("jclouds.filesystem.basedir", dir.toString());
+    return start("filesystem-nio2", properties);
+  }
+
+  private static S3ProxyServer start(String provider, Properties properties) throws Exception {
     BlobStoreContext context =
-        ContextBuilder.newBuilder("transient")
+        ContextBuilder.newBuilder(provider)
             .credentials("identity", "credential")
             .overrides(properties)
             .build(BlobStoreContext.class);
