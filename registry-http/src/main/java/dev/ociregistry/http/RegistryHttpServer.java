@@ -7,8 +7,9 @@ import dev.ociregistry.http.handlers.ManifestHandler;
 import dev.ociregistry.http.handlers.ReferrerHandler;
 import dev.ociregistry.http.handlers.TagHandler;
 import dev.ociregistry.http.handlers.UploadHandler;
+import dev.ociregistry.storage.BlobSource;
+import dev.ociregistry.storage.ManifestSource;
 import dev.ociregistry.storage.RegistryStore;
-import dev.ociregistry.storage.mirror.Mirror;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.AdaptiveRecvByteBufAllocator;
@@ -51,20 +52,27 @@ public final class RegistryHttpServer implements AutoCloseable {
   private EventLoopGroup group;
   private Channel channel;
 
-  /** {@code mirror} is null unless the registry is a pull-through cache. */
+  /**
+   * Blob and manifest reads come from {@code blobs} and {@code manifests}: the store's own, or
+   * decorators in front of them (a mirror, the referrers fallback tags).
+   */
   public RegistryHttpServer(
-      RegistryStore store, Mirror mirror, HttpOptions options, MeterRegistry meters) {
+      RegistryStore store,
+      BlobSource blobs,
+      ManifestSource manifests,
+      HttpOptions options,
+      MeterRegistry meters) {
     this.options = options;
     this.metrics = new RequestMetrics(meters);
     this.routes =
         new Routes(
             new BaseHandler(),
-            new BlobHandler(store.blobs(), mirror, options.deleteEnabled()),
+            new BlobHandler(blobs, store.blobs(), options.deleteEnabled()),
             new UploadHandler(store.uploads(), store.blobs()),
             new ManifestHandler(
+                manifests,
                 store.manifests(),
                 store.referrers(),
-                mirror,
                 options.deleteEnabled(),
                 options.serveFallbackTags()),
             new TagHandler(store.manifests()),

@@ -5,6 +5,8 @@ import dev.ociregistry.gc.GcOptions;
 import dev.ociregistry.gc.GcProgress;
 import dev.ociregistry.http.HttpOptions;
 import dev.ociregistry.http.RegistryHttpServer;
+import dev.ociregistry.storage.BlobSource;
+import dev.ociregistry.storage.ManifestSource;
 import dev.ociregistry.storage.RegistryStore;
 import dev.ociregistry.storage.driver.FilesystemDriver;
 import dev.ociregistry.storage.driver.ReadOnlyDriver;
@@ -54,6 +56,11 @@ public final class RegistryServer implements AutoCloseable {
     }
     var store = store(config);
     Mirror mirror = mirror(config.proxy(), store);
+    BlobSource blobs = mirror != null ? mirror : store.blobs();
+    ManifestSource manifests = mirror != null ? mirror : store.manifests();
+    if (config.referrers().tagschema()) {
+      manifests = store.referrers().servingFallbackTags(manifests);
+    }
     var options =
         new HttpOptions(
             config.storage().delete().enabled(),
@@ -67,7 +74,7 @@ public final class RegistryServer implements AutoCloseable {
                         + config.proxy().remoteUrl()
                         + "; push there"
                     : null);
-    var http = new RegistryHttpServer(store, mirror, options, new SimpleMeterRegistry());
+    var http = new RegistryHttpServer(store, blobs, manifests, options, new SimpleMeterRegistry());
     InetSocketAddress bound = http.start(config.http().socketAddress());
     log.info(
         "registry listening on {} ({}, {})",
@@ -88,8 +95,7 @@ public final class RegistryServer implements AutoCloseable {
         new UpstreamClient(
             URI.create(proxy.remoteUrl()), proxy.username(), proxy.password(), UPSTREAM_TIMEOUT);
     log.info("pull-through mirror of {}", proxy.remoteUrl());
-    return new Mirror(
-        upstream, store.manifests(), store.blobs(), store.driver(), Durations.parse(proxy.ttl()));
+    return new Mirror(upstream, store, Durations.parse(proxy.ttl()));
   }
 
   /** The in-server collector: the same code as {@code garbage-collect}, run every interval. */

@@ -7,6 +7,8 @@ import dev.ociregistry.storage.driver.FileInfo;
 import dev.ociregistry.storage.driver.PathNotFoundException;
 import dev.ociregistry.storage.driver.StorageDriver;
 import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.StandardOpenOption;
 import java.util.Optional;
 import java.util.OptionalLong;
 
@@ -15,7 +17,7 @@ import java.util.OptionalLong;
  * that repository. A manifest revision link also makes its manifest readable as a blob, as in
  * registry:2.
  */
-public final class BlobStore {
+public final class BlobStore implements BlobSource {
   private final StorageDriver driver;
   private final boolean redirect;
 
@@ -25,6 +27,7 @@ public final class BlobStore {
   }
 
   /** The size of the blob if it is visible in {@code repository}. */
+  @Override
   public OptionalLong stat(RepositoryName repository, Digest digest) throws IOException {
     if (!isLinked(repository, digest)) {
       return OptionalLong.empty();
@@ -41,32 +44,38 @@ public final class BlobStore {
   }
 
   /**
-   * The bytes of a blob visible in {@code repository}, from {@code offset} for {@code length} bytes
-   * ({@code length < 0}: to the end).
+   * A blob visible in {@code repository}, ready to be read: one link lookup, then one open of a
+   * local file (its size read from the open file), or one stat where content is remote.
    */
-  public BlobBody open(RepositoryName repository, Digest digest, long offset, long length)
-      throws IOException {
-    long total = stat(repository, digest).orElseThrow(() -> unknown(digest));
+  @Override
+  public OpenBlob open(RepositoryName repository, Digest digest) throws IOException {
+    if (!isLinked(repository, digest)) {
+      throw unknown(digest);
+    }
     String path = RegistryPaths.blobData(digest);
-    if (redirect) {
-      var url = driver.redirectUrl(path);
-      if (url.isPresent()) {
-        return new BlobBody.Redirect(url.get());
-      }
-    }
-    long count = length < 0 ? total - offset : length;
-    var file = driver.localFile(path);
-    if (file.isPresent()) {
-      return new BlobBody.LocalFile(
-          java.nio.channels.FileChannel.open(file.get(), java.nio.file.StandardOpenOption.READ),
-          offset,
-          count,
-          total);
-    }
     try {
-      return new BlobBody.Stream(driver.reader(path, offset), offset, count, total);
-    } catch (PathNotFoundException e) {
-      throw unknown(digest); // collected since it was looked up
+      var local = driver.localFile(path);
+      if (local.isPresent()) {
+        return OpenBlob.of(FileChannel.open(local.get(), StandardOpenOption.READ));
+      }
+      long size = statContent(digest).orElseThrow(() -> unknown(digest));
+      if (redirect) {
+        var url = driver.redirectUrl(path);
+        if (url.isPresent()) {
+          return OpenBlob.redirect(size, url.get());
+        }
+      }
+      return OpenBlob.of(
+          size,
+          offset -> {
+            try {
+              return driver.reader(path, offset);
+            } catch (PathNotFoundException e) {
+              throw unknown(digest); // collected since it was looked up
+            }
+          });
+    } catch (PathNotFoundException | java.nio.file.NoSuchFileException e) {
+      throw unknown(digest);
     }
   }
 

@@ -23,12 +23,10 @@ import java.util.Optional;
  * Manifests and tags of each repository. Manifest bytes are stored as blobs, exactly as pushed, and
  * made visible in a repository by a revision link; a tag is a link to a revision.
  */
-public final class ManifestStore {
-  /** Manifests larger than this are refused (413), as registry:2 and the spec suggest. */
-  public static final int DEFAULT_MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
-
+public final class ManifestStore implements ManifestSource {
   private final StorageDriver driver;
   private final BlobStore blobs;
+  private final BlobIngest ingest;
 
   /**
    * Manifests by digest, with the media type read from their bytes: immutable, so safe to cache;
@@ -36,9 +34,10 @@ public final class ManifestStore {
    */
   private final Cache<Digest, StoredManifest> contents;
 
-  ManifestStore(StorageDriver driver, BlobStore blobs, long cacheBytes) {
+  ManifestStore(StorageDriver driver, BlobStore blobs, BlobIngest ingest, long cacheBytes) {
     this.driver = driver;
     this.blobs = blobs;
+    this.ingest = ingest;
     this.contents =
         Caffeine.newBuilder()
             .maximumWeight(cacheBytes)
@@ -78,19 +77,7 @@ public final class ManifestStore {
       String contentType,
       boolean requireBlobs)
       throws IOException {
-    Digest digest =
-        switch (reference) {
-          case Digest d -> {
-            Digest actual =
-                Digest.of(d.algorithm(), d.algorithm().newMessageDigest().digest(bytes));
-            if (!actual.equals(d)) {
-              throw ErrorCode.DIGEST_INVALID.exception(
-                  "manifest digest is " + actual + ", not " + d, d.toString());
-            }
-            yield d;
-          }
-          case Tag t -> Digest.sha256(bytes);
-        };
+    Digest digest = BlobIngest.verify(reference instanceof Digest d ? d : null, bytes);
     Manifest manifest = ManifestParser.parse(bytes, contentType);
     for (Descriptor blob : requireBlobs ? manifest.blobs() : List.<Descriptor>of()) {
       if (MediaTypes.isForeignLayer(blob.mediaType()) && !blob.urls().isEmpty()) {
@@ -102,9 +89,7 @@ public final class ManifestStore {
             blob.digest().toString());
       }
     }
-    if (blobs.statContent(digest).isEmpty()) {
-      driver.putContent(RegistryPaths.blobData(digest), bytes);
-    }
+    ingest.putVerified(digest, bytes);
     contents.put(digest, new StoredManifest(digest, manifest.mediaType(), bytes));
     Links.write(driver, RegistryPaths.revisionLink(repository, digest), digest);
     if (manifest.subject().isPresent()) {
@@ -126,7 +111,7 @@ public final class ManifestStore {
     Links.write(driver, RegistryPaths.tagCurrentLink(repository, tag), digest);
   }
 
-  /** The manifest a tag or digest names in {@code repository}, or {@code MANIFEST_UNKNOWN}. */
+  @Override
   public StoredManifest get(RepositoryName repository, Reference reference) throws IOException {
     Digest digest = resolve(repository, reference);
     StoredManifest cached = contents.getIfPresent(digest);

@@ -2,6 +2,7 @@ package dev.ociregistry.storage;
 
 import dev.ociregistry.core.Descriptor;
 import dev.ociregistry.core.Digest;
+import dev.ociregistry.core.ErrorCode;
 import dev.ociregistry.core.Json;
 import dev.ociregistry.core.Manifest;
 import dev.ociregistry.core.ManifestParser;
@@ -141,7 +142,7 @@ public final class ReferrerStore {
    * The index a tag-schema client gets for a fallback tag nobody pushed: the subject's referrers as
    * an OCI index. Empty when {@code tag} is not a fallback tag or the subject has no referrers.
    */
-  public Optional<byte[]> synthesizedFallbackIndex(RepositoryName repository, Tag tag)
+  private Optional<byte[]> synthesizedFallbackIndex(RepositoryName repository, Tag tag)
       throws IOException {
     Matcher m = FALLBACK_TAG.matcher(tag.value());
     if (!m.matches()) {
@@ -157,6 +158,27 @@ public final class ReferrerStore {
       return Optional.empty();
     }
     return Optional.of(ReferrerIndex.bytes(List.copyOf(referrers.values())));
+  }
+
+  /**
+   * {@code next}, except that a pull of a fallback tag that no client pushed is answered with the
+   * subject's current referrers, as an index built on the fly (never stored: reads do not write).
+   */
+  public ManifestSource servingFallbackTags(ManifestSource next) {
+    return (repository, reference) -> {
+      try {
+        return next.get(repository, reference);
+      } catch (RegistryException e) {
+        if (e.code() == ErrorCode.MANIFEST_UNKNOWN && reference instanceof Tag tag) {
+          var index = synthesizedFallbackIndex(repository, tag);
+          if (index.isPresent()) {
+            return new ManifestStore.StoredManifest(
+                Digest.sha256(index.get()), MediaTypes.OCI_INDEX, index.get());
+          }
+        }
+        throw e;
+      }
+    };
   }
 
   /**

@@ -8,6 +8,7 @@ import java.time.Duration;
 public final class RegistryStore {
   private final StorageDriver driver;
   private final BlobStore blobs;
+  private final BlobIngest ingest;
   private final UploadStore uploads;
   private final ManifestStore manifests;
   private final ReferrerStore referrers;
@@ -20,8 +21,9 @@ public final class RegistryStore {
             : new CachingDriver(driver, options.cacheTtl(), CACHE_ENTRIES);
     this.driver = driver;
     this.blobs = new BlobStore(driver, options.redirect());
-    this.uploads = new UploadStore(driver, blobs);
-    this.manifests = new ManifestStore(driver, blobs, options.manifestCacheBytes());
+    this.ingest = new BlobIngest(driver, blobs);
+    this.uploads = new UploadStore(driver, ingest);
+    this.manifests = new ManifestStore(driver, blobs, ingest, options.manifestCacheBytes());
     this.referrers = new ReferrerStore(driver, manifests);
     this.catalog = new Catalog(driver);
   }
@@ -49,6 +51,11 @@ public final class RegistryStore {
 
   public BlobStore blobs() {
     return blobs;
+  }
+
+  /** The one way content enters the store (uploads, a mirror's cache fill, manifests). */
+  public BlobIngest ingest() {
+    return ingest;
   }
 
   public UploadStore uploads() {

@@ -6,26 +6,17 @@ import dev.ociregistry.core.Descriptor;
 import dev.ociregistry.core.Digest;
 import dev.ociregistry.core.ErrorCode;
 import dev.ociregistry.core.RepositoryName;
-import dev.ociregistry.storage.driver.FileInfo;
-import dev.ociregistry.storage.driver.FileWriter;
-import dev.ociregistry.storage.driver.PathNotFoundException;
 import dev.ociregistry.storage.driver.StorageDriver;
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
- * Upload sessions. The bytes go straight to {@code _uploads/<id>/data} while being hashed, and are
- * moved into {@code blobs/} only once their digest is verified, so no unverified content is ever
- * visible.
- *
- * <p>A session is its {@code startedat} file; each chunk is appended to {@code data} and committed
- * (made durable) before it is acknowledged.
+ * Upload sessions over {@link BlobIngest}: the bytes go straight to the session's data while being
+ * hashed, and become a blob only once their digest is verified. Each chunk is committed (made
+ * durable) before it is acknowledged.
  *
  * <p>The running hash of each session is kept in memory so that chunked uploads are hashed once. It
  * is only a cache: an instance that has no hash state for a session (after a restart, or because
@@ -37,13 +28,13 @@ public final class UploadStore {
   static final int COPY_BUFFER_BYTES = 256 * 1024;
 
   private final StorageDriver driver;
-  private final BlobStore blobs;
+  private final BlobIngest ingest;
   private final Cache<UploadId, HashState> hashes =
       Caffeine.newBuilder().maximumSize(10_000).expireAfterAccess(Duration.ofHours(1)).build();
 
-  UploadStore(StorageDriver driver, BlobStore blobs) {
+  UploadStore(StorageDriver driver, BlobIngest ingest) {
     this.driver = driver;
-    this.blobs = blobs;
+    this.ingest = ingest;
   }
 
   /** Where an upload session stands: the bytes received so far. */
@@ -56,17 +47,11 @@ public final class UploadStore {
   }
 
   public Status start(RepositoryName repository) throws IOException {
-    UploadId id = UploadId.random();
-    // Not flushed to disk: a session a crash loses is restarted by its client, and two flushes
-    // per blob are a noticeable part of pushing small blobs. The first chunk's commit follows soon.
-    driver.putContentLazily(
-        RegistryPaths.uploadStartedAt(repository, id),
-        Instant.now().toString().getBytes(StandardCharsets.UTF_8));
-    return new Status(id, 0);
+    return new Status(ingest.start(repository), 0);
   }
 
   public Status status(RepositoryName repository, UploadId id) throws IOException {
-    return new Status(id, size(repository, id));
+    return new Status(id, ingest.size(repository, id));
   }
 
   /**
@@ -86,26 +71,29 @@ public final class UploadStore {
     HashState state = hashes.get(id, k -> new HashState());
     state.lock.lock();
     try {
-      long size = size(repository, id);
+      long size = ingest.size(repository, id);
       if (expectedOffset >= 0 && expectedOffset != size) {
         throw ErrorCode.RANGE_INVALID.exception(
             "chunk starts at " + expectedOffset + " but the upload has " + size + " bytes");
       }
       catchUp(repository, id, state, size);
       MessageDigest hashBefore = copyOf(state.sha256);
-      FileWriter writer = driver.writer(RegistryPaths.uploadData(repository, id), true);
+      BlobIngest.Sink sink = ingest.append(repository, id, state.sha256);
       try {
-        long received = copy(body, writer, state, expectedLength);
-        if (expectedLength >= 0 && received != expectedLength) {
+        copy(body, sink, expectedLength);
+        if (expectedLength >= 0 && sink.written() != expectedLength) {
           throw ErrorCode.RANGE_INVALID.exception(
-              "the chunk has " + received + " bytes but its Content-Range says " + expectedLength);
+              "the chunk has "
+                  + sink.written()
+                  + " bytes but its Content-Range says "
+                  + expectedLength);
         }
-        writer.commit(); // each accepted chunk is durable before it is acknowledged
-        writer.close();
-        return new Status(id, writer.size());
+        sink.commit(); // each accepted chunk is durable before it is acknowledged
+        state.offset = sink.size();
+        return new Status(id, sink.size());
       } catch (IOException | RuntimeException e) {
         try {
-          writer.abort();
+          sink.abort();
           state.sha256 = hashBefore;
           state.offset = size;
         } catch (IOException | RuntimeException abortFailure) {
@@ -119,23 +107,17 @@ public final class UploadStore {
     }
   }
 
-  /** Copies the body into storage, hashing it; stops at more than {@code limit} bytes. */
-  private static long copy(InputStream body, FileWriter writer, HashState state, long limit)
-      throws IOException {
+  /** Copies the body into the sink; stops at more than {@code limit} bytes. */
+  private static void copy(InputStream body, BlobIngest.Sink sink, long limit) throws IOException {
     byte[] buffer = new byte[COPY_BUFFER_BYTES];
-    long received = 0;
     int n;
     while ((n = body.read(buffer)) > 0) {
-      received += n;
-      if (limit >= 0 && received > limit) {
+      if (limit >= 0 && sink.written() + n > limit) {
         throw ErrorCode.RANGE_INVALID.exception(
             "the chunk is longer than its Content-Range says (" + limit + " bytes)");
       }
-      state.sha256.update(buffer, 0, n);
-      writer.write(ByteBuffer.wrap(buffer, 0, n));
-      state.offset += n;
+      sink.write(buffer, 0, n);
     }
-    return received;
   }
 
   /**
@@ -148,42 +130,13 @@ public final class UploadStore {
     Status status =
         lastChunk == null ? status(repository, id) : append(repository, id, lastChunk, -1, -1);
     Digest actual = digest(repository, id, expected.algorithm(), status.size());
-    if (!actual.equals(expected)) {
-      cancel(repository, id);
-      throw ErrorCode.DIGEST_INVALID.exception(
-          "digest " + expected + " does not match the uploaded content (" + actual + ")",
-          expected.toString());
-    }
-    String data = RegistryPaths.uploadData(repository, id);
-    if (status.size() == 0 && driver.stat(data).isEmpty()) {
-      try (FileWriter writer = driver.writer(data, false)) {
-        writer.commit(); // the empty blob: no chunk ever created the file
-      }
-    }
-    // Moved even when the content exists: the fresh modification time tells garbage collection
-    // that a push is about to reference it (the grace period).
-    try {
-      driver.move(data, RegistryPaths.blobData(actual));
-    } catch (PathNotFoundException e) {
-      // cancelled, or collected as abandoned, while this request ran
-      throw ErrorCode.BLOB_UPLOAD_UNKNOWN.exception("upload unknown", id.toString());
-    }
-    blobs.link(repository, actual);
-    cancel(repository, id);
-    return new Descriptor("application/octet-stream", actual, status.size());
+    hashes.invalidate(id);
+    return ingest.publish(repository, id, expected, actual, status.size());
   }
 
   public void cancel(RepositoryName repository, UploadId id) throws IOException {
     hashes.invalidate(id);
-    driver.delete(RegistryPaths.uploadDir(repository, id));
-  }
-
-  /** Bytes received so far; a session exists from its {@code startedat} on, before any data. */
-  private long size(RepositoryName repository, UploadId id) throws IOException {
-    if (driver.stat(RegistryPaths.uploadStartedAt(repository, id)).isEmpty()) {
-      throw ErrorCode.BLOB_UPLOAD_UNKNOWN.exception("upload unknown", id.toString());
-    }
-    return driver.stat(RegistryPaths.uploadData(repository, id)).map(FileInfo::size).orElse(0L);
+    ingest.cancel(repository, id);
   }
 
   /** Brings the cached hash up to {@code size} by reading what storage has and it has not seen. */
@@ -215,8 +168,10 @@ public final class UploadStore {
       }
     }
     MessageDigest md = algorithm.newMessageDigest();
-    try (InputStream in = driver.reader(RegistryPaths.uploadData(repository, id), 0)) {
-      update(md, in, size);
+    if (size > 0) {
+      try (InputStream in = driver.reader(RegistryPaths.uploadData(repository, id), 0)) {
+        update(md, in, size);
+      }
     }
     return Digest.of(algorithm, md.digest());
   }

@@ -8,35 +8,56 @@ import dev.ociregistry.http.Headers;
 import dev.ociregistry.http.Request;
 import dev.ociregistry.http.Response;
 import dev.ociregistry.storage.BlobBody;
+import dev.ociregistry.storage.BlobSource;
 import dev.ociregistry.storage.BlobStore;
-import dev.ociregistry.storage.mirror.Mirror;
+import dev.ociregistry.storage.OpenBlob;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import java.io.IOException;
 
 /** end-2 and end-10: blob GET/HEAD (with {@code Range}) and DELETE. */
 public final class BlobHandler {
+  private final BlobSource source;
   private final BlobStore blobs;
-  private final Mirror mirror;
   private final boolean deleteEnabled;
 
-  /** {@code mirror} is null unless the registry is a pull-through cache. */
-  public BlobHandler(BlobStore blobs, Mirror mirror, boolean deleteEnabled) {
+  /** Reads come from {@code source} (the store, or a mirror in front of it). */
+  public BlobHandler(BlobSource source, BlobStore blobs, boolean deleteEnabled) {
+    this.source = source;
     this.blobs = blobs;
-    this.mirror = mirror;
     this.deleteEnabled = deleteEnabled;
   }
 
+  /** GET and HEAD; a GET looks its blob up once and reads what it found. */
   public Response get(Request request) throws IOException {
     RepositoryName name = request.name();
     Digest digest = request.digestParam("digest");
-    long total =
-        (mirror != null ? mirror.blobSize(name, digest) : blobs.stat(name, digest))
-            .orElseThrow(
-                () ->
-                    ErrorCode.BLOB_UNKNOWN.exception(
-                        "blob unknown to registry", digest.toString()));
-    ByteRange range = ByteRange.parse(request.headers().get(HttpHeaderNames.RANGE), total);
+    String rangeHeader = request.headers().get(HttpHeaderNames.RANGE);
+    if (request.isHead()) {
+      long total =
+          source
+              .stat(name, digest)
+              .orElseThrow(
+                  () ->
+                      ErrorCode.BLOB_UNKNOWN.exception(
+                          "blob unknown to registry", digest.toString()));
+      return headers(digest, ByteRange.parse(rangeHeader, total), total);
+    }
+    try (OpenBlob blob = source.open(name, digest)) {
+      ByteRange range = ByteRange.parse(rangeHeader, blob.size());
+      var response = headers(digest, range, blob.size());
+      BlobBody body =
+          range == null ? blob.body(0, blob.size()) : blob.body(range.start(), range.length());
+      if (body instanceof BlobBody.Redirect redirect) {
+        return Response.status(HttpResponseStatus.TEMPORARY_REDIRECT)
+            .header(HttpHeaderNames.LOCATION, redirect.location())
+            .header(Headers.CONTENT_DIGEST, digest);
+      }
+      return response.blob(body);
+    }
+  }
+
+  private static Response headers(Digest digest, ByteRange range, long total) {
     var response =
         Response.status(range == null ? HttpResponseStatus.OK : HttpResponseStatus.PARTIAL_CONTENT)
             .header(Headers.CONTENT_DIGEST, digest)
@@ -44,27 +65,12 @@ public final class BlobHandler {
             .header(HttpHeaderNames.ACCEPT_RANGES, "bytes")
             .header(HttpHeaderNames.ETAG, "\"" + digest + "\"")
             .header(HttpHeaderNames.CACHE_CONTROL, "max-age=31536000");
-    long offset = range == null ? 0 : range.start();
-    long length = range == null ? total : range.length();
     if (range != null) {
       response.header(
           HttpHeaderNames.CONTENT_RANGE,
           "bytes " + range.start() + "-" + range.end() + "/" + total);
     }
-    response.header(HttpHeaderNames.CONTENT_LENGTH, length);
-    if (request.isHead()) {
-      return response;
-    }
-    BlobBody body =
-        mirror != null
-            ? mirror.openBlob(name, digest, offset, length)
-            : blobs.open(name, digest, offset, length);
-    if (body instanceof BlobBody.Redirect redirect) {
-      return Response.status(HttpResponseStatus.TEMPORARY_REDIRECT)
-          .header(HttpHeaderNames.LOCATION, redirect.location())
-          .header(Headers.CONTENT_DIGEST, digest);
-    }
-    return response.blob(body);
+    return response.header(HttpHeaderNames.CONTENT_LENGTH, range == null ? total : range.length());
   }
 
   public Response delete(Request request) throws IOException {

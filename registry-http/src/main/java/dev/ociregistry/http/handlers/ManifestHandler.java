@@ -10,9 +10,9 @@ import dev.ociregistry.core.Tag;
 import dev.ociregistry.http.Headers;
 import dev.ociregistry.http.Request;
 import dev.ociregistry.http.Response;
+import dev.ociregistry.storage.ManifestSource;
 import dev.ociregistry.storage.ManifestStore;
 import dev.ociregistry.storage.ReferrerStore;
-import dev.ociregistry.storage.mirror.Mirror;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import java.io.IOException;
@@ -20,22 +20,25 @@ import java.util.List;
 
 /** end-3, end-7, end-9: manifests by tag or digest. */
 public final class ManifestHandler {
+  private final ManifestSource source;
   private final ManifestStore manifests;
   private final ReferrerStore referrers;
-  private final Mirror mirror;
   private final boolean deleteEnabled;
   private final boolean serveFallbackTags;
 
-  /** {@code mirror} is null unless the registry is a pull-through cache. */
+  /**
+   * Reads come from {@code source} (the store, or decorators in front of it: a mirror, the
+   * referrers fallback tags); writes go to {@code manifests}.
+   */
   public ManifestHandler(
+      ManifestSource source,
       ManifestStore manifests,
       ReferrerStore referrers,
-      Mirror mirror,
       boolean deleteEnabled,
       boolean serveFallbackTags) {
+    this.source = source;
     this.manifests = manifests;
     this.referrers = referrers;
-    this.mirror = mirror;
     this.deleteEnabled = deleteEnabled;
     this.serveFallbackTags = serveFallbackTags;
   }
@@ -44,7 +47,7 @@ public final class ManifestHandler {
   public Response get(Request request) throws IOException {
     RepositoryName name = request.name();
     Reference reference = Reference.parse(request.param("reference"));
-    var manifest = find(name, reference);
+    var manifest = source.get(name, reference);
     if (!acceptable(request.headers().getAll(HttpHeaderNames.ACCEPT), manifest.mediaType())) {
       throw ErrorCode.MANIFEST_UNKNOWN.exception(
           "manifest is " + manifest.mediaType() + ", which the Accept header does not include",
@@ -57,30 +60,6 @@ public final class ManifestHandler {
             .header(HttpHeaderNames.ETAG, "\"" + manifest.digest() + "\"")
             .header(HttpHeaderNames.CONTENT_LENGTH, manifest.bytes().length);
     return request.isHead() ? response : response.bytes(manifest.bytes());
-  }
-
-  /**
-   * The stored manifest (in a mirror: cached or fetched), or for a referrers fallback tag ({@code
-   * sha256-<hex>}) that no client pushed, the subject's current referrers as an index built on the
-   * fly.
-   */
-  private ManifestStore.StoredManifest find(RepositoryName name, Reference reference)
-      throws IOException {
-    try {
-      return mirror != null ? mirror.manifest(name, reference) : manifests.get(name, reference);
-    } catch (RegistryException e) {
-      if (serveFallbackTags
-          && e.code() == ErrorCode.MANIFEST_UNKNOWN
-          && reference instanceof Tag t) {
-        var index = referrers.synthesizedFallbackIndex(name, t);
-        if (index.isPresent()) {
-          byte[] bytes = index.get();
-          return new ManifestStore.StoredManifest(
-              Digest.sha256(bytes), MediaTypes.OCI_INDEX, bytes);
-        }
-      }
-      throw e;
-    }
   }
 
   public Response put(Request request) throws IOException {
