@@ -1,0 +1,318 @@
+package dev.ociregistry.storage.mirror;
+
+import static java.nio.charset.StandardCharsets.UTF_8;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+import dev.ociregistry.core.Digest;
+import dev.ociregistry.core.ErrorCode;
+import dev.ociregistry.core.RegistryException;
+import dev.ociregistry.core.RepositoryName;
+import dev.ociregistry.core.Tag;
+import dev.ociregistry.storage.Backend;
+import dev.ociregistry.storage.BlobBody;
+import dev.ociregistry.storage.OpenBlob;
+import dev.ociregistry.storage.RegistryPaths;
+import dev.ociregistry.storage.RegistryStore;
+import dev.ociregistry.storage.driver.StorageDriver;
+import dev.ociregistry.storage.driver.StorageUnavailableException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.nio.channels.Channels;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/**
+ * The mirror as a blob and manifest source over every backend, against a small upstream served
+ * in-process: what reaches the reader, what ends up cached, how often the upstream is asked.
+ */
+class MirrorSourceTest {
+  private static final RepositoryName REPO = RepositoryName.parse("library/app");
+
+  @TempDir Path temp;
+
+  private HttpServer upstream;
+  private final Map<String, byte[]> served = new ConcurrentHashMap<>();
+  private final AtomicInteger blobGets = new AtomicInteger();
+  private volatile CountDownLatch holdBlobBodies = new CountDownLatch(0);
+  private StorageDriver driver;
+  private RegistryStore store;
+  private Mirror mirror;
+
+  private void start(Backend backend) throws IOException {
+    upstream = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+    upstream.setExecutor(Executors.newVirtualThreadPerTaskExecutor());
+    upstream.createContext("/", this::serve);
+    upstream.start();
+    driver = backend.open(temp);
+    store = new RegistryStore(driver, RegistryStore.Options.defaults());
+    var client =
+        new UpstreamClient(
+            URI.create("http://127.0.0.1:" + upstream.getAddress().getPort()),
+            null,
+            null,
+            Duration.ofSeconds(10));
+    mirror = new Mirror(client, store, Duration.ofHours(1));
+  }
+
+  @AfterEach
+  void stop() {
+    if (upstream != null) {
+      upstream.stop(0);
+    }
+    if (driver != null) {
+      driver.close();
+    }
+  }
+
+  /** Serves {@code served} by path; manifests carry their digest, blobs their length. */
+  private void serve(HttpExchange exchange) throws IOException {
+    try (exchange) {
+      String path = exchange.getRequestURI().getPath();
+      byte[] body = served.get(path);
+      if (body == null) {
+        exchange.sendResponseHeaders(404, -1);
+        return;
+      }
+      boolean blob = path.contains("/blobs/");
+      var headers = exchange.getResponseHeaders();
+      if (!blob) {
+        headers.set("Content-Type", "application/vnd.oci.image.manifest.v1+json");
+        headers.set("Docker-Content-Digest", Digest.sha256(body).toString());
+      }
+      if (exchange.getRequestMethod().equals("HEAD")) {
+        headers.set("Content-Length", Integer.toString(body.length));
+        exchange.sendResponseHeaders(200, -1);
+        return;
+      }
+      if (blob) {
+        blobGets.incrementAndGet();
+      }
+      exchange.sendResponseHeaders(200, body.length);
+      try (OutputStream out = exchange.getResponseBody()) {
+        int half = body.length / 2;
+        out.write(body, 0, half);
+        out.flush();
+        if (blob) {
+          holdBlobBodies.await(10, TimeUnit.SECONDS);
+        }
+        out.write(body, half, body.length - half);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+  }
+
+  private Digest upstreamBlob(byte[] bytes) {
+    Digest digest = Digest.sha256(bytes);
+    served.put("/v2/" + REPO + "/blobs/" + digest, bytes);
+    return digest;
+  }
+
+  private static byte[] random(int size, long seed) {
+    byte[] bytes = new byte[size];
+    new Random(seed).nextBytes(bytes);
+    return bytes;
+  }
+
+  private static byte[] read(BlobBody body) throws IOException {
+    return switch (body) {
+      case BlobBody.Stream s -> {
+        try (InputStream in = s.stream()) {
+          yield in.readNBytes((int) s.length());
+        }
+      }
+      case BlobBody.LocalFile f -> {
+        try (var channel = f.channel()) {
+          yield Channels.newInputStream(channel.position(f.offset())).readNBytes((int) f.length());
+        }
+      }
+      case BlobBody.Redirect r -> throw new AssertionError("no redirects here");
+    };
+  }
+
+  private List<String> uploadFiles() throws IOException {
+    List<String> files = new ArrayList<>();
+    driver.walk(RegistryPaths.uploadsDir(REPO), f -> files.add(f.path()));
+    return files;
+  }
+
+  @ParameterizedTest
+  @EnumSource(Backend.class)
+  void anUncachedBlobIsReadThroughAndCached(Backend backend) throws IOException {
+    start(backend);
+    byte[] bytes = random(700_000, 1);
+    Digest digest = upstreamBlob(bytes);
+
+    assertEquals(bytes.length, mirror.stat(REPO, digest).orElseThrow());
+    try (OpenBlob blob = mirror.open(REPO, digest)) {
+      assertEquals(bytes.length, blob.size());
+      assertArrayEquals(bytes, read(blob.body(0, bytes.length)));
+    }
+    assertEquals(bytes.length, store.blobs().stat(REPO, digest).orElseThrow());
+    try (OpenBlob cached = mirror.open(REPO, digest)) {
+      assertArrayEquals(bytes, read(cached.body(0, bytes.length)));
+    }
+    assertEquals(1, blobGets.get(), "the second read comes from the cache");
+    assertEquals(List.of(), uploadFiles(), "the fill's session is gone");
+  }
+
+  @ParameterizedTest
+  @EnumSource(Backend.class)
+  void aRangeOfAnUncachedBlobIsServedOnceTheWholeBlobIsCached(Backend backend) throws IOException {
+    start(backend);
+    byte[] bytes = random(300_000, 2);
+    Digest digest = upstreamBlob(bytes);
+    try (OpenBlob blob = mirror.open(REPO, digest)) {
+      byte[] slice = read(blob.body(1000, 5000));
+      assertArrayEquals(java.util.Arrays.copyOfRange(bytes, 1000, 6000), slice);
+    }
+    assertEquals(bytes.length, store.blobs().statContent(digest).orElseThrow());
+  }
+
+  @ParameterizedTest
+  @EnumSource(Backend.class)
+  void aCorruptUpstreamBlobIsNeverCompletedNorCached(Backend backend) throws IOException {
+    start(backend);
+    byte[] bytes = random(100_000, 3);
+    Digest digest = Digest.sha256(random(100_000, 4)); // the upstream lies about the content
+    served.put("/v2/" + REPO + "/blobs/" + digest, bytes);
+    try (OpenBlob blob = mirror.open(REPO, digest)) {
+      var body = assertInstanceOf(BlobBody.Stream.class, blob.body(0, blob.size()));
+      try (InputStream in = body.stream()) {
+        byte[] buffer = new byte[8192];
+        int total = 0;
+        IOException failure = null;
+        try {
+          for (int n; (n = in.read(buffer)) > 0; ) {
+            total += n;
+          }
+        } catch (IOException e) {
+          failure = e;
+        }
+        assertInstanceOf(UpstreamUnavailableException.class, failure);
+        assertTrue(total < bytes.length, "the last chunk is held back: " + total);
+      }
+    }
+    assertTrue(store.blobs().statContent(digest).isEmpty());
+    assertEquals(List.of(), uploadFiles());
+  }
+
+  @ParameterizedTest
+  @EnumSource(Backend.class)
+  void aFetchNobodyReadsIsAbandoned(Backend backend) throws IOException {
+    start(backend);
+    byte[] bytes = random(100_000, 5);
+    Digest digest = upstreamBlob(bytes);
+    mirror.open(REPO, digest).close();
+    assertTrue(store.blobs().statContent(digest).isEmpty());
+    assertEquals(List.of(), uploadFiles());
+    try (OpenBlob blob = mirror.open(REPO, digest)) { // and a later pull fetches it again
+      assertArrayEquals(bytes, read(blob.body(0, bytes.length)));
+    }
+  }
+
+  @ParameterizedTest
+  @EnumSource(
+      value = Backend.class,
+      names = {"FILESYSTEM", "S3_MEMORY"})
+  void concurrentReadsOfOneUncachedBlobMakeOneUpstreamRequest(Backend backend) throws Exception {
+    start(backend);
+    byte[] bytes = random(600_000, 6);
+    Digest digest = upstreamBlob(bytes);
+    holdBlobBodies = new CountDownLatch(1); // the first fetch stays in flight until released
+    try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
+      OpenBlob first = mirror.open(REPO, digest); // the fetch is now registered
+      List<Future<byte[]>> others = new ArrayList<>();
+      for (int i = 0; i < 4; i++) {
+        others.add(
+            pool.submit(
+                () -> {
+                  try (OpenBlob blob = mirror.open(REPO, digest)) {
+                    return read(blob.body(0, blob.size()));
+                  }
+                }));
+      }
+      Future<byte[]> firstRead = pool.submit(() -> read(first.body(0, first.size())));
+      holdBlobBodies.countDown();
+      assertArrayEquals(bytes, firstRead.get(30, TimeUnit.SECONDS));
+      for (Future<byte[]> other : others) {
+        assertArrayEquals(bytes, other.get(30, TimeUnit.SECONDS));
+      }
+    }
+    assertEquals(1, blobGets.get());
+  }
+
+  @ParameterizedTest
+  @EnumSource(Backend.class)
+  void aTagIsCachedAndServedWhenTheUpstreamIsDown(Backend backend) throws IOException {
+    start(backend);
+    byte[] config = "{}".getBytes(UTF_8);
+    byte[] manifest =
+        ("{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
+                + "\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\","
+                + "\"digest\":\""
+                + Digest.sha256(config)
+                + "\",\"size\":2},\"layers\":[]}")
+            .getBytes(UTF_8);
+    served.put("/v2/" + REPO + "/manifests/1.0", manifest);
+    served.put("/v2/" + REPO + "/manifests/" + Digest.sha256(manifest), manifest);
+
+    var fetched = mirror.get(REPO, Tag.parse("1.0"));
+    assertArrayEquals(manifest, fetched.bytes());
+    assertEquals(Digest.sha256(manifest), store.manifests().resolve(REPO, Tag.parse("1.0")));
+
+    upstream.stop(0);
+    var offline = new Mirror(unreachable(), store, Duration.ZERO); // every tag re-checked
+    assertArrayEquals(manifest, offline.get(REPO, Tag.parse("1.0")).bytes());
+    assertThrows(StorageUnavailableException.class, () -> offline.get(REPO, Tag.parse("2.0")));
+  }
+
+  @ParameterizedTest
+  @EnumSource(
+      value = Backend.class,
+      names = {"FILESYSTEM", "S3_MEMORY"})
+  void aManifestThatDoesNotMatchItsDigestIsNotCached(Backend backend) throws IOException {
+    start(backend);
+    byte[] manifest = "{\"schemaVersion\":2,\"manifests\":[]}".getBytes(UTF_8);
+    Digest claimed = Digest.sha256("something else".getBytes(UTF_8));
+    served.put("/v2/" + REPO + "/manifests/" + claimed, manifest);
+    assertThrows(UpstreamUnavailableException.class, () -> mirror.get(REPO, claimed));
+    var e = assertThrows(RegistryException.class, () -> store.manifests().get(REPO, claimed));
+    assertEquals(ErrorCode.MANIFEST_UNKNOWN, e.code());
+    assertTrue(store.blobs().statContent(claimed).isEmpty());
+  }
+
+  private static UpstreamClient unreachable() throws IOException {
+    try (var socket = new java.net.ServerSocket(0)) { // a port nobody listens on afterwards
+      return new UpstreamClient(
+          URI.create("http://127.0.0.1:" + socket.getLocalPort()),
+          null,
+          null,
+          Duration.ofSeconds(2));
+    }
+  }
+}
