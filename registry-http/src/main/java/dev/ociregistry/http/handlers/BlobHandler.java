@@ -18,13 +18,11 @@ import java.io.IOException;
 public final class BlobHandler {
   private final BlobStore blobs;
   private final Mirror mirror;
-  private final boolean deleteEnabled;
 
   /** {@code mirror} is null unless the registry is a pull-through cache. */
-  public BlobHandler(BlobStore blobs, Mirror mirror, boolean deleteEnabled) {
+  public BlobHandler(BlobStore blobs, Mirror mirror) {
     this.blobs = blobs;
     this.mirror = mirror;
-    this.deleteEnabled = deleteEnabled;
   }
 
   public Response get(Request request) throws IOException {
@@ -68,10 +66,6 @@ public final class BlobHandler {
   }
 
   public Response delete(Request request) throws IOException {
-    if (!deleteEnabled) {
-      throw new RegistryException(
-          ErrorCode.UNSUPPORTED, "deletes are disabled on this registry", null);
-    }
     blobs.unlink(request.name(), request.digestParam("digest"));
     return Response.status(HttpResponseStatus.ACCEPTED);
   }
@@ -122,8 +116,8 @@ public final class BlobHandler {
     }
 
     private static RegistryException unsatisfiable(long total) {
-      return new RegistryException(
-          ErrorCode.RANGE_INVALID, 416, "requested range not satisfiable", "bytes */" + total);
+      return ErrorCode.RANGE_INVALID.exception(
+          "requested range not satisfiable", "bytes */" + total);
     }
   }
 }

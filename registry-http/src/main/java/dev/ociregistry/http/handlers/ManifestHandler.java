@@ -23,20 +23,14 @@ public final class ManifestHandler {
   private final ManifestStore manifests;
   private final ReferrerStore referrers;
   private final Mirror mirror;
-  private final boolean deleteEnabled;
   private final boolean serveFallbackTags;
 
   /** {@code mirror} is null unless the registry is a pull-through cache. */
   public ManifestHandler(
-      ManifestStore manifests,
-      ReferrerStore referrers,
-      Mirror mirror,
-      boolean deleteEnabled,
-      boolean serveFallbackTags) {
+      ManifestStore manifests, ReferrerStore referrers, Mirror mirror, boolean serveFallbackTags) {
     this.manifests = manifests;
     this.referrers = referrers;
     this.mirror = mirror;
-    this.deleteEnabled = deleteEnabled;
     this.serveFallbackTags = serveFallbackTags;
   }
 
@@ -98,10 +92,6 @@ public final class ManifestHandler {
   }
 
   public Response delete(Request request) throws IOException {
-    if (!deleteEnabled) {
-      throw new RegistryException(
-          ErrorCode.UNSUPPORTED, "deletes are disabled on this registry", null);
-    }
     RepositoryName name = request.name();
     switch (Reference.parse(request.param("reference"))) {
       case Digest digest -> {
