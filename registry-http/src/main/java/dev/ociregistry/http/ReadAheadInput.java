@@ -62,7 +62,7 @@ final class ReadAheadInput implements ChunkedInput<ByteBuf> {
     try (InputStream stream = in) {
       long remaining = length;
       while (remaining > 0 && !closed) {
-        ByteBuf chunk = alloc.heapBuffer((int) Math.min(CHUNK_BYTES, remaining));
+        ByteBuf chunk = alloc.buffer((int) Math.min(CHUNK_BYTES, remaining));
         try {
           while (chunk.isWritable()) {
             if (chunk.writeBytes(stream, chunk.writableBytes()) < 0) {

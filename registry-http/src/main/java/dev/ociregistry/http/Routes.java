@@ -53,7 +53,8 @@ import java.util.regex.Pattern;
  * The kinds are what {@link WriteRefusal} goes by: read-only and mirror registries refuse WRITE and
  * DELETE routes, and a registry with deletes disabled refuses DELETE routes. Requests no row
  * matches go to the pseudo-route {@code unmatched} (404, or 405 for a known path), requests that
- * are not HTTP to {@code malformed}; decorators see those too.
+ * cannot be parsed (400) or expect what HTTP/1.1 does not define (417) to {@code malformed};
+ * decorators see those too.
  *
  * <p>Names contain slashes, so each pattern anchors on the fixed suffix and takes the name
  * greedily: the path is in effect parsed from the right.
@@ -209,7 +210,7 @@ public final class Routes {
     return unmatched;
   }
 
-  /** The pseudo-route of requests that could not be parsed. */
+  /** The pseudo-route of requests that could not be parsed, or had an unknown expectation. */
   public Route malformed() {
     return malformed;
   }
@@ -229,6 +230,8 @@ public final class Routes {
     return switch (groups.size()) {
       case 0 -> Map.of();
       case 1 -> Map.of(groups.get(0), m.group(groups.get(0)));
+      case 2 ->
+          Map.of(groups.get(0), m.group(groups.get(0)), groups.get(1), m.group(groups.get(1)));
       default -> {
         var params = new HashMap<String, String>();
         for (String group : groups) {
