@@ -10,8 +10,9 @@ import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * A request body as a blocking {@link InputStream}, fed by the event loop and read by a handler on
- * a virtual thread. Back-pressure: the event loop reads from the socket only while less than {@link
- * #HIGH_WATER_BYTES} are queued; the reader asks for more when the queue runs low.
+ * a virtual thread (streamed, or collected by {@link Request#bytes()}). Back-pressure: the event
+ * loop reads from the socket only while less than {@link #HIGH_WATER_BYTES} are queued; the reader
+ * asks for more when the queue runs low, and its first demand is what sends {@code 100 Continue}.
  */
 final class BodyStream extends InputStream {
   static final int HIGH_WATER_BYTES = 1024 * 1024;

@@ -6,11 +6,12 @@ import java.time.Duration;
  * HTTP-level settings.
  *
  * @param deleteEnabled whether manifest and blob DELETE are allowed (registry:2's {@code
- *     storage.delete.enabled})
- * @param maxManifestBytes manifests larger than this are refused with 413
+ *     storage.delete.enabled}); see {@link WriteRefusal}
+ * @param maxManifestBytes the limit of aggregated request bodies (manifests): larger ones are
+ *     refused with 413
  * @param idleTimeout a connection waiting this long for a request or for more of its body is closed
  * @param writeRefusal null when clients may write; otherwise why they may not (read-only, mirror),
- *     the message of the 405 every write route answers
+ *     the message of the 405 every write and delete route answers
  * @param serveFallbackTags whether a pull of a referrers fallback tag ({@code sha256-<hex>}) that
  *     no client pushed is answered with the subject's referrers
  */

@@ -16,6 +16,7 @@ import io.netty.channel.AdaptiveRecvByteBufAllocator;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
+import io.netty.channel.ChannelPipeline;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
@@ -23,14 +24,20 @@ import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpServerCodec;
-import io.netty.handler.codec.http.HttpServerExpectContinueHandler;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.handler.stream.ChunkedWriteHandler;
 import io.netty.handler.timeout.IdleStateHandler;
 import java.net.InetSocketAddress;
+import java.util.ArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 
-/** Builds the Netty pipeline and binds it. The one place the HTTP server is put together. */
+/**
+ * Builds the Netty pipeline and binds it: the one place the HTTP server is put together, with the
+ * decorators every route passes through. A request goes {@link HttpExchange} → decorators → route
+ * handler (on a virtual thread) → {@link ErrorMapper} for failures → {@link ResponseWriter}.
+ */
 public final class RegistryHttpServer implements AutoCloseable {
   /** Request line and header limits: generous for long names and many headers, never unbounded. */
   static final int MAX_INITIAL_LINE_BYTES = 8 * 1024;
@@ -47,14 +54,14 @@ public final class RegistryHttpServer implements AutoCloseable {
 
   private final Routes routes;
   private final HttpOptions options;
-  private final RequestMetrics metrics;
   private final ExecutorService handlers = Executors.newVirtualThreadPerTaskExecutor();
   private EventLoopGroup group;
   private Channel channel;
 
   /**
    * Blob and manifest reads come from {@code blobs} and {@code manifests}: the store's own, or
-   * decorators in front of them (a mirror, the referrers fallback tags).
+   * decorators in front of them (a mirror, the referrers fallback tags). {@code meters} is null
+   * when nothing reads request metrics.
    */
   public RegistryHttpServer(
       RegistryStore store,
@@ -63,22 +70,24 @@ public final class RegistryHttpServer implements AutoCloseable {
       HttpOptions options,
       MeterRegistry meters) {
     this.options = options;
-    this.metrics = new RequestMetrics(meters);
+    // The first decorator is the outermost: the access log sees refusals too.
+    var decorators = new ArrayList<Decorator>();
+    decorators.add(new AccessLog());
+    if (meters != null) {
+      decorators.add(new RequestMetrics(meters));
+    }
+    decorators.add(new WriteRefusal(options.writeRefusal(), options.deleteEnabled()));
     this.routes =
         new Routes(
-            new BaseHandler(),
-            new BlobHandler(blobs, store.blobs(), options.deleteEnabled()),
-            new UploadHandler(store.uploads(), store.blobs()),
-            new ManifestHandler(
-                manifests,
-                store.manifests(),
-                store.referrers(),
-                options.deleteEnabled(),
-                options.serveFallbackTags()),
-            new TagHandler(store.manifests()),
-            new ReferrerHandler(store.referrers()),
-            new CatalogHandler(store.catalog()),
-            options.writeRefusal());
+                new BaseHandler(),
+                new BlobHandler(blobs, store.blobs()),
+                new UploadHandler(store.uploads(), store.blobs()),
+                new ManifestHandler(
+                    manifests, store.manifests(), store.referrers(), options.serveFallbackTags()),
+                new TagHandler(store.manifests()),
+                new ReferrerHandler(store.referrers()),
+                new CatalogHandler(store.catalog()))
+            .decorate(decorators);
   }
 
   /** Binds and starts serving; returns the bound address (port 0 picks a free port). */
@@ -98,22 +107,37 @@ public final class RegistryHttpServer implements AutoCloseable {
                 new ChannelInitializer<SocketChannel>() {
                   @Override
                   protected void initChannel(SocketChannel ch) {
-                    ch.pipeline()
-                        .addLast(
-                            new IdleStateHandler(
-                                options.idleTimeout().toSeconds(), 0, 0, TimeUnit.SECONDS))
-                        .addLast(
-                            new HttpServerCodec(
-                                new HttpDecoderConfig()
-                                    .setMaxInitialLineLength(MAX_INITIAL_LINE_BYTES)
-                                    .setMaxHeaderSize(MAX_HEADER_BYTES)
-                                    .setMaxChunkSize(MAX_BODY_PIECE_BYTES)))
-                        .addLast(new HttpServerExpectContinueHandler())
-                        .addLast(new ConnectionHandler(routes, options, handlers, metrics));
+                    pipeline(ch);
                   }
                 });
     channel = bootstrap.bind(address).sync().channel();
     return (InetSocketAddress) channel.localAddress();
+  }
+
+  /** One connection's pipeline. A TLS handler would go first; files are then sent in chunks. */
+  private void pipeline(Channel ch) {
+    ChannelPipeline p = ch.pipeline();
+    p.addLast(new IdleStateHandler(options.idleTimeout().toSeconds(), 0, 0, TimeUnit.SECONDS))
+        .addLast(codec())
+        .addLast(new ChunkedWriteHandler());
+    // sendfile bypasses the pipeline: not possible when a handler encrypts what is written
+    boolean zeroCopy = p.get(SslHandler.class) == null;
+    p.addLast(
+        new HttpExchange(
+            routes,
+            options.maxManifestBytes(),
+            handlers,
+            ch.eventLoop(),
+            new ResponseWriter(zeroCopy, handlers, ch.eventLoop())));
+  }
+
+  /** HTTP/1.1 parsing and encoding, with the limits above. */
+  static HttpServerCodec codec() {
+    return new HttpServerCodec(
+        new HttpDecoderConfig()
+            .setMaxInitialLineLength(MAX_INITIAL_LINE_BYTES)
+            .setMaxHeaderSize(MAX_HEADER_BYTES)
+            .setMaxChunkSize(MAX_BODY_PIECE_BYTES));
   }
 
   /** Blocks until the server channel closes. */

@@ -2,57 +2,97 @@ package dev.ociregistry.http;
 
 import dev.ociregistry.core.Digest;
 import dev.ociregistry.core.ErrorCode;
+import dev.ociregistry.core.RegistryException;
 import dev.ociregistry.core.RepositoryName;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.QueryStringDecoder;
+import java.io.IOException;
 import java.io.InputStream;
 import java.util.List;
 import java.util.Map;
 
 /**
- * One request as a handler sees it: the route's path parameters, the query, the headers and the
- * body. The body is a stream for streamed routes and bytes for aggregated ones.
+ * One request as decorators and handlers see it, from the moment its head arrived: the route's path
+ * parameters, the query, the headers, and the body, read on demand. The body is a stream for
+ * streamed routes and bytes for aggregated ones; asking for it is what sends {@code 100 Continue}.
  */
 public final class Request {
-  private final HttpMethod method;
-  private final String path;
-  private final Map<String, List<String>> query;
-  private final HttpHeaders headers;
-  private final Map<String, String> params;
-  private final InputStream body;
-  private final byte[] bytes;
 
+  /** Told once the response is written (or failed to be): its status and body length. */
+  @FunctionalInterface
+  public interface Completion {
+    void completed(int status, long bytes);
+  }
+
+  private final HttpRequest head;
+  private final QueryStringDecoder query;
+  private final Map<String, String> params;
+  private final String id;
+  private final long startNanos;
+  private final Routes.BodyMode bodyMode;
+  private final BodyStream body;
+  private final int maxBodyBytes;
+  private final RegistryException rejection;
+  private volatile boolean bodyRefused;
+  private byte[] bytes;
+  private Completion completion;
+
+  /**
+   * {@code body} is null for routes without one; {@code rejection} is set only for requests that
+   * are answered with it whatever their route (malformed ones).
+   */
   Request(
-      HttpMethod method,
-      String path,
-      Map<String, List<String>> query,
-      HttpHeaders headers,
+      HttpRequest head,
+      QueryStringDecoder query,
       Map<String, String> params,
-      InputStream body,
-      byte[] bytes) {
-    this.method = method;
-    this.path = path;
+      String id,
+      Routes.BodyMode bodyMode,
+      BodyStream body,
+      int maxBodyBytes,
+      RegistryException rejection) {
+    this.head = head;
     this.query = query;
-    this.headers = headers;
     this.params = params;
+    this.id = id;
+    this.startNanos = System.nanoTime();
+    this.bodyMode = bodyMode;
     this.body = body;
-    this.bytes = bytes;
+    this.maxBodyBytes = maxBodyBytes;
+    this.rejection = rejection;
   }
 
   public HttpMethod method() {
-    return method;
+    return head.method();
   }
 
   public boolean isHead() {
-    return method.equals(HttpMethod.HEAD);
+    return head.method().equals(HttpMethod.HEAD);
   }
 
   public String path() {
-    return path;
+    return query.path();
+  }
+
+  /** The request target as sent, query included. */
+  public String uri() {
+    return head.uri();
   }
 
   public HttpHeaders headers() {
-    return headers;
+    return head.headers();
+  }
+
+  /** The request id: the client's {@code X-Request-Id} when usable, else one of ours. */
+  public String id() {
+    return id;
+  }
+
+  /** {@link System#nanoTime()} when the request's head arrived. */
+  public long startNanos() {
+    return startNanos;
   }
 
   /** The repository name from the path, validated. */
@@ -71,7 +111,7 @@ public final class Request {
 
   /** The first value of a query parameter, or null. */
   public String query(String key) {
-    List<String> values = query.get(key);
+    List<String> values = query.parameters().get(key);
     return values == null || values.isEmpty() ? null : values.get(0);
   }
 
@@ -92,19 +132,71 @@ public final class Request {
     throw ErrorCode.PAGINATION_NUMBER_INVALID.exception("invalid " + key + ": " + value);
   }
 
-  /** The streamed body (streamed routes only). */
+  /** The body as it arrives (streamed routes only); it ends where the request body ends. */
   public InputStream body() {
-    if (body == null) {
+    if (bodyMode != Routes.BodyMode.STREAM) {
       throw new IllegalStateException("route does not stream its body");
     }
     return body;
   }
 
-  /** The aggregated body (aggregating routes only). */
-  public byte[] bytes() {
-    if (bytes == null) {
+  /**
+   * The whole body (aggregating routes only), waiting for it to arrive. A body over the route's
+   * limit is refused with 413, at once when its declared length says so.
+   */
+  public byte[] bytes() throws IOException {
+    if (bodyMode != Routes.BodyMode.AGGREGATE) {
       throw new IllegalStateException("route does not aggregate its body");
     }
+    if (bytes == null) {
+      if (HttpUtil.getContentLength(head, -1L) > maxBodyBytes) {
+        throw refuseBody();
+      }
+      byte[] read = body.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, maxBodyBytes + 1L));
+      if (read.length > maxBodyBytes) {
+        throw refuseBody();
+      }
+      bytes = read;
+    }
     return bytes;
+  }
+
+  private RegistryException refuseBody() {
+    bodyRefused = true;
+    return ErrorMapper.tooLarge(maxBodyBytes);
+  }
+
+  /** Registers a callback for when the response is written; callbacks run in registration order. */
+  public void onComplete(Completion next) {
+    Completion before = completion;
+    completion =
+        before == null
+            ? next
+            : (status, length) -> {
+              before.completed(status, length);
+              next.completed(status, length);
+            };
+  }
+
+  /** Event loop, after the response's last write. */
+  void complete(int status, long length) {
+    if (completion != null) {
+      completion.completed(status, length);
+    }
+  }
+
+  /** Whether the body was refused as too large: the connection closes after the answer. */
+  boolean bodyRefused() {
+    return bodyRefused;
+  }
+
+  /** Whether the body broke off (the client went away, or stalled) before its end. */
+  boolean bodyBroken() {
+    return body != null && body.isBroken();
+  }
+
+  /** Why a malformed request is refused; null for every other request. */
+  RegistryException rejection() {
+    return rejection;
   }
 }

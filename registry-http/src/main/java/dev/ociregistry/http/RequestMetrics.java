@@ -7,7 +7,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 
 /** {@code http.server.requests}, tagged by route name (never the raw path), method and status. */
-final class RequestMetrics {
+final class RequestMetrics implements Decorator {
   private final MeterRegistry meters;
   private final Map<String, Timer> timers = new ConcurrentHashMap<>();
 
@@ -15,7 +15,19 @@ final class RequestMetrics {
     this.meters = meters;
   }
 
-  void record(String route, String method, int status, long nanos) {
+  @Override
+  public Handler decorate(Routes.Route route, Handler next) {
+    String name = route.name();
+    return request -> {
+      request.onComplete(
+          (status, bytes) ->
+              record(
+                  name, request.method().name(), status, System.nanoTime() - request.startNanos()));
+      return next.handle(request);
+    };
+  }
+
+  private void record(String route, String method, int status, long nanos) {
     timers
         .computeIfAbsent(
             route + ' ' + method + ' ' + status,

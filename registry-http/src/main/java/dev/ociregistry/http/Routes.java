@@ -1,5 +1,10 @@
 package dev.ociregistry.http;
 
+import static dev.ociregistry.http.Routes.BodyMode.AGGREGATE;
+import static dev.ociregistry.http.Routes.BodyMode.NONE;
+import static dev.ociregistry.http.Routes.BodyMode.STREAM;
+import static dev.ociregistry.http.Routes.Kind.READ;
+import static dev.ociregistry.http.Routes.Kind.WRITE;
 import static io.netty.handler.codec.http.HttpMethod.DELETE;
 import static io.netty.handler.codec.http.HttpMethod.GET;
 import static io.netty.handler.codec.http.HttpMethod.HEAD;
@@ -7,7 +12,6 @@ import static io.netty.handler.codec.http.HttpMethod.PATCH;
 import static io.netty.handler.codec.http.HttpMethod.POST;
 import static io.netty.handler.codec.http.HttpMethod.PUT;
 
-import dev.ociregistry.core.ErrorCode;
 import dev.ociregistry.http.handlers.BaseHandler;
 import dev.ociregistry.http.handlers.BlobHandler;
 import dev.ociregistry.http.handlers.CatalogHandler;
@@ -16,7 +20,6 @@ import dev.ociregistry.http.handlers.ReferrerHandler;
 import dev.ociregistry.http.handlers.TagHandler;
 import dev.ociregistry.http.handlers.UploadHandler;
 import io.netty.handler.codec.http.HttpMethod;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -25,48 +28,74 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * The route table: every endpoint of the OCI Distribution Spec v1.1, by its spec id.
+ * The route table: every endpoint of the OCI Distribution Spec v1.1, by its spec id, with how each
+ * takes its body and whether it reads, writes or deletes.
  *
  * <pre>
- * end-1   GET          /v2/
- * end-2   GET, HEAD    /v2/{name}/blobs/{digest}
- * end-3   GET, HEAD    /v2/{name}/manifests/{reference}
- * end-4a  POST         /v2/{name}/blobs/uploads/                 session
- * end-4b  POST         /v2/{name}/blobs/uploads/?digest=         monolithic
- * end-5   PATCH        /v2/{name}/blobs/uploads/{id}             chunk (Content-Range) or stream
- * end-6   PUT          /v2/{name}/blobs/uploads/{id}?digest=     close, with optional last chunk
- * end-7   PUT          /v2/{name}/manifests/{reference}
- * end-8   GET          /v2/{name}/tags/list?n=&amp;last=
- * end-9   DELETE       /v2/{name}/manifests/{reference}
- * end-10  DELETE       /v2/{name}/blobs/{digest}
- * end-11  POST         /v2/{name}/blobs/uploads/?mount=&amp;from=
- * end-12  GET          /v2/{name}/referrers/{digest}?artifactType=
- * end-13  GET          /v2/{name}/blobs/uploads/{id}             status
- *         DELETE       /v2/{name}/blobs/uploads/{id}             cancel
- *         GET          /v2/_catalog?n=&amp;last=
+ * end-1   GET          /v2/                                                          READ
+ * end-2   GET, HEAD    /v2/{name}/blobs/{digest}                                     READ
+ * end-3   GET, HEAD    /v2/{name}/manifests/{reference}                              READ
+ * end-4a  POST         /v2/{name}/blobs/uploads/                 session             WRITE
+ * end-4b  POST         /v2/{name}/blobs/uploads/?digest=         monolithic          WRITE
+ * end-5   PATCH        /v2/{name}/blobs/uploads/{id}             chunk or stream     WRITE
+ * end-6   PUT          /v2/{name}/blobs/uploads/{id}?digest=     close, last chunk   WRITE
+ * end-7   PUT          /v2/{name}/manifests/{reference}                              WRITE
+ * end-8   GET          /v2/{name}/tags/list?n=&amp;last=                                 READ
+ * end-9   DELETE       /v2/{name}/manifests/{reference}                              DELETE
+ * end-10  DELETE       /v2/{name}/blobs/{digest}                                     DELETE
+ * end-11  POST         /v2/{name}/blobs/uploads/?mount=&amp;from=                        WRITE
+ * end-12  GET          /v2/{name}/referrers/{digest}?artifactType=                   READ
+ * end-13  GET          /v2/{name}/blobs/uploads/{id}             status              READ
+ *         DELETE       /v2/{name}/blobs/uploads/{id}             cancel              WRITE
+ *         GET          /v2/_catalog?n=&amp;last=                                         READ
  * </pre>
  *
- * Rows marked by {@code write(...)} change the registry; in read-only and mirror modes they answer
- * {@code 405 UNSUPPORTED}.
+ * The kinds are what {@link WriteRefusal} goes by: read-only and mirror registries refuse WRITE and
+ * DELETE routes, and a registry with deletes disabled refuses DELETE routes. Requests no row
+ * matches go to the pseudo-route {@code unmatched} (404, or 405 for a known path), requests that
+ * cannot be parsed (400) or expect what HTTP/1.1 does not define (417) to {@code malformed};
+ * decorators see those too.
  *
  * <p>Names contain slashes, so each pattern anchors on the fixed suffix and takes the name
  * greedily: the path is in effect parsed from the right.
  */
 public final class Routes {
+  /** The pseudo-route of requests that match no row. */
+  public static final String UNMATCHED = "unmatched";
+
+  /** The pseudo-route of requests that could not be parsed. */
+  public static final String MALFORMED = "malformed";
 
   /** How a route takes its request body. */
   public enum BodyMode {
     /** No body expected; anything sent is discarded. */
     NONE,
-    /** Collected in memory up to a limit (manifests). */
+    /** Collected in memory up to a limit (manifests): {@link Request#bytes()}. */
     AGGREGATE,
-    /** Handed to the handler as a stream while it arrives (blob uploads). */
+    /**
+     * Handed to the handler as a stream while it arrives (blob uploads): {@link Request#body()}.
+     */
     STREAM
   }
 
-  /** One row of the table. {@code name} tags logs and metrics instead of the raw path. */
+  /** What a route does to the registry. */
+  public enum Kind {
+    READ,
+    WRITE,
+    DELETE
+  }
+
+  /**
+   * One row of the table. {@code name} tags logs and metrics instead of the raw path; {@code
+   * method} and {@code pattern} are null for the pseudo-routes.
+   */
   public record Route(
-      String name, HttpMethod method, Pattern pattern, BodyMode body, Handler handler) {}
+      String name, HttpMethod method, Pattern pattern, BodyMode body, Kind kind, Handler handler) {
+
+    Route withHandler(Handler decorated) {
+      return new Route(name, method, pattern, body, kind, decorated);
+    }
+  }
 
   /** A matched route with its path parameters. */
   public record Match(Route route, Map<String, String> params) {}
@@ -84,7 +113,16 @@ public final class Routes {
       Pattern.compile("/v2/" + NAME + "/referrers/(?<digest>[^/]+)");
   private static final Pattern TAGS = Pattern.compile("/v2/" + NAME + "/tags/list");
 
-  private final List<Route> routes;
+  /** The groups a pattern captures, looked up once rather than per request. */
+  private record Row(Route route, List<String> groups) {
+    Row(Route route) {
+      this(route, List.copyOf(route.pattern().namedGroups().keySet()));
+    }
+  }
+
+  private final List<Row> rows;
+  private final Route unmatched;
+  private final Route malformed;
 
   public Routes(
       BaseHandler base,
@@ -93,97 +131,114 @@ public final class Routes {
       ManifestHandler manifests,
       TagHandler tags,
       ReferrerHandler referrers,
-      CatalogHandler catalog,
-      String writeRefusal) {
-    var r = new ArrayList<Route>();
-    r.add(new Route("base", GET, BASE, BodyMode.NONE, base::get));
-    r.add(new Route("catalog", GET, CATALOG, BodyMode.NONE, catalog::list));
-    // Upload routes first: "<name>/blobs/uploads/<id>" must not read as a blob of "<name>/blobs".
-    r.add(
-        write(
-            writeRefusal,
-            new Route("upload.start", POST, UPLOADS, BodyMode.STREAM, uploads::start)));
-    r.add(new Route("upload.status", GET, UPLOAD, BodyMode.NONE, uploads::status));
-    r.add(
-        write(
-            writeRefusal,
-            new Route("upload.patch", PATCH, UPLOAD, BodyMode.STREAM, uploads::patch)));
-    r.add(
-        write(
-            writeRefusal,
-            new Route("upload.complete", PUT, UPLOAD, BodyMode.STREAM, uploads::complete)));
-    r.add(
-        write(
-            writeRefusal,
-            new Route("upload.cancel", DELETE, UPLOAD, BodyMode.NONE, uploads::cancel)));
-    r.add(new Route("blob.get", GET, BLOB, BodyMode.NONE, blobs::get));
-    r.add(new Route("blob.head", HEAD, BLOB, BodyMode.NONE, blobs::get));
-    r.add(
-        write(writeRefusal, new Route("blob.delete", DELETE, BLOB, BodyMode.NONE, blobs::delete)));
-    r.add(new Route("manifest.get", GET, MANIFEST, BodyMode.NONE, manifests::get));
-    r.add(new Route("manifest.head", HEAD, MANIFEST, BodyMode.NONE, manifests::get));
-    r.add(
-        write(
-            writeRefusal,
-            new Route("manifest.put", PUT, MANIFEST, BodyMode.AGGREGATE, manifests::put)));
-    r.add(
-        write(
-            writeRefusal,
-            new Route("manifest.delete", DELETE, MANIFEST, BodyMode.NONE, manifests::delete)));
-    r.add(new Route("tags.list", GET, TAGS, BodyMode.NONE, tags::list));
-    r.add(new Route("referrers.list", GET, REFERRERS, BodyMode.NONE, referrers::list));
-    this.routes = List.copyOf(r);
+      CatalogHandler catalog) {
+    this(
+        List.of(
+            new Route("base", GET, BASE, NONE, READ, base::get),
+            new Route("catalog", GET, CATALOG, NONE, READ, catalog::list),
+            // Upload routes before blob routes: "<name>/blobs/uploads/<id>" is not a blob of
+            // "<name>/blobs".
+            new Route("upload.start", POST, UPLOADS, STREAM, WRITE, uploads::start),
+            new Route("upload.status", GET, UPLOAD, NONE, READ, uploads::status),
+            new Route("upload.patch", PATCH, UPLOAD, STREAM, WRITE, uploads::patch),
+            new Route("upload.complete", PUT, UPLOAD, STREAM, WRITE, uploads::complete),
+            new Route("upload.cancel", DELETE, UPLOAD, NONE, WRITE, uploads::cancel),
+            new Route("blob.get", GET, BLOB, NONE, READ, blobs::get),
+            new Route("blob.head", HEAD, BLOB, NONE, READ, blobs::get),
+            new Route("blob.delete", DELETE, BLOB, NONE, Kind.DELETE, blobs::delete),
+            new Route("manifest.get", GET, MANIFEST, NONE, READ, manifests::get),
+            new Route("manifest.head", HEAD, MANIFEST, NONE, READ, manifests::get),
+            new Route("manifest.put", PUT, MANIFEST, AGGREGATE, WRITE, manifests::put),
+            new Route("manifest.delete", DELETE, MANIFEST, NONE, Kind.DELETE, manifests::delete),
+            new Route("tags.list", GET, TAGS, NONE, READ, tags::list),
+            new Route("referrers.list", GET, REFERRERS, NONE, READ, referrers::list)));
+  }
+
+  /** A table of the given rows, plus the pseudo-routes. */
+  Routes(List<Route> routes) {
+    this.rows = routes.stream().map(Row::new).toList();
+    this.unmatched = new Route(UNMATCHED, null, null, NONE, READ, this::unmatched);
+    this.malformed = new Route(MALFORMED, null, null, NONE, READ, Routes::malformed);
+  }
+
+  private Routes(List<Row> rows, Route unmatched, Route malformed) {
+    this.rows = rows;
+    this.unmatched = unmatched;
+    this.malformed = malformed;
   }
 
   /**
-   * A route that changes the registry: as given, or, when writes are refused (read-only or mirror
-   * mode), one that answers 405 UNSUPPORTED without reading the body.
+   * This table with every route's handler, the pseudo-routes' too, wrapped by the decorators; the
+   * first decorator is the outermost.
    */
-  private static Route write(String refusal, Route route) {
-    if (refusal == null) {
-      return route;
-    }
-    return new Route(
-        route.name(),
-        route.method(),
-        route.pattern(),
-        BodyMode.NONE,
-        request -> {
-          throw ErrorCode.UNSUPPORTED.exception(refusal);
-        });
+  public Routes decorate(List<Decorator> decorators) {
+    return new Routes(
+        rows.stream().map(r -> new Row(decorate(r.route(), decorators), r.groups())).toList(),
+        decorate(unmatched, decorators),
+        decorate(malformed, decorators));
   }
 
-  /** The route for a request; see {@link #pathKnown} to tell 405 from 404 when there is none. */
+  private static Route decorate(Route route, List<Decorator> decorators) {
+    Handler handler = route.handler();
+    for (Decorator decorator : decorators.reversed()) {
+      handler = decorator.decorate(route, handler);
+    }
+    return route.withHandler(handler);
+  }
+
+  /** The rows, in matching order. */
+  public List<Route> routes() {
+    return rows.stream().map(Row::route).toList();
+  }
+
+  /** The route for a request, or empty: then {@link #unmatched()} answers it. */
   public Optional<Match> match(HttpMethod method, String path) {
-    for (Route route : routes) {
-      if (!route.method().equals(method)) {
+    for (Row row : rows) {
+      if (!row.route().method().equals(method)) {
         continue;
       }
-      Matcher m = route.pattern().matcher(path);
+      Matcher m = row.route().pattern().matcher(path);
       if (m.matches()) {
-        return Optional.of(new Match(route, params(m)));
+        return Optional.of(new Match(row.route(), params(m, row.groups())));
       }
     }
     return Optional.empty();
   }
 
-  /** Whether any route serves this path with some method. */
-  public boolean pathKnown(String path) {
-    return routes.stream().anyMatch(r -> r.pattern().matcher(path).matches());
+  /** The pseudo-route of requests no row matches: 405 when the path is known, else 404. */
+  public Route unmatched() {
+    return unmatched;
   }
 
-  private static Map<String, String> params(Matcher m) {
-    var params = new HashMap<String, String>();
-    for (String group : List.of("name", "digest", "id", "reference")) {
-      try {
-        String value = m.group(group);
-        if (value != null) {
-          params.put(group, value);
+  /** The pseudo-route of requests that could not be parsed, or had an unknown expectation. */
+  public Route malformed() {
+    return malformed;
+  }
+
+  private Response unmatched(Request request) {
+    String path = request.path();
+    throw rows.stream().anyMatch(r -> r.route().pattern().matcher(path).matches())
+        ? ErrorMapper.methodNotAllowed(request.method())
+        : ErrorMapper.noSuchEndpoint(path);
+  }
+
+  private static Response malformed(Request request) {
+    throw request.rejection();
+  }
+
+  private static Map<String, String> params(Matcher m, List<String> groups) {
+    return switch (groups.size()) {
+      case 0 -> Map.of();
+      case 1 -> Map.of(groups.get(0), m.group(groups.get(0)));
+      case 2 ->
+          Map.of(groups.get(0), m.group(groups.get(0)), groups.get(1), m.group(groups.get(1)));
+      default -> {
+        var params = new HashMap<String, String>();
+        for (String group : groups) {
+          params.put(group, m.group(group));
         }
-      } catch (IllegalArgumentException e) {
-        // this pattern has no such group
+        yield params;
       }
-    }
-    return params;
+    };
   }
 }

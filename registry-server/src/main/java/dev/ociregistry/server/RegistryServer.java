@@ -14,7 +14,6 @@ import dev.ociregistry.storage.driver.StorageDriver;
 import dev.ociregistry.storage.driver.s3.S3Driver;
 import dev.ociregistry.storage.mirror.Mirror;
 import dev.ociregistry.storage.mirror.UpstreamClient;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.URI;
@@ -74,7 +73,7 @@ public final class RegistryServer implements AutoCloseable {
                         + config.proxy().remoteUrl()
                         + "; push there"
                     : null);
-    var http = new RegistryHttpServer(store, blobs, manifests, options, new SimpleMeterRegistry());
+    var http = new RegistryHttpServer(store, blobs, manifests, options, null);
     InetSocketAddress bound = http.start(config.http().socketAddress());
     log.info(
         "registry listening on {} ({}, {})",

@@ -19,13 +19,11 @@ import java.io.IOException;
 public final class BlobHandler {
   private final BlobSource source;
   private final BlobStore blobs;
-  private final boolean deleteEnabled;
 
   /** Reads come from {@code source} (the store, or a mirror in front of it). */
-  public BlobHandler(BlobSource source, BlobStore blobs, boolean deleteEnabled) {
+  public BlobHandler(BlobSource source, BlobStore blobs) {
     this.source = source;
     this.blobs = blobs;
-    this.deleteEnabled = deleteEnabled;
   }
 
   /** GET and HEAD; a GET looks its blob up once and reads what it found. */
@@ -74,10 +72,6 @@ public final class BlobHandler {
   }
 
   public Response delete(Request request) throws IOException {
-    if (!deleteEnabled) {
-      throw new RegistryException(
-          ErrorCode.UNSUPPORTED, "deletes are disabled on this registry", null);
-    }
     blobs.unlink(request.name(), request.digestParam("digest"));
     return Response.status(HttpResponseStatus.ACCEPTED);
   }
@@ -128,8 +122,8 @@ public final class BlobHandler {
     }
 
     private static RegistryException unsatisfiable(long total) {
-      return new RegistryException(
-          ErrorCode.RANGE_INVALID, 416, "requested range not satisfiable", "bytes */" + total);
+      return ErrorCode.RANGE_INVALID.exception(
+          "requested range not satisfiable", "bytes */" + total);
     }
   }
 }

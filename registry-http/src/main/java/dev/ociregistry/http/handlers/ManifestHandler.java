@@ -23,7 +23,6 @@ public final class ManifestHandler {
   private final ManifestSource source;
   private final ManifestStore manifests;
   private final ReferrerStore referrers;
-  private final boolean deleteEnabled;
   private final boolean serveFallbackTags;
 
   /**
@@ -34,12 +33,10 @@ public final class ManifestHandler {
       ManifestSource source,
       ManifestStore manifests,
       ReferrerStore referrers,
-      boolean deleteEnabled,
       boolean serveFallbackTags) {
     this.source = source;
     this.manifests = manifests;
     this.referrers = referrers;
-    this.deleteEnabled = deleteEnabled;
     this.serveFallbackTags = serveFallbackTags;
   }
 
@@ -77,10 +74,6 @@ public final class ManifestHandler {
   }
 
   public Response delete(Request request) throws IOException {
-    if (!deleteEnabled) {
-      throw new RegistryException(
-          ErrorCode.UNSUPPORTED, "deletes are disabled on this registry", null);
-    }
     RepositoryName name = request.name();
     switch (Reference.parse(request.param("reference"))) {
       case Digest digest -> {

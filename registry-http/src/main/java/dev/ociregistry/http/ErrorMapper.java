@@ -1,0 +1,117 @@
+package dev.ociregistry.http;
+
+import dev.ociregistry.core.ErrorCode;
+import dev.ociregistry.core.Json;
+import dev.ociregistry.core.RegistryException;
+import dev.ociregistry.storage.driver.InvalidPathException;
+import dev.ociregistry.storage.driver.PathNotFoundException;
+import dev.ociregistry.storage.driver.StorageUnavailableException;
+import dev.ociregistry.storage.mirror.UpstreamUnavailableException;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import java.io.IOException;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The one door from exceptions to answers: every error is {@code
+ * {"errors":[{"code","message","detail"}]}} with the spec's code and status. The few statuses that
+ * differ from their code's default are the named factories here; nothing else sets one.
+ */
+final class ErrorMapper {
+  private static final Logger log = LoggerFactory.getLogger(ErrorMapper.class);
+
+  /** Seconds a client is asked to wait before retrying when storage is unavailable. */
+  static final int RETRY_AFTER_SECONDS = 5;
+
+  private ErrorMapper() {}
+
+  /** 400: the request could not be parsed as HTTP. */
+  static RegistryException malformed() {
+    return new RegistryException(ErrorCode.UNSUPPORTED, 400, "malformed HTTP request", null);
+  }
+
+  /** 417: an {@code Expect} other than {@code 100-continue}. */
+  static RegistryException expectationFailed(String expectation) {
+    return new RegistryException(
+        ErrorCode.UNSUPPORTED, 417, "unsupported expectation: " + expectation, null);
+  }
+
+  /** 404: no route has this path. */
+  static RegistryException noSuchEndpoint(String path) {
+    return new RegistryException(ErrorCode.UNSUPPORTED, 404, "no such endpoint: " + path, null);
+  }
+
+  /** 405: a route has this path, with another method. */
+  static RegistryException methodNotAllowed(HttpMethod method) {
+    return new RegistryException(
+        ErrorCode.UNSUPPORTED, 405, "method " + method + " not allowed here", null);
+  }
+
+  /** 413: an aggregated body over its limit. */
+  static RegistryException tooLarge(int limit) {
+    return new RegistryException(
+        ErrorCode.SIZE_INVALID,
+        413,
+        "manifest is larger than the limit of " + limit + " bytes",
+        null);
+  }
+
+  /**
+   * The answer to a handler's failure, or null when there is nobody to answer: the request body
+   * broke off because the client went away.
+   */
+  static Response toResponse(Exception e, Request request) {
+    return switch (e) {
+      case RegistryException r -> render(r);
+      case StorageUnavailableException u -> {
+        log.warn(
+            "storage unavailable for {} {}: {}", request.method(), request.path(), u.getMessage());
+        yield render(
+                ErrorCode.UNAVAILABLE.exception(
+                    u instanceof UpstreamUnavailableException
+                        ? "upstream registry: " + u.getMessage()
+                        : "storage is unavailable, try again later"))
+            .header(HttpHeaderNames.RETRY_AFTER, RETRY_AFTER_SECONDS);
+      }
+      case PathNotFoundException n ->
+          render(ErrorCode.BLOB_UNKNOWN.exception("content was removed while reading"));
+      case InvalidPathException i -> render(ErrorCode.NAME_INVALID.exception(null));
+      case IOException io when request.bodyBroken() -> {
+        log.debug("request body failed: {}", io.toString());
+        yield null;
+      }
+      default -> {
+        log.error("request {} {} failed", request.method(), request.path(), e);
+        yield internal(request.id());
+      }
+    };
+  }
+
+  static Response render(RegistryException e) {
+    Map<String, Object> error = new LinkedHashMap<>();
+    error.put("code", e.code().name());
+    error.put("message", e.getMessage());
+    error.put("detail", e.detail());
+    var response =
+        Response.status(HttpResponseStatus.valueOf(e.status()))
+            .json(Json.write(Map.of("errors", List.of(error))));
+    if (e.code() == ErrorCode.RANGE_INVALID && e.detail() instanceof String range) {
+      response.header(HttpHeaderNames.CONTENT_RANGE, range);
+    }
+    return response;
+  }
+
+  /** An unexpected failure: the client learns only the request id to quote. */
+  static Response internal(String requestId) {
+    return render(
+        new RegistryException(
+            ErrorCode.UNKNOWN,
+            "internal error; request id " + requestId,
+            Map.of("requestId", requestId)));
+  }
+}
