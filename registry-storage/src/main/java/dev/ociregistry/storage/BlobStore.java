@@ -7,6 +7,7 @@ import dev.ociregistry.storage.driver.FileInfo;
 import dev.ociregistry.storage.driver.PathNotFoundException;
 import dev.ociregistry.storage.driver.StorageDriver;
 import java.io.IOException;
+import java.nio.channels.FileChannel;
 import java.util.Optional;
 import java.util.OptionalLong;
 
@@ -46,8 +47,27 @@ public final class BlobStore {
    */
   public BlobBody open(RepositoryName repository, Digest digest, long offset, long length)
       throws IOException {
-    long total = stat(repository, digest).orElseThrow(() -> unknown(digest));
+    if (!isLinked(repository, digest)) {
+      throw unknown(digest);
+    }
     String path = RegistryPaths.blobData(digest);
+    Optional<FileChannel> local;
+    try {
+      local = driver.openLocal(path);
+    } catch (PathNotFoundException e) {
+      throw unknown(digest);
+    }
+    if (local.isPresent()) {
+      FileChannel channel = local.get();
+      try {
+        long total = channel.size();
+        return new BlobBody.LocalFile(channel, offset, length < 0 ? total - offset : length, total);
+      } catch (IOException e) {
+        channel.close();
+        throw e;
+      }
+    }
+    long total = statContent(digest).orElseThrow(() -> unknown(digest));
     if (redirect) {
       var url = driver.redirectUrl(path);
       if (url.isPresent()) {
@@ -55,14 +75,6 @@ public final class BlobStore {
       }
     }
     long count = length < 0 ? total - offset : length;
-    var file = driver.localFile(path);
-    if (file.isPresent()) {
-      return new BlobBody.LocalFile(
-          java.nio.channels.FileChannel.open(file.get(), java.nio.file.StandardOpenOption.READ),
-          offset,
-          count,
-          total);
-    }
     try {
       return new BlobBody.Stream(driver.reader(path, offset), offset, count, total);
     } catch (PathNotFoundException e) {
