@@ -13,7 +13,7 @@ import dev.ociregistry.gc.GcOptions;
 import dev.ociregistry.gc.GcProgress;
 import dev.ociregistry.gc.GcReport;
 import dev.ociregistry.storage.RegistryStore;
-import dev.ociregistry.storage.driver.FilesystemDriver;
+import dev.ociregistry.storage.driver.filesystem.FilesystemDriver;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;

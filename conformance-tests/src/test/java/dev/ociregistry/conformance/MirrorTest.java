@@ -32,7 +32,7 @@ import dev.ociregistry.gc.GarbageCollector;
 import dev.ociregistry.gc.GcOptions;
 import dev.ociregistry.gc.GcProgress;
 import dev.ociregistry.storage.RegistryStore;
-import dev.ociregistry.storage.driver.FilesystemDriver;
+import dev.ociregistry.storage.driver.filesystem.FilesystemDriver;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;

@@ -8,7 +8,6 @@ import dev.ociregistry.storage.driver.PathNotFoundException;
 import dev.ociregistry.storage.driver.StorageDriver;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
-import java.nio.file.StandardOpenOption;
 import java.util.Optional;
 import java.util.OptionalLong;
 
@@ -54,9 +53,9 @@ public final class BlobStore implements BlobSource {
     }
     String path = RegistryPaths.blobData(digest);
     try {
-      var local = driver.localFile(path);
+      Optional<FileChannel> local = driver.openLocal(path);
       if (local.isPresent()) {
-        return OpenBlob.of(FileChannel.open(local.get(), StandardOpenOption.READ));
+        return OpenBlob.of(local.get());
       }
       long size = statContent(digest).orElseThrow(() -> unknown(digest));
       if (redirect) {
@@ -74,7 +73,7 @@ public final class BlobStore implements BlobSource {
               throw unknown(digest); // collected since it was looked up
             }
           });
-    } catch (PathNotFoundException | java.nio.file.NoSuchFileException e) {
+    } catch (PathNotFoundException e) {
       throw unknown(digest);
     }
   }

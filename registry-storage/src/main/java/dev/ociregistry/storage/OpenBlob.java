@@ -29,7 +29,13 @@ public interface OpenBlob extends AutoCloseable {
 
   /** A local file, served zero-copy. */
   static OpenBlob of(FileChannel channel) throws IOException {
-    long size = channel.size();
+    long size;
+    try {
+      size = channel.size();
+    } catch (IOException e) {
+      channel.close();
+      throw e;
+    }
     return new OpenBlob() {
       private boolean handedOver;
 

@@ -2,6 +2,7 @@ package dev.ociregistry.storage;
 
 import dev.ociregistry.storage.driver.CachingDriver;
 import dev.ociregistry.storage.driver.StorageDriver;
+import dev.ociregistry.storage.driver.ValidatingDriver;
 import java.time.Duration;
 
 /** The registry's stores over one driver, wired in one place. */
@@ -15,6 +16,7 @@ public final class RegistryStore {
   private final Catalog catalog;
 
   public RegistryStore(StorageDriver driver, Options options) {
+    driver = new ValidatingDriver(driver);
     driver =
         options.cacheTtl().isZero()
             ? driver

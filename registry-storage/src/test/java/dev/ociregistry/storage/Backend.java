@@ -1,8 +1,8 @@
 package dev.ociregistry.storage;
 
 import dev.ociregistry.storage.driver.CachingDriver;
-import dev.ociregistry.storage.driver.FilesystemDriver;
 import dev.ociregistry.storage.driver.StorageDriver;
+import dev.ociregistry.storage.driver.filesystem.FilesystemDriver;
 import dev.ociregistry.storage.driver.s3.S3Driver;
 import dev.ociregistry.storage.driver.s3.S3ProxyServer;
 import java.io.IOException;

@@ -3,11 +3,7 @@ package dev.ociregistry.storage.driver;
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import java.io.IOException;
-import java.io.InputStream;
-import java.net.URI;
-import java.nio.file.Path;
 import java.time.Duration;
-import java.util.List;
 import java.util.Optional;
 import java.util.regex.Pattern;
 
@@ -18,17 +14,16 @@ import java.util.regex.Pattern;
  * invalidate at once, so this process never serves what it deleted. Changes made by other processes
  * (another instance on the same bucket, an offline GC) show after at most {@code ttl}.
  */
-public final class CachingDriver implements StorageDriver {
+public final class CachingDriver extends ForwardingDriver {
   /** A directory named by a digest's hex, or a referrer link's {@code <alg>-<hex>}. */
   private static final Pattern OBJECT_DIRECTORY =
       Pattern.compile("(?:[a-z0-9]+-)?(?:[0-9a-f]{64}|[0-9a-f]{128})");
 
-  private final StorageDriver delegate;
   private final Cache<String, byte[]> links;
   private final Cache<String, FileInfo> stats;
 
   public CachingDriver(StorageDriver delegate, Duration ttl, long maxEntries) {
-    this.delegate = delegate;
+    super(delegate);
     this.links = Caffeine.newBuilder().expireAfterWrite(ttl).maximumSize(maxEntries).build();
     this.stats = Caffeine.newBuilder().expireAfterWrite(ttl).maximumSize(maxEntries).build();
   }
@@ -49,13 +44,13 @@ public final class CachingDriver implements StorageDriver {
   @Override
   public Optional<FileInfo> stat(String path) throws IOException {
     if (!isBlobData(path)) {
-      return delegate.stat(path);
+      return delegate().stat(path);
     }
     FileInfo cached = stats.getIfPresent(path);
     if (cached != null) {
       return Optional.of(cached);
     }
-    Optional<FileInfo> info = delegate.stat(path);
+    Optional<FileInfo> info = delegate().stat(path);
     info.ifPresent(i -> stats.put(path, i));
     return info;
   }
@@ -63,13 +58,13 @@ public final class CachingDriver implements StorageDriver {
   @Override
   public byte[] getContent(String path) throws IOException {
     if (!isCachedLink(path)) {
-      return delegate.getContent(path);
+      return delegate().getContent(path);
     }
     byte[] cached = links.getIfPresent(path);
     if (cached != null) {
       return cached;
     }
-    byte[] content = delegate.getContent(path);
+    byte[] content = delegate().getContent(path);
     links.put(path, content);
     return content;
   }
@@ -77,66 +72,36 @@ public final class CachingDriver implements StorageDriver {
   @Override
   public void putContent(String path, byte[] content) throws IOException {
     invalidate(path);
-    delegate.putContent(path, content);
+    delegate().putContent(path, content);
     invalidate(path);
   }
 
   @Override
   public void putContentLazily(String path, byte[] content) throws IOException {
     invalidate(path);
-    delegate.putContentLazily(path, content);
+    delegate().putContentLazily(path, content);
     invalidate(path);
-  }
-
-  @Override
-  public InputStream reader(String path, long offset) throws IOException {
-    return delegate.reader(path, offset);
   }
 
   @Override
   public FileWriter writer(String path, boolean append) throws IOException {
     invalidate(path);
-    return delegate.writer(path, append);
-  }
-
-  @Override
-  public List<String> list(String path) throws IOException {
-    return delegate.list(path);
+    return delegate().writer(path, append);
   }
 
   @Override
   public void move(String source, String destination) throws IOException {
     invalidate(source);
     invalidate(destination);
-    delegate.move(source, destination);
+    delegate().move(source, destination);
     invalidate(destination);
-  }
-
-  @Override
-  public void removeEmptyDirectories(String path) throws IOException {
-    delegate.removeEmptyDirectories(path);
   }
 
   @Override
   public void delete(String path) throws IOException {
     invalidateBelow(path);
-    delegate.delete(path);
+    delegate().delete(path);
     invalidateBelow(path);
-  }
-
-  @Override
-  public void walk(String path, FileVisitor visitor) throws IOException {
-    delegate.walk(path, visitor);
-  }
-
-  @Override
-  public Optional<URI> redirectUrl(String path) {
-    return delegate.redirectUrl(path);
-  }
-
-  @Override
-  public Optional<Path> localFile(String path) {
-    return delegate.localFile(path);
   }
 
   private void invalidate(String path) {
@@ -163,10 +128,5 @@ public final class CachingDriver implements StorageDriver {
     String prefix = path + "/";
     links.asMap().keySet().removeIf(k -> k.startsWith(prefix));
     stats.asMap().keySet().removeIf(k -> k.startsWith(prefix));
-  }
-
-  @Override
-  public void close() {
-    delegate.close();
   }
 }

@@ -3,7 +3,7 @@ package dev.ociregistry.storage.driver;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;
-import java.nio.file.Path;
+import java.nio.channels.FileChannel;
 import java.util.List;
 import java.util.Optional;
 
@@ -12,9 +12,11 @@ import java.util.Optional;
  * live in the stores above it.
  *
  * <p>Paths are absolute, slash-separated and built only by {@code RegistryPaths} from validated
- * values, e.g. {@code /docker/registry/v2/blobs/sha256/ab/ab12.../data}. Drivers must still refuse
- * any path that would leave their root. Every method may block; callers run them off the event
- * loop.
+ * values, e.g. {@code /docker/registry/v2/blobs/sha256/ab/ab12.../data}. {@link ValidatingDriver}
+ * checks every path once, for every driver, before a driver builds a file name or key from it
+ * ({@code RegistryStore} wraps each driver in it), so drivers take paths as given. A driver reports
+ * a missing path only as {@link PathNotFoundException}, never in a backend's own terms. Every
+ * method may block; callers run them off the event loop.
  */
 public interface StorageDriver extends AutoCloseable {
 
@@ -97,12 +99,18 @@ public interface StorageDriver extends AutoCloseable {
   }
 
   /** A URL a client can fetch the file from directly, if the driver offers one (S3 presigning). */
-  default Optional<URI> redirectUrl(String path) {
+  default Optional<URI> redirectUrl(String path) throws IOException {
     return Optional.empty();
   }
 
-  /** The local file behind {@code path}, for zero-copy serving, if the driver is file-backed. */
-  default Optional<Path> localFile(String path) {
+  /**
+   * The file behind {@code path} opened for reading, for zero-copy serving; empty when the driver
+   * is not file-backed. The caller closes the channel and takes the size from {@link
+   * FileChannel#size()}, so one open replaces a stat and an open.
+   *
+   * @throws PathNotFoundException if there is no such file
+   */
+  default Optional<FileChannel> openLocal(String path) throws IOException {
     return Optional.empty();
   }
 

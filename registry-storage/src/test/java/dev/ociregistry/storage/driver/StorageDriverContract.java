@@ -12,8 +12,10 @@ import static org.junit.jupiter.api.Assertions.fail;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.Random;
@@ -22,13 +24,16 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
 /**
  * The {@link StorageDriver} SPI contract, as its Javadoc states it. A driver's test implements this
- * interface and provides a fresh, empty driver per test; every backend (filesystem, S3, ...) must
- * pass the same suite. Only documented behaviour is asserted here: how a driver refuses paths that
- * leave its root, and anything else backend-specific, belongs in the driver's own test.
+ * interface and provides a fresh, empty driver per test; every backend (filesystem, S3 in memory
+ * and file-backed, ...) and every decorator that passes writes through must pass the same suite.
+ * Only documented behaviour is asserted here, with valid paths: refusing invalid ones is {@link
+ * ValidatingDriver}'s job (see its test), and anything backend-specific belongs in the driver's own
+ * test.
  */
 public interface StorageDriverContract {
 
@@ -76,6 +81,14 @@ public interface StorageDriverContract {
     assertThrows(PathNotFoundException.class, () -> d.move("/dir/file/child", "/elsewhere"));
     d.delete("/dir/file/child");
     assertArrayEquals(bytes("x"), d.getContent("/dir/file"));
+  }
+
+  @Test
+  default void aDirectoryIsNotAFileToRead() throws IOException {
+    StorageDriver d = driver();
+    d.putContent("/dir/sub/file", bytes("x"));
+    assertThrows(PathNotFoundException.class, () -> d.getContent("/dir/sub"));
+    assertThrows(PathNotFoundException.class, () -> d.reader("/dir/sub", 0).close());
   }
 
   // ---- putContent / getContent ----
@@ -198,6 +211,32 @@ public interface StorageDriverContract {
     StorageDriver d = driver();
     assertThrows(PathNotFoundException.class, () -> d.reader("/missing", 0).close());
     assertThrows(PathNotFoundException.class, () -> d.reader("/missing/deep", 10).close());
+  }
+
+  // ---- openLocal ----
+
+  @Test
+  default void openLocalOpensTheFileWhereTheDriverIsFileBacked() throws IOException {
+    StorageDriver d = driver();
+    byte[] content = randomBytes(10_000, 13);
+    d.putContent("/blobs/x/data", content);
+    d.putContent("/blobs/y/sub/data", bytes("y"));
+    Optional<FileChannel> local = d.openLocal("/blobs/x/data");
+    if (local.isEmpty()) {
+      assertEquals(Optional.empty(), d.openLocal("/missing"), "not file-backed: never local");
+      return;
+    }
+    try (FileChannel channel = local.get()) {
+      assertEquals(content.length, channel.size());
+      ByteBuffer read = ByteBuffer.allocate(content.length);
+      while (read.hasRemaining() && channel.read(read, read.position()) >= 0) {
+        // until the buffer is full
+      }
+      assertArrayEquals(content, read.array());
+    }
+    assertThrows(PathNotFoundException.class, () -> d.openLocal("/missing"));
+    assertThrows(PathNotFoundException.class, () -> d.openLocal("/blobs/y"), "a directory");
+    assertThrows(PathNotFoundException.class, () -> d.openLocal("/blobs/x/data/below"));
   }
 
   // ---- writer ----
@@ -518,6 +557,80 @@ public interface StorageDriverContract {
     assertThrows(PathNotFoundException.class, () -> d.list("/repo"));
     assertArrayEquals(
         bytes("d"), d.getContent("/repository/kept"), "a sibling sharing the prefix survives");
+  }
+
+  /**
+   * Uploads as the registry lays them out: {@code _uploads/<id>} holds {@code startedat} and the
+   * {@code data} appended by several writers; a completed upload's data is moved to its blob, then
+   * the upload is deleted, as is an abandoned one. File-backed S3 stores keep {@code <id>} as a
+   * directory while anything is below it and refuse to delete it before its contents.
+   */
+  @Test
+  default void deleteOfUploadTreesLeavesNothingBehind() throws Exception {
+    StorageDriver d = driver();
+    byte[] first = randomBytes(6 * 1024 * 1024, 14); // more than one S3 part
+    byte[] second = randomBytes(1000, 15);
+    for (String id : List.of("completed", "abandoned")) {
+      d.putContentLazily("/r/_uploads/" + id + "/startedat", bytes("2026-11-23T10:00:00Z"));
+      for (byte[] chunk : List.of(first, second)) {
+        try (FileWriter w = d.writer("/r/_uploads/" + id + "/data", true)) {
+          w.write(ByteBuffer.wrap(chunk));
+          w.commit();
+        }
+      }
+    }
+    d.move("/r/_uploads/completed/data", "/r/blobs/sha256/ab/abcdef/data");
+    d.delete("/r/_uploads/completed");
+    d.delete("/r/_uploads/abandoned");
+
+    d.walk("/r/_uploads", file -> fail("left behind: " + file.path()));
+    for (String id : List.of("completed", "abandoned")) {
+      assertEquals(Optional.empty(), d.stat("/r/_uploads/" + id));
+      assertThrows(PathNotFoundException.class, () -> d.list("/r/_uploads/" + id));
+    }
+    assertEquals(
+        first.length + second.length,
+        d.stat("/r/blobs/sha256/ab/abcdef/data").orElseThrow().size());
+    byte[] expected = java.util.Arrays.copyOf(first, first.length + second.length);
+    System.arraycopy(second, 0, expected, first.length, second.length);
+    try (InputStream in = d.reader("/r/blobs/sha256/ab/abcdef/data", 0)) {
+      assertArrayEquals(sha256(expected), sha256(in.readAllBytes()));
+    }
+  }
+
+  /** More files than one S3 {@code DeleteObjects} request takes (1,000), in nested directories. */
+  @Test
+  default void deleteOfADirectoryWithMoreFilesThanOneBatchRemovesThemAll() throws Exception {
+    StorageDriver d = driver();
+    int files = 1_100;
+    ExecutorService pool = Executors.newFixedThreadPool(8);
+    try {
+      List<Future<?>> writes = new ArrayList<>();
+      for (int i = 0; i < files; i++) {
+        String path = "/many/" + (i % 10) + "/" + i + "/link";
+        writes.add(
+            pool.submit(
+                () -> {
+                  d.putContentLazily(path, bytes("x"));
+                  return null;
+                }));
+      }
+      for (Future<?> write : writes) {
+        write.get(60, TimeUnit.SECONDS);
+      }
+    } finally {
+      pool.shutdownNow();
+    }
+    d.putContent("/many-sibling/kept", bytes("kept"));
+    AtomicInteger written = new AtomicInteger();
+    d.walk("/many", file -> written.incrementAndGet());
+    assertEquals(files, written.get());
+
+    d.delete("/many");
+
+    d.walk("/many", file -> fail("left behind: " + file.path()));
+    assertEquals(Optional.empty(), d.stat("/many"));
+    assertArrayEquals(bytes("kept"), d.getContent("/many-sibling/kept"));
   }
 
   @Test

@@ -1,5 +1,7 @@
-package dev.ociregistry.storage.driver;
+package dev.ociregistry.storage.driver.filesystem;
 
+import dev.ociregistry.storage.driver.StorageDriver;
+import dev.ociregistry.storage.driver.StorageDriverContract;
 import java.io.IOException;
 import java.nio.file.Path;
 import org.junit.jupiter.api.BeforeEach;

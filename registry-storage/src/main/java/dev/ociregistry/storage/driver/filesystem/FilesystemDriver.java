@@ -1,5 +1,10 @@
-package dev.ociregistry.storage.driver;
+package dev.ociregistry.storage.driver.filesystem;
 
+import dev.ociregistry.storage.driver.FileInfo;
+import dev.ociregistry.storage.driver.FileWriter;
+import dev.ociregistry.storage.driver.InvalidPathException;
+import dev.ociregistry.storage.driver.PathNotFoundException;
+import dev.ociregistry.storage.driver.StorageDriver;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
@@ -29,6 +34,11 @@ import java.util.stream.Stream;
 /**
  * Stores everything under a root directory. Atomic replacement is write-to-temporary, fsync,
  * rename, fsync of the directory, so a crash leaves the old file or the new one.
+ *
+ * <p>Paths arrive checked by {@link dev.ociregistry.storage.driver.ValidatingDriver}, so each maps
+ * to a file below the root. Whatever the file system says about a file that is not there (no such
+ * file, a path below a regular file, a directory where a file was asked for) is reported as {@link
+ * PathNotFoundException}; callers never see the file system's own exceptions for it.
  */
 public final class FilesystemDriver implements StorageDriver {
   /** Temporary files start with this, so that no listing of registry entries ever sees them. */
@@ -48,47 +58,40 @@ public final class FilesystemDriver implements StorageDriver {
     this.directIo = new AtomicBoolean(directIo);
   }
 
-  public Path root() {
-    return root;
-  }
-
   /** Whether writers still use {@code O_DIRECT}: nothing has refused it so far. */
   boolean usesDirectIo() {
     return directIo.get();
   }
 
-  /** Maps a driver path into the root, refusing anything that would leave it. */
-  Path resolve(String path) {
-    DriverPaths.requireValid(path);
-    Path resolved = root.resolve(path.substring(1)).normalize();
-    if (!resolved.startsWith(root)) {
-      throw new IllegalArgumentException("storage path leaves the root: " + path);
-    }
-    return resolved;
+  /** The file of a driver path: {@code "/"} is the root, everything else is below it. */
+  private Path resolve(String path) {
+    return root.resolve(path.substring(1));
   }
 
   @Override
   public Optional<FileInfo> stat(String path) throws IOException {
+    Path file = resolve(path);
+    BasicFileAttributes attrs;
     try {
-      var attrs = Files.readAttributes(resolve(path), BasicFileAttributes.class);
-      return Optional.of(
-          new FileInfo(
-              path,
-              attrs.isDirectory() ? 0 : attrs.size(),
-              attrs.lastModifiedTime().toInstant(),
-              attrs.isDirectory()));
-    } catch (NoSuchFileException e) {
-      return Optional.empty();
+      attrs = Files.readAttributes(file, BasicFileAttributes.class);
+    } catch (FileSystemException e) {
+      if (isMissing(e, file)) {
+        return Optional.empty();
+      }
+      throw e;
     }
+    return Optional.of(
+        new FileInfo(
+            path,
+            attrs.isDirectory() ? 0 : attrs.size(),
+            attrs.lastModifiedTime().toInstant(),
+            attrs.isDirectory()));
   }
 
   @Override
   public byte[] getContent(String path) throws IOException {
-    Path file = resolve(path);
-    try {
-      return Files.readAllBytes(file);
-    } catch (FileSystemException e) {
-      throw notFoundOr(e, file, path);
+    try (FileChannel channel = openFile(path)) {
+      return Channels.newInputStream(channel).readAllBytes();
     }
   }
 
@@ -125,13 +128,37 @@ public final class FilesystemDriver implements StorageDriver {
 
   @Override
   public InputStream reader(String path, long offset) throws IOException {
-    Path file = resolve(path);
+    FileChannel channel = openFile(path);
     try {
-      FileChannel channel = FileChannel.open(file, StandardOpenOption.READ);
       channel.position(offset);
-      return Channels.newInputStream(channel);
+    } catch (IOException e) {
+      channel.close();
+      throw e;
+    }
+    return Channels.newInputStream(channel);
+  }
+
+  @Override
+  public Optional<FileChannel> openLocal(String path) throws IOException {
+    return Optional.of(openFile(path));
+  }
+
+  /** Opens a regular file for reading. */
+  private FileChannel openFile(String path) throws IOException {
+    Path file = resolve(path);
+    FileChannel channel;
+    try {
+      channel = FileChannel.open(file, StandardOpenOption.READ);
     } catch (FileSystemException e) {
       throw notFoundOr(e, file, path);
+    }
+    try {
+      // A directory opens as well and fails only when read (EISDIR): find out now, not mid-copy.
+      channel.read(ByteBuffer.allocate(1), 0);
+      return channel;
+    } catch (IOException e) {
+      channel.close();
+      throw Files.isDirectory(file) ? new PathNotFoundException(path) : e;
     }
   }
 
@@ -170,20 +197,25 @@ public final class FilesystemDriver implements StorageDriver {
     if (!Files.exists(from)) {
       throw new PathNotFoundException(source);
     }
-    Files.createDirectories(to.getParent());
-    atomicMove(from, to, true);
+    try {
+      atomicMove(from, to, true);
+    } catch (NoSuchFileException e) {
+      throw Files.exists(from)
+          ? e
+          : new PathNotFoundException(source); // moved or deleted meanwhile
+    }
   }
 
   @Override
   public void delete(String path) throws IOException {
     Path target = resolve(path);
     if (target.equals(root)) {
-      throw new IllegalArgumentException("refusing to delete the storage root");
+      throw new InvalidPathException(path); // a valid path, but never one to delete
     }
     try {
       deleteRecursively(target);
     } catch (FileSystemException e) {
-      if (!(notFoundOr(e, target, path) instanceof PathNotFoundException)) {
+      if (!isMissing(e, target)) {
         throw e;
       }
     }
@@ -272,23 +304,19 @@ public final class FilesystemDriver implements StorageDriver {
     }
   }
 
-  @Override
-  public Optional<Path> localFile(String path) {
-    Path file = resolve(path);
-    return Files.isRegularFile(file) ? Optional.of(file) : Optional.empty();
+  /**
+   * Whether a failure says that nothing is at {@code file}: no such file, or a path below a regular
+   * file ({@code ENOTDIR}, which Java reports as a bare {@link FileSystemException} when opening).
+   * Anything else (permissions, a full disk, an I/O error) is a real failure.
+   */
+  private static boolean isMissing(FileSystemException e, Path file) {
+    return e instanceof NoSuchFileException
+        || e instanceof NotDirectoryException
+        || !Files.exists(file, LinkOption.NOFOLLOW_LINKS);
   }
 
-  /**
-   * A missing file, or a path below a regular file ({@code ENOTDIR}), is not found; anything else
-   * is a real I/O error.
-   */
   private static IOException notFoundOr(FileSystemException e, Path file, String path) {
-    if (e instanceof NoSuchFileException
-        || e instanceof NotDirectoryException
-        || !Files.exists(file, LinkOption.NOFOLLOW_LINKS)) {
-      return new PathNotFoundException(path);
-    }
-    return e;
+    return isMissing(e, file) ? new PathNotFoundException(path) : e;
   }
 
   /**

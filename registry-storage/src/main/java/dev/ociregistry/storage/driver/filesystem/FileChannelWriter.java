@@ -1,10 +1,10 @@
-package dev.ociregistry.storage.driver;
+package dev.ociregistry.storage.driver.filesystem;
 
+import dev.ociregistry.storage.driver.FileWriter;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
-import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.OpenOption;
 import java.nio.file.Path;
@@ -294,7 +294,7 @@ final class FileChannelWriter implements FileWriter {
 
   private void ensureOpen() throws IOException {
     if (closed) {
-      throw new FileSystemException(file.toString(), null, "writer is closed");
+      throw new IOException("writer of " + file + " is closed");
     }
   }
 
