@@ -4,17 +4,14 @@ import static dev.ociregistry.conformance.Oci.DOCKER_LIST;
 import static dev.ociregistry.conformance.Oci.DOCKER_MANIFEST;
 import static dev.ociregistry.conformance.Oci.OCI_INDEX;
 import static dev.ociregistry.conformance.Oci.OCI_MANIFEST;
-import static dev.ociregistry.conformance.Oci.age;
-import static dev.ociregistry.conformance.Oci.assertBlobFiles;
-import static dev.ociregistry.conformance.Oci.blobData;
-import static dev.ociregistry.conformance.Oci.blobFiles;
-import static dev.ociregistry.conformance.Oci.blobSizes;
+import static dev.ociregistry.conformance.Oci.blobPath;
 import static dev.ociregistry.conformance.Oci.hex;
 import static dev.ociregistry.conformance.Oci.indexManifest;
 import static dev.ociregistry.conformance.Oci.randomBytes;
-import static dev.ociregistry.conformance.Oci.repoDir;
 import static dev.ociregistry.conformance.Oci.sha256;
 import static dev.ociregistry.conformance.Oci.uploadId;
+import static dev.ociregistry.conformance.StorageView.referrerLink;
+import static dev.ociregistry.conformance.StorageView.repository;
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -29,6 +26,7 @@ import dev.ociregistry.gc.GcOptions;
 import dev.ociregistry.gc.GcProgress;
 import dev.ociregistry.gc.GcReport;
 import dev.ociregistry.server.Main;
+import dev.ociregistry.storage.RegistryPaths;
 import dev.ociregistry.storage.RegistryStore;
 import dev.ociregistry.storage.driver.FileInfo;
 import dev.ociregistry.storage.driver.FileWriter;
@@ -41,7 +39,6 @@ import java.io.PrintStream;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -52,40 +49,44 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.TreeMap;
+import java.util.SortedSet;
 import java.util.TreeSet;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.Parameter;
+import org.junit.jupiter.params.ParameterizedClass;
+import org.junit.jupiter.params.provider.EnumSource;
 import picocli.CommandLine;
 
 /**
- * Garbage collection end to end: stores built through the HTTP API of the real server (or by hand
- * in registry:2's layout), collected by {@link GarbageCollector}, then checked on disk (which blob
- * data files remain) and over HTTP (what still pulls).
+ * Garbage collection end to end, on every storage backend: stores built through the HTTP API of the
+ * real server (or written by hand in registry:2's layout), collected by {@link GarbageCollector}
+ * through a store of its own on the same storage (as the offline command runs), then checked in
+ * storage through the {@link StorageView} (which blob data files remain) and over HTTP (what still
+ * pulls).
  */
+@ParameterizedClass
+@EnumSource(StorageBackend.class)
 class GcTest {
   static final String SBOM = "application/spdx+json";
   static final String SIGNATURE = "application/vnd.dev.cosign.simplesigning.v1+json";
 
+  @Parameter StorageBackend backend;
+
+  TestStorage storage;
   TestRegistry registry;
   Oci oci;
-  Path root;
-
-  /**
-   * The collector runs beside the live server through its own store, like the offline command; the
-   * server's link cache (1 s by default) would show its deletions only after that long.
-   */
-  static final Map<String, String> NO_CACHE = Map.of("REGISTRY_STORAGE_CACHE_TTL", "0");
 
   @BeforeEach
   void start() {
-    registry = TestRegistry.start(NO_CACHE);
+    storage = backend.create();
+    // The collector runs beside the live server through its own store, like the offline command;
+    // the server's link cache (1 s by default) would show its deletions only after that long.
+    registry = storage.startRegistry("REGISTRY_STORAGE_CACHE_TTL", "0");
     oci = new Oci(registry);
-    root = registry.root();
   }
 
   @AfterEach
@@ -102,14 +103,16 @@ class GcTest {
   }
 
   GcReport collect(GcOptions options) throws Exception {
-    return collect(root, options);
+    return collect(storage, options);
   }
 
-  static GcReport collect(Path root, GcOptions options) throws Exception {
-    var store = new RegistryStore(new FilesystemDriver(root), RegistryStore.Options.defaults());
-    GcReport report = new GarbageCollector(store).collect(options, GcProgress.NONE);
-    assertEquals(List.of(), report.warnings(), "no warnings");
-    return report;
+  static GcReport collect(TestStorage storage, GcOptions options) throws Exception {
+    try (StorageDriver driver = storage.openDriver()) {
+      var store = new RegistryStore(driver, RegistryStore.Options.defaults());
+      GcReport report = new GarbageCollector(store).collect(options, GcProgress.NONE);
+      assertEquals(List.of(), report.warnings(), "no warnings");
+      return report;
+    }
   }
 
   GcReport collect(boolean deleteUntagged) throws Exception {
@@ -133,15 +136,10 @@ class GcTest {
     return out;
   }
 
-  static Set<String> minus(Set<String> a, Set<String> b) {
+  static SortedSet<String> minus(Set<String> a, Set<String> b) {
     var out = new TreeSet<>(a);
     out.removeAll(b);
     return out;
-  }
-
-  Path referrerLink(String repo, String subject, String referrer) {
-    return repoDir(root, repo)
-        .resolve("_referrers/sha256/" + hex(subject) + "/sha256-" + hex(referrer));
   }
 
   // ---- 1. multi-platform indexes
@@ -163,16 +161,16 @@ class GcTest {
 
     GcReport report = collect(true);
 
-    var expected = new LinkedHashSet<String>(Set.of(index.digest()));
+    var expected = new TreeSet<String>(Set.of(index.digest()));
     platforms.forEach(p -> expected.addAll(p.allDigests()));
-    assertEquals(expected, oci.pull(repo, "latest"));
-    assertBlobFiles(root, expected, true);
+    assertEquals(expected, new TreeSet<>(oci.pull(repo, "latest")));
+    storage.assertBlobs(expected, true);
     for (Image p : platforms) {
       assertEquals(p.allDigests(), oci.pull(repo, p.digest()));
     }
     assertEquals(404, oci.manifestStatus(repo, garbage.digest()));
-    assertBlobFiles(root, garbage.allDigests(), false);
-    assertEquals(expected, blobFiles(root), "exactly the index and its platforms remain");
+    storage.assertBlobs(garbage.allDigests(), false);
+    assertEquals(expected, storage.blobs(), "exactly the index and its three platforms remain");
     assertEquals(4, report.manifestsMarked());
     assertEquals(1, report.manifestsDeleted());
     assertEquals(3, report.blobsDeleted());
@@ -196,10 +194,10 @@ class GcTest {
 
     GcReport report = collect(true);
 
-    var expected = new LinkedHashSet<String>(Set.of(list.digest()));
+    var expected = new TreeSet<String>(Set.of(list.digest()));
     platforms.forEach(p -> expected.addAll(p.allDigests()));
-    assertEquals(expected, oci.pull(repo, "latest"));
-    assertEquals(expected, blobFiles(root));
+    assertEquals(expected, new TreeSet<>(oci.pull(repo, "latest")));
+    assertEquals(expected, storage.blobs());
     assertEquals(404, oci.manifestStatus(repo, garbage.digest()));
     assertEquals(4, report.manifestsMarked());
     assertEquals(1, report.manifestsDeleted());
@@ -211,7 +209,7 @@ class GcTest {
   @Test
   void indexOfIndexesKeepsEverything() throws Exception {
     String repo = "multi/nested";
-    var all = new LinkedHashSet<String>();
+    var all = new TreeSet<String>();
     var inner = new ArrayList<Content>();
     for (int i = 0; i < 2; i++) {
       var platforms = new ArrayList<Content>();
@@ -235,8 +233,8 @@ class GcTest {
 
     GcReport report = collect(true);
 
-    assertEquals(all, oci.pull(repo, "v1"));
-    assertEquals(all, blobFiles(root));
+    assertEquals(all, new TreeSet<>(oci.pull(repo, "v1")));
+    assertEquals(all, storage.blobs());
     for (Content idx : inner) {
       assertEquals(200, oci.manifestStatus(repo, idx.digest()));
     }
@@ -259,13 +257,13 @@ class GcTest {
     GcReport report = collect(true);
 
     assertEquals(b.allDigests(), oci.pull("team/b", "v1"));
-    assertBlobFiles(root, b.allDigests(), true);
+    storage.assertBlobs(b.allDigests(), true);
     Set<String> aOnly = Set.of(a.digest(), a.config().digest(), a.layers().get(0).digest());
-    assertBlobFiles(root, aOnly, false);
+    storage.assertBlobs(aOnly, false);
     assertEquals(404, oci.manifestStatus("team/a", a.digest()));
     assertEquals(404, oci.blobStatus("team/a", s1.digest()), "team/a no longer links s1");
     assertEquals(3, report.blobsDeleted());
-    assertEquals(b.allDigests(), blobFiles(root));
+    assertEquals(new TreeSet<>(b.allDigests()), storage.blobs());
   }
 
   // ---- 4. untagging frees exactly the unique blobs
@@ -276,19 +274,29 @@ class GcTest {
     Content shared = oci.pushLayer(repo, randomBytes(4096));
     Image keep = oci.pushRandomImage(repo, "keep", new int[] {1111}, shared);
     Image drop = oci.pushRandomImage(repo, "drop", new int[] {2222, 3333}, shared);
-    Map<String, Long> before = blobSizes(root);
+    // The shared layer is in another repository's image too.
+    Image elsewhere = oci.pushRandomImage("lib/other", "v1", new int[] {444}, shared);
+    Map<String, Long> before = storage.blobSizes();
+    assertEquals(
+        new TreeSet<>(union(keep.allDigests(), drop.allDigests(), elsewhere.allDigests())),
+        before.keySet());
     oci.delete(repo, "drop");
 
     GcReport report = collect(true);
 
-    Set<String> deleted = minus(before.keySet(), blobFiles(root));
+    Set<String> deleted = minus(before.keySet(), storage.blobs());
     Set<String> expected =
         Set.of(
             drop.digest(),
             drop.config().digest(),
             drop.layers().get(0).digest(),
             drop.layers().get(1).digest());
-    assertEquals(new TreeSet<>(expected), deleted);
+    assertEquals(new TreeSet<>(expected), deleted, "deleted blob data");
+    assertEquals(new TreeSet<>(union(keep.allDigests(), elsewhere.allDigests())), storage.blobs());
+    assertTrue(storage.blobs().contains(shared.digest()));
+    for (String d : expected) {
+      assertFalse(storage.exists(blobPath(d)), d);
+    }
     assertEquals(4, report.blobsDeleted());
     long bytes = expected.stream().mapToLong(before::get).sum();
     assertEquals(bytes, report.bytesDeleted());
@@ -296,10 +304,11 @@ class GcTest {
     assertEquals(1, report.manifestsDeleted());
     assertEquals(0, report.tagsDeleted());
     assertEquals(3, report.layerLinksDeleted(), "config and two unique layers");
-    assertEquals(1, report.manifestsMarked());
+    assertEquals(2, report.manifestsMarked(), "keep, and elsewhere in lib/other");
     assertEquals(404, oci.manifestStatus(repo, drop.digest()));
     assertEquals(404, oci.manifestStatus(repo, "drop"));
     assertEquals(keep.allDigests(), oci.pull(repo, "keep"));
+    assertEquals(elsewhere.allDigests(), oci.pull("lib/other", "v1"));
     assertEquals(200, oci.blobStatus(repo, shared.digest()));
   }
 
@@ -315,6 +324,7 @@ class GcTest {
     Image goneSbom = oci.pushReferrer(repo, gone.manifest(), SBOM, 500);
     Image goneSignature = oci.pushReferrer(repo, goneSbom.manifest(), SIGNATURE, 200);
     assertEquals(List.of(goneSbom.digest()), oci.referrerDigests(repo, gone.digest()));
+    assertTrue(storage.exists(referrerLink(repo, gone.digest(), goneSbom.digest())));
     oci.delete(repo, "v2");
 
     GcReport report = collect(true);
@@ -322,24 +332,31 @@ class GcTest {
     // The live chain: image <- sbom <- signature, with all their blobs.
     for (Image live : List.of(image, sbom, signature)) {
       assertEquals(live.allDigests(), oci.pull(repo, live.digest()));
-      assertBlobFiles(root, live.allDigests(), true);
+      storage.assertBlobs(live.allDigests(), true);
     }
     assertEquals(List.of(sbom.digest()), oci.referrerDigests(repo, image.digest()));
     assertEquals(List.of(signature.digest()), oci.referrerDigests(repo, sbom.digest()));
-    assertTrue(Files.exists(referrerLink(repo, image.digest(), sbom.digest())));
-    assertTrue(Files.exists(referrerLink(repo, sbom.digest(), signature.digest())));
+    assertEquals(
+        new TreeSet<>(
+            List.of(
+                referrerLink(repo, image.digest(), sbom.digest()),
+                referrerLink(repo, sbom.digest(), signature.digest()))),
+        storage.referrerLinks(),
+        "only the live chain's referrer links remain");
 
     // The deleted image's chain: manifests, payloads and links gone (the empty config is shared).
     for (Image dead : List.of(gone, goneSbom, goneSignature)) {
       assertEquals(404, oci.manifestStatus(repo, dead.digest()));
-      assertBlobFiles(root, Set.of(dead.digest(), dead.layers().get(0).digest()), false);
+      storage.assertBlobs(Set.of(dead.digest(), dead.layers().get(0).digest()), false);
     }
-    assertBlobFiles(root, Set.of(gone.config().digest()), false);
-    assertFalse(Files.exists(referrerLink(repo, gone.digest(), goneSbom.digest())));
-    assertFalse(Files.exists(referrerLink(repo, goneSbom.digest(), goneSignature.digest())));
+    storage.assertBlobs(Set.of(gone.config().digest()), false);
+    assertFalse(storage.exists(referrerLink(repo, gone.digest(), goneSbom.digest())));
+    assertFalse(storage.exists(referrerLink(repo, goneSbom.digest(), goneSignature.digest())));
     assertEquals(List.of(), oci.referrerDigests(repo, gone.digest()));
+    assertEquals(List.of(), oci.referrerDigests(repo, goneSbom.digest()));
     assertEquals(
-        union(image.allDigests(), sbom.allDigests(), signature.allDigests()), blobFiles(root));
+        new TreeSet<>(union(image.allDigests(), sbom.allDigests(), signature.allDigests())),
+        storage.blobs());
     assertEquals(3, report.manifestsMarked());
     assertEquals(3, report.manifestsDeleted());
     assertEquals(2, report.referrerLinksDeleted());
@@ -382,9 +399,9 @@ class GcTest {
     GcReport report = collect(false);
 
     assertEquals(Set.of("v1", liveTag), new HashSet<>(oci.tags(repo)));
-    assertFalse(Files.exists(repoDir(root, repo).resolve("_manifests/tags/" + orphanTag)));
+    assertFalse(storage.exists(repository(repo) + "/_manifests/tags/" + orphanTag));
     assertEquals(404, oci.manifestStatus(repo, orphanIndex.digest()));
-    assertBlobFiles(root, Set.of(orphanIndex.digest()), false);
+    storage.assertBlobs(Set.of(orphanIndex.digest()), false);
     assertEquals(1, report.tagsDeleted());
     assertEquals(1, report.manifestsDeleted());
     assertEquals(200, oci.manifestStatus(repo, orphanSignature.digest()), "untagged, still a root");
@@ -395,11 +412,12 @@ class GcTest {
     // With deleteUntagged the orphaned signature goes too; the live fallback index stays.
     GcReport second = collect(true);
     assertEquals(404, oci.manifestStatus(repo, orphanSignature.digest()));
-    assertBlobFiles(
-        root, Set.of(orphanSignature.digest(), orphanSignature.layers().get(0).digest()), false);
+    storage.assertBlobs(
+        Set.of(orphanSignature.digest(), orphanSignature.layers().get(0).digest()), false);
     assertEquals(
-        union(image.allDigests(), Set.of(liveIndex.digest()), liveSignature.allDigests()),
-        blobFiles(root));
+        new TreeSet<>(
+            union(image.allDigests(), Set.of(liveIndex.digest()), liveSignature.allDigests())),
+        storage.blobs());
     assertEquals(1, second.manifestsDeleted());
   }
 
@@ -419,36 +437,13 @@ class GcTest {
     assertEquals(List.of("v1"), oci.tags(repo));
     assertEquals(404, oci.manifestStatus(repo, orphanIndex.digest()));
     assertEquals(404, oci.manifestStatus(repo, orphanSignature.digest()));
-    assertEquals(image.allDigests(), blobFiles(root));
-    assertFalse(Files.exists(referrerLink(repo, missing, orphanSignature.digest())));
+    assertEquals(new TreeSet<>(image.allDigests()), storage.blobs());
+    assertFalse(storage.exists(referrerLink(repo, missing, orphanSignature.digest())));
     assertEquals(1, report.tagsDeleted());
     assertEquals(2, report.manifestsDeleted());
   }
 
   // ---- 7. dry run
-
-  /** Path, size, content hash and mtime of every file (and the mtime of every directory). */
-  static Map<String, String> snapshot(Path root) throws IOException {
-    var out = new TreeMap<String, String>();
-    try (Stream<Path> paths = Files.walk(root)) {
-      for (Path p : paths.toList()) {
-        var attrs = Files.readAttributes(p, BasicFileAttributes.class);
-        String key = root.relativize(p).toString();
-        if (attrs.isDirectory()) {
-          out.put(key + "/", "dir " + attrs.lastModifiedTime().toMillis());
-        } else {
-          out.put(
-              key,
-              attrs.size()
-                  + " "
-                  + sha256(Files.readAllBytes(p))
-                  + " "
-                  + attrs.lastModifiedTime().toInstant());
-        }
-      }
-    }
-    return out;
-  }
 
   /** Everything a report counts, without its duration and dry-run flag. */
   static List<Long> counts(GcReport r) {
@@ -470,24 +465,14 @@ class GcTest {
       Map<String, Set<String>> liveTags,
       Set<String> liveReferrer,
       Set<String> garbageBlobs,
-      String upload,
-      Image one,
-      Image sbom) {}
-
-  Mixed mixedStore() {
-    Mixed mixed = mixedStore(oci, registry);
-    assertTrue(
-        Set.copyOf(oci.referrerDigests("mix/one", mixed.one().digest()))
-            .contains(mixed.sbom().digest()));
-    return mixed;
-  }
+      String upload) {}
 
   /**
    * Several repositories with tagged images, an index, referrers, shared layers, untagged
    * manifests, a deleted tag with its referrer, a loose blob, an emptied repository and an upload
-   * in progress; pushed to {@code registry} (also by {@link S3GcTest}).
+   * in progress.
    */
-  static Mixed mixedStore(Oci oci, TestRegistry registry) {
+  Mixed mixedStore() {
     var live = new LinkedHashMap<String, Set<String>>();
     var garbage = new LinkedHashSet<String>();
     Content shared = oci.pushLayer("mix/one", randomBytes(5000));
@@ -522,31 +507,34 @@ class GcTest {
     Image empty = oci.pushRandomImage("mix/empty", "v1", new int[] {600});
     oci.delete("mix/empty", empty.digest());
     garbage.addAll(empty.allDigests());
-    return new Mixed(live, sbom.allDigests(), garbage, upload, one, sbom);
+    assertTrue(Set.copyOf(oci.referrerDigests("mix/one", one.digest())).contains(sbom.digest()));
+    return new Mixed(live, sbom.allDigests(), garbage, upload);
   }
 
   @Test
   void dryRunChangesNothingButCountsWhatWouldGo() throws Exception {
     Mixed mixed = mixedStore();
-    age(root, Duration.ofHours(2));
+    storage.age(Duration.ofHours(2));
     var options = new GcOptions(true, true, Duration.ZERO, Duration.ZERO, 4);
-    Map<String, String> before = snapshot(root);
+    Map<String, String> before = storage.snapshot();
 
     GcReport dry = collect(options);
 
-    assertEquals(before, snapshot(root), "a dry run touches nothing");
+    assertEquals(before, storage.snapshot(), "a dry run changes nothing");
     assertTrue(dry.dryRun());
     assertEquals(mixed.garbageBlobs().size(), dry.blobsDeleted());
     assertEquals(3, dry.manifestsDeleted(), "untagged, dropped and its sbom");
     assertEquals(1, dry.uploadsDeleted());
     assertEquals(1, dry.repositoriesDeleted());
+    assertEquals(204, oci.status(mixed.upload()));
 
     // The real run does exactly what the dry run announced.
     GcReport real = collect(new GcOptions(false, true, Duration.ZERO, Duration.ZERO, 4));
     assertFalse(real.dryRun());
     assertEquals(counts(dry), counts(real));
-    assertNotEquals(before, snapshot(root));
-    assertBlobFiles(root, mixed.garbageBlobs(), false);
+    assertNotEquals(before, storage.snapshot());
+    storage.assertBlobs(mixed.garbageBlobs(), false);
+    assertEquals(404, oci.status(mixed.upload()));
   }
 
   // ---- 8. uploads and the grace period
@@ -556,21 +544,28 @@ class GcTest {
     String repo = "up/app";
     Image image = oci.pushRandomImage(repo, "v1", new int[] {100});
     String location = Oci.startUpload(registry, repo, randomBytes(4096));
-    Path session = repoDir(root, repo).resolve("_uploads/" + uploadId(location));
-    assertTrue(Files.isDirectory(session), "upload stored at " + session);
+    location = Oci.acceptChunk(registry, location, randomBytes(1000), 4096);
+    String session = repository(repo) + "/_uploads/" + uploadId(location);
+    assertTrue(storage.exists(session), "upload stored at " + session);
+    Set<String> stored = storage.files(session);
+    assertFalse(stored.isEmpty(), "the session has files: " + stored);
 
     GcReport defaults = collect(GcOptions.defaults());
 
     assertEquals(0, defaults.uploadsDeleted());
-    assertTrue(Files.isDirectory(session));
-    assertEquals(204, oci.status(location));
+    assertEquals(stored, storage.files(session));
+    var status = registry.send(registry.request(location).GET().build());
+    assertEquals(204, status.statusCode(), () -> Oci.body(status));
+    assertEquals("0-5095", Oci.header(status, "Range"));
 
     GcReport zero = collect(new GcOptions(false, false, Duration.ZERO, Duration.ZERO, 4));
 
     assertEquals(1, zero.uploadsDeleted());
-    assertFalse(Files.exists(session));
+    assertFalse(storage.exists(session), "nothing of the session is left");
+    assertEquals(Set.of(), storage.uploads(repo));
     assertEquals(404, oci.status(location));
     assertEquals(image.allDigests(), oci.pull(repo, "v1"));
+    assertEquals(new TreeSet<>(image.allDigests()), storage.blobs());
   }
 
   @Test
@@ -587,7 +582,7 @@ class GcTest {
     assertEquals(0, graced.blobsDeleted());
     assertEquals(0, graced.manifestsDeleted());
     assertEquals(0, graced.layerLinksDeleted());
-    assertBlobFiles(root, young, true);
+    storage.assertBlobs(young, true);
     assertEquals(200, oci.blobStatus(repo, loose1.digest()));
     assertEquals(untagged.allDigests(), oci.pull(repo, untagged.digest()));
 
@@ -597,10 +592,10 @@ class GcTest {
     assertEquals(
         1000 + 2000 + 300 + untagged.config().size() + untagged.manifest().size(),
         now.bytesDeleted());
-    assertBlobFiles(root, young, false);
+    storage.assertBlobs(young, false);
     assertEquals(404, oci.blobStatus(repo, loose1.digest()));
     assertEquals(404, oci.manifestStatus(repo, untagged.digest()));
-    assertEquals(image.allDigests(), blobFiles(root));
+    assertEquals(new TreeSet<>(image.allDigests()), storage.blobs());
   }
 
   // ---- 9. every tag still pulls
@@ -614,6 +609,7 @@ class GcTest {
     GcReport report = collect(true);
 
     assertEquals(3, report.manifestsDeleted(), report.toString());
+    assertEquals(List.of("mix/one", "mix/two"), oci.catalog(), "the emptied repository is gone");
     assertEquals(tagsBefore, oci.allTags());
     var reachable = new TreeSet<String>();
     for (String ref : tagsBefore) {
@@ -622,10 +618,11 @@ class GcTest {
       assertEquals(mixed.liveTags().get(ref), pulled, ref);
       reachable.addAll(pulled);
     }
-    assertBlobFiles(root, mixed.garbageBlobs(), false);
+    storage.assertBlobs(mixed.garbageBlobs(), false);
     // What remains is what tags reach, plus the live image's referrer.
-    assertEquals(new TreeSet<>(union(reachable, mixed.liveReferrer())), blobFiles(root));
+    assertEquals(new TreeSet<>(union(reachable, mixed.liveReferrer())), storage.blobs());
     assertEquals(mixed.liveReferrer(), oci.pull("mix/one", mixed.liveReferrer().iterator().next()));
+    assertFalse(storage.exists(repository("mix/empty")), "nothing of mix/empty is left");
   }
 
   // ---- 10. emptied repositories leave the catalog
@@ -641,10 +638,10 @@ class GcTest {
 
     assertEquals(List.of("cat/kept"), oci.catalog());
     assertEquals(1, report.repositoriesDeleted());
-    assertFalse(Files.exists(repoDir(root, "cat/gone")));
+    assertFalse(storage.exists(repository("cat/gone")));
     assertEquals(404, oci.status("/v2/cat/gone/tags/list"));
     assertEquals(kept.allDigests(), oci.pull("cat/kept", "v1"));
-    assertEquals(kept.allDigests(), blobFiles(root));
+    assertEquals(new TreeSet<>(kept.allDigests()), storage.blobs());
   }
 
   // ---- 11. without deleteUntagged
@@ -663,7 +660,7 @@ class GcTest {
     assertEquals(tagged.allDigests(), oci.pull(repo, "v1"));
     assertEquals(untagged.allDigests(), oci.pull(repo, untagged.digest()));
     assertEquals(untaggedLater.allDigests(), oci.pull(repo, untaggedLater.digest()));
-    assertFalse(Files.exists(blobData(root, loose.digest())));
+    assertFalse(storage.exists(blobPath(loose.digest())));
     assertEquals(404, oci.blobStatus(repo, loose.digest()));
     assertEquals(0, report.manifestsDeleted());
     assertEquals(3, report.manifestsMarked());
@@ -671,14 +668,16 @@ class GcTest {
     assertEquals(700, report.bytesDeleted());
     assertEquals(1, report.layerLinksDeleted());
     assertEquals(
-        union(tagged.allDigests(), untagged.allDigests(), untaggedLater.allDigests()),
-        blobFiles(root));
+        new TreeSet<>(
+            union(tagged.allDigests(), untagged.allDigests(), untaggedLater.allDigests())),
+        storage.blobs());
   }
 
   // ---- 12. a store written by registry:2
 
   @Test
-  void storeWrittenTheRegistry2WayCollectsTheSameWay(@TempDir Path r2) throws Exception {
+  void storeWrittenTheRegistry2WayCollectsTheSameWay() throws Exception {
+    TestStorage r2 = backend.create();
     String repo = "docker/registry/v2/repositories/library/app";
     byte[] shared = randomBytes(3000);
     byte[] keptLayer = randomBytes(1000);
@@ -688,9 +687,7 @@ class GcTest {
     byte[] kept = dockerManifest(keptConfig, keptLayer, shared);
     byte[] gone = dockerManifest(goneConfig, goneLayer, shared);
     for (byte[] blob : List.of(shared, keptLayer, goneLayer, keptConfig, goneConfig, kept, gone)) {
-      String hex = hex(sha256(blob));
-      write(
-          r2, "docker/registry/v2/blobs/sha256/" + hex.substring(0, 2) + "/" + hex + "/data", blob);
+      r2.write(blobPath(sha256(blob)), blob);
     }
     for (byte[] blob : List.of(shared, keptLayer, goneLayer, keptConfig, goneConfig)) {
       link(r2, repo + "/_layers/sha256/" + hex(sha256(blob)) + "/link", sha256(blob));
@@ -710,22 +707,22 @@ class GcTest {
         sha256(gone));
     // An abandoned registry:2 upload, with its hash state.
     String upload = repo + "/_uploads/0b0e5d0f-6a55-4c27-9b6f-5b2f9c0f0a11";
-    write(r2, upload + "/data", randomBytes(100));
-    write(r2, upload + "/startedat", "2024-01-01T00:00:00.123456789Z".getBytes(UTF_8));
-    write(r2, upload + "/hashstates/sha256/100", randomBytes(32));
-    Map<String, Long> before = blobSizes(r2);
+    r2.write(upload + "/data", randomBytes(100));
+    r2.write(upload + "/startedat", "2024-01-01T00:00:00.123456789Z".getBytes(UTF_8));
+    r2.write(upload + "/hashstates/sha256/100", randomBytes(32));
+    Map<String, Long> before = r2.blobSizes();
 
     GcReport report = collect(r2, options(true));
 
-    Set<String> deleted = minus(before.keySet(), blobFiles(r2));
+    Set<String> deleted = minus(before.keySet(), r2.blobs());
     assertEquals(
         new TreeSet<>(Set.of(sha256(gone), sha256(goneConfig), sha256(goneLayer))), deleted);
     assertEquals(gone.length + goneConfig.length + goneLayer.length, report.bytesDeleted());
     assertEquals(1, report.manifestsDeleted());
     assertEquals(1, report.uploadsDeleted());
     assertEquals(0, report.tagsDeleted());
-    assertFalse(Files.exists(r2.resolve(upload)));
-    try (var served = TestRegistry.start(r2, Map.of())) {
+    assertFalse(r2.exists(upload));
+    try (var served = r2.startRegistry()) {
       var client = new Oci(served);
       assertEquals(
           Set.of(sha256(kept), sha256(keptConfig), sha256(keptLayer), sha256(shared)),
@@ -743,15 +740,9 @@ class GcTest {
     return Oci.imageManifest(DOCKER_MANIFEST, c, ls, null, null);
   }
 
-  static void write(Path root, String path, byte[] content) throws IOException {
-    Path file = root.resolve(path);
-    Files.createDirectories(file.getParent());
-    Files.write(file, content);
-  }
-
   /** A registry:2 link file: the digest, no trailing newline. */
-  static void link(Path root, String path, String digest) throws IOException {
-    write(root, path, digest.getBytes(UTF_8));
+  static void link(StorageView storage, String path, String digest) {
+    storage.write(path, digest.getBytes(UTF_8));
   }
 
   // ---- 13. the command line
@@ -763,9 +754,8 @@ class GcTest {
     Image untagged = oci.pushRandomImage(repo, null, new int[] {200});
     Content loose = oci.pushLayer(repo, randomBytes(300));
     Path config = dir.resolve("config.yml");
-    Files.writeString(
-        config, "storage:\n  filesystem:\n    rootdirectory: \"" + root.toAbsolutePath() + "\"\n");
-    Set<String> blobs = blobFiles(root);
+    Files.writeString(config, storage.configYaml());
+    Set<String> blobs = storage.blobs();
 
     JsonNode dry =
         runCli(
@@ -780,7 +770,7 @@ class GcTest {
             "--upload-max-age",
             "0");
 
-    assertEquals(blobs, blobFiles(root), "dry run deleted nothing");
+    assertEquals(blobs, storage.blobs(), "dry run deleted nothing");
     assertTrue(dry.get("dryRun").asBoolean());
     assertEquals(1, dry.get("repositories").asInt());
     assertEquals(1, dry.get("manifestsMarked").asLong());
@@ -802,7 +792,7 @@ class GcTest {
 
     assertFalse(real.get("dryRun").asBoolean());
     assertEquals(4, real.get("blobsDeleted").asLong());
-    assertEquals(tagged.allDigests(), blobFiles(root));
+    assertEquals(new TreeSet<>(tagged.allDigests()), storage.blobs());
     assertEquals(tagged.allDigests(), oci.pull(repo, "v1"));
     assertEquals(404, oci.blobStatus(repo, loose.digest()));
   }
@@ -826,26 +816,44 @@ class GcTest {
 
   // ---- collection beside concurrent pushes (deterministic interleavings)
 
-  /** A driver that runs a hook (once) just after the collector has walked a given directory. */
+  /**
+   * A driver that runs a hook (once) just after the collector has walked a given directory. It can
+   * also make everything stored when it was made look {@code agedBy} older, on any backend (S3 has
+   * no way to set an object's modification time), so that the collector sees old garbage beside
+   * what the hook writes.
+   */
   static final class HookedDriver implements StorageDriver {
     private final StorageDriver delegate;
     private final String walkSuffix;
     private final Runnable hook;
+    private final Duration agedBy;
+    private final Set<String> aged = new HashSet<>();
     private final AtomicBoolean fired = new AtomicBoolean();
 
-    HookedDriver(StorageDriver delegate, String walkSuffix, Runnable hook) {
+    HookedDriver(StorageDriver delegate, String walkSuffix, Runnable hook, Duration agedBy)
+        throws IOException {
       this.delegate = delegate;
       this.walkSuffix = walkSuffix;
       this.hook = hook;
+      this.agedBy = agedBy;
+      if (!agedBy.isZero()) {
+        delegate.walk(RegistryPaths.ROOT, f -> aged.add(f.path()));
+      }
     }
 
     boolean fired() {
       return fired.get();
     }
 
+    private FileInfo shifted(FileInfo file) {
+      return aged.contains(file.path())
+          ? new FileInfo(file.path(), file.size(), file.modified().minus(agedBy), file.directory())
+          : file;
+    }
+
     @Override
     public void walk(String path, FileVisitor visitor) throws IOException {
-      delegate.walk(path, visitor);
+      delegate.walk(path, file -> visitor.visit(shifted(file)));
       if (path.endsWith(walkSuffix) && fired.compareAndSet(false, true)) {
         hook.run();
       }
@@ -853,7 +861,7 @@ class GcTest {
 
     @Override
     public Optional<FileInfo> stat(String path) throws IOException {
-      return delegate.stat(path);
+      return delegate.stat(path).map(this::shifted);
     }
 
     @Override
@@ -895,19 +903,29 @@ class GcTest {
     public void removeEmptyDirectories(String path) throws IOException {
       delegate.removeEmptyDirectories(path);
     }
+
+    @Override
+    public void close() {
+      delegate.close();
+    }
   }
 
   GcReport collectWithHook(String walkSuffix, Runnable hook) throws Exception {
-    var driver = new HookedDriver(new FilesystemDriver(root), walkSuffix, hook);
-    var store = new RegistryStore(driver, RegistryStore.Options.defaults());
-    // As the in-server collector runs: grace 1h, so nothing a push just wrote may go.
-    GcReport report =
-        new GarbageCollector(store)
-            .collect(
-                new GcOptions(false, true, Duration.ofHours(24), Duration.ofHours(1), 4),
-                GcProgress.NONE);
-    assertTrue(driver.fired(), "the hook ran");
-    return report;
+    return collectWithHook(walkSuffix, hook, Duration.ZERO);
+  }
+
+  GcReport collectWithHook(String walkSuffix, Runnable hook, Duration agedBy) throws Exception {
+    try (var driver = new HookedDriver(storage.openDriver(), walkSuffix, hook, agedBy)) {
+      var store = new RegistryStore(driver, RegistryStore.Options.defaults());
+      // As the in-server collector runs: grace 1h, so nothing a push just wrote may go.
+      GcReport report =
+          new GarbageCollector(store)
+              .collect(
+                  new GcOptions(false, true, Duration.ofHours(24), Duration.ofHours(1), 4),
+                  GcProgress.NONE);
+      assertTrue(driver.fired(), "the hook ran");
+      return report;
+    }
   }
 
   /**
@@ -953,7 +971,7 @@ class GcTest {
 
     assertEquals(0, report.referrerLinksDeleted(), "no referrer link may be deleted: " + report);
     assertEquals(200, oci.manifestStatus(repo, sha256(manifest)));
-    assertTrue(Files.exists(referrerLink(repo, image.digest(), sha256(manifest))));
+    assertTrue(storage.exists(referrerLink(repo, image.digest(), sha256(manifest))));
     assertEquals(List.of(sha256(manifest)), oci.referrerDigests(repo, image.digest()));
   }
 
@@ -966,14 +984,14 @@ class GcTest {
   void uploadStartedWhileTheCollectorRemovesItsRepositorySurvives() throws Exception {
     String repo = "race/emptied";
     Image old = oci.pushRandomImage(repo, null, new int[] {700});
-    age(root, Duration.ofHours(2));
     byte[] content = randomBytes(3000);
     String[] location = new String[1];
 
     GcReport report =
         collectWithHook(
             "repositories/" + repo,
-            () -> location[0] = Oci.startUpload(registry, repo, Arrays.copyOf(content, 1000)));
+            () -> location[0] = Oci.startUpload(registry, repo, Arrays.copyOf(content, 1000)),
+            Duration.ofHours(2));
 
     assertEquals(1, report.manifestsDeleted(), report.toString());
     assertEquals(0, report.repositoriesDeleted(), "the repository came back to life: " + report);

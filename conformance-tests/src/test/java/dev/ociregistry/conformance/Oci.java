@@ -30,7 +30,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Random;
 import java.util.Set;
-import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.regex.Matcher;
@@ -642,45 +641,6 @@ final class Oci {
     return root.resolve(blobPath(digest));
   }
 
-  static Path repoDir(Path root, String repo) {
-    return root.resolve("docker/registry/v2/repositories/" + repo);
-  }
-
-  /** Digests of every blob whose data file is under {@code docker/registry/v2/blobs}. */
-  static Set<String> blobFiles(Path root) {
-    Path blobs = root.resolve("docker/registry/v2/blobs");
-    var out = new TreeSet<String>();
-    if (!Files.isDirectory(blobs)) {
-      return out;
-    }
-    try (Stream<Path> files = Files.walk(blobs)) {
-      files
-          .filter(p -> p.getFileName().toString().equals("data") && Files.isRegularFile(p))
-          .forEach(
-              p -> {
-                Path dir = p.getParent();
-                String alg = dir.getParent().getParent().getFileName().toString();
-                out.add(alg + ":" + dir.getFileName());
-              });
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
-    return out;
-  }
-
-  /** Size of each blob data file, by digest. */
-  static Map<String, Long> blobSizes(Path root) {
-    var out = new TreeMap<String, Long>();
-    for (String d : blobFiles(root)) {
-      try {
-        out.put(d, Files.size(blobData(root, d)));
-      } catch (IOException e) {
-        throw new UncheckedIOException(e);
-      }
-    }
-    return out;
-  }
-
   static void assertBlobFiles(Path root, Set<String> digests, boolean present) {
     for (String d : digests) {
       assertEquals(
@@ -992,25 +952,5 @@ final class Oci {
       assertEquals(blob.get("size").asLong(), b.body().length);
       seen.add(d);
     }
-  }
-
-  // ---- storage
-
-  /** Digests of the manifests stored in a repository, read from its revision links on disk. */
-  TreeSet<String> revisionsOnDisk(String repo) {
-    Path dir = repoDir(registry.root(), repo).resolve("_manifests/revisions");
-    var result = new TreeSet<String>();
-    if (!Files.isDirectory(dir)) {
-      return result;
-    }
-    try (Stream<Path> files = Files.walk(dir)) {
-      for (Path link : files.filter(p -> p.getFileName().toString().equals("link")).toList()) {
-        Path hexDir = link.getParent();
-        result.add(hexDir.getParent().getFileName() + ":" + hexDir.getFileName());
-      }
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
-    return result;
   }
 }

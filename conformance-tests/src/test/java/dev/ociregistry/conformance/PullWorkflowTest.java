@@ -9,11 +9,19 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.util.Arrays;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.AfterParameterizedClassInvocation;
+import org.junit.jupiter.params.BeforeParameterizedClassInvocation;
+import org.junit.jupiter.params.Parameter;
+import org.junit.jupiter.params.ParameterizedClass;
+import org.junit.jupiter.params.provider.EnumSource;
 
-/** The pull workflow: manifests and blobs by tag and digest, ranges, errors, Accept. */
+/**
+ * The pull workflow on every storage backend: manifests and blobs by tag and digest, ranges,
+ * errors, Accept. One image is pushed per backend, then read by every test.
+ */
+@ParameterizedClass
+@EnumSource(StorageBackend.class)
 class PullWorkflowTest {
   private static final String REPO = "pull/app";
 
@@ -23,9 +31,12 @@ class PullWorkflowTest {
   private static Oci.Content manifest;
   private static Oci.Content index;
 
-  @BeforeAll
-  static void push() {
-    registry = TestRegistry.start();
+  /** The class's argument, which JUnit also hands to the set-up below. */
+  @Parameter StorageBackend backend;
+
+  @BeforeParameterizedClassInvocation
+  static void push(StorageBackend backend) {
+    registry = backend.create().startRegistry();
     config = Oci.pushBlob(registry, REPO, "{\"architecture\":\"amd64\",\"os\":\"linux\"}");
     layer = Oci.pushBlob(registry, REPO, Oci.randomBytes(1000, 42));
     manifest =
@@ -40,7 +51,7 @@ class PullWorkflowTest {
             Oci.index(Oci.OCI_INDEX, Oci.OCI_MANIFEST, List.of(manifest)));
   }
 
-  @AfterAll
+  @AfterParameterizedClassInvocation
   static void stop() {
     registry.close();
   }

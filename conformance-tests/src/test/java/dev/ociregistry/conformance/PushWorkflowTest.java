@@ -1,12 +1,25 @@
 package dev.ociregistry.conformance;
 
+import static dev.ociregistry.conformance.Oci.OCI_INDEX;
+import static dev.ociregistry.conformance.Oci.OCI_MANIFEST;
+import static dev.ociregistry.conformance.Oci.acceptChunk;
 import static dev.ociregistry.conformance.Oci.assertError;
+import static dev.ociregistry.conformance.Oci.finish;
+import static dev.ociregistry.conformance.Oci.getBlob;
 import static dev.ociregistry.conformance.Oci.header;
+import static dev.ociregistry.conformance.Oci.json;
+import static dev.ociregistry.conformance.Oci.location;
 import static dev.ociregistry.conformance.Oci.patchChunk;
 import static dev.ociregistry.conformance.Oci.pathOf;
+import static dev.ociregistry.conformance.Oci.randomBytes;
+import static dev.ociregistry.conformance.Oci.sha256;
+import static dev.ociregistry.conformance.Oci.startUpload;
+import static dev.ociregistry.conformance.Oci.strings;
+import static dev.ociregistry.conformance.Oci.text;
 import static dev.ociregistry.conformance.Oci.withQuery;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -15,20 +28,36 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.util.Arrays;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.AfterParameterizedClassInvocation;
+import org.junit.jupiter.params.BeforeParameterizedClassInvocation;
+import org.junit.jupiter.params.Parameter;
+import org.junit.jupiter.params.ParameterizedClass;
+import org.junit.jupiter.params.provider.EnumSource;
 
-/** The push workflow: every way of uploading blobs, and manifest PUT with its validations. */
+/**
+ * The push workflow on every storage backend: every way of uploading blobs, manifest PUT with its
+ * validations, and what a push leaves in storage. One registry per backend serves the whole class.
+ */
+@ParameterizedClass
+@EnumSource(StorageBackend.class)
 class PushWorkflowTest {
+  private static final int MIB = 1024 * 1024;
+
+  private static TestStorage storage;
   private static TestRegistry registry;
 
-  @BeforeAll
-  static void start() {
-    registry = TestRegistry.start();
+  /** The class's argument, which JUnit also hands to the set-up below. */
+  @Parameter StorageBackend backend;
+
+  @BeforeParameterizedClassInvocation
+  static void start(StorageBackend backend) {
+    storage = backend.create();
+    registry = storage.startRegistry();
   }
 
-  @AfterAll
+  @AfterParameterizedClassInvocation
   static void stop() {
     registry.close();
   }
@@ -75,7 +104,14 @@ class PushWorkflowTest {
   private static void assertBlob(String repo, byte[] bytes) {
     HttpResponse<byte[]> r = get("/v2/" + repo + "/blobs/" + Oci.sha256(bytes));
     assertEquals(200, r.statusCode(), () -> Oci.text(r));
+    assertEquals(bytes.length, r.body().length, "size of " + Oci.sha256(bytes));
     assertArrayEquals(bytes, r.body());
+    assertEquals(Oci.sha256(bytes), header(r, "Docker-Content-Digest"));
+  }
+
+  /** Nothing of any upload session of {@code repo} is left in storage. */
+  private static void assertNoUploadLeft(String repo) {
+    assertEquals(Set.of(), storage.uploads(repo), "upload sessions left behind in " + repo);
   }
 
   // ---- blob uploads ----
@@ -166,6 +202,118 @@ class PushWorkflowTest {
     assertBlob("push/lastchunk", bytes);
   }
 
+  /**
+   * Every way a client pushes a blob, one after the other into one repository: each is published
+   * (201), pulls back byte for byte, and leaves nothing of its upload session in storage. (On a
+   * file-backed S3 server, where a "directory" with objects below it cannot be deleted, completing
+   * an upload once failed with 503: the session's directory key was deleted before its contents.)
+   */
+  @Test
+  void everyWayOfPushingABlobPublishesItAndLeavesNoUploadBehind() {
+    String repo = "push/everyway";
+    byte[] mono = randomBytes(3000, 40);
+    HttpResponse<byte[]> post =
+        send(
+            registry
+                .request("/v2/" + repo + "/blobs/uploads/?digest=" + sha256(mono))
+                .header("Content-Type", "application/octet-stream")
+                .POST(HttpRequest.BodyPublishers.ofByteArray(mono)));
+    assertCreatedBlob(post, repo, sha256(mono));
+    assertBlob(repo, mono);
+    assertNoUploadLeft(repo);
+
+    byte[] chunked = randomBytes(5000, 41);
+    String upload = startSession(repo);
+    for (int offset = 0; offset < chunked.length; offset += 2000) {
+      int end = Math.min(offset + 2000, chunked.length);
+      upload = acceptChunk(registry, upload, Arrays.copyOfRange(chunked, offset, end), offset);
+    }
+    assertCreatedBlob(finish(registry, upload, sha256(chunked)), repo, sha256(chunked));
+    assertBlob(repo, chunked);
+    assertNoUploadLeft(repo);
+
+    byte[] streamed = randomBytes(700_000, 42);
+    String session = startSession(repo);
+    HttpResponse<byte[]> patch =
+        send(
+            registry
+                .request(session)
+                .header("Content-Type", "application/octet-stream")
+                .method(
+                    "PATCH",
+                    HttpRequest.BodyPublishers.ofInputStream(
+                        () -> new ByteArrayInputStream(streamed))));
+    assertEquals(202, patch.statusCode(), () -> text(patch));
+    assertCreatedBlob(finish(registry, location(patch), sha256(streamed)), repo, sha256(streamed));
+    assertBlob(repo, streamed);
+    assertNoUploadLeft(repo);
+  }
+
+  /**
+   * Chunks of 1 byte, 1 KiB and 1 MiB (far under S3's 5 MiB part minimum), then the last chunk with
+   * the closing PUT.
+   */
+  @Test
+  void chunkedUploadWithTinyChunksAndTheLastOneInThePut() {
+    String repo = "push/chunked/tiny";
+    byte[] blob = randomBytes(MIB + 1024 + 1 + 777, 43);
+    String location = startUpload(registry, repo);
+    int offset = 0;
+    for (int size : new int[] {1, 1024, MIB}) {
+      location =
+          acceptChunk(registry, location, Arrays.copyOfRange(blob, offset, offset + size), offset);
+      offset += size;
+    }
+    HttpResponse<byte[]> status = get(location);
+    assertEquals(204, status.statusCode(), () -> text(status));
+    assertEquals("0-" + (offset - 1), header(status, "Range"));
+
+    byte[] last = Arrays.copyOfRange(blob, offset, blob.length);
+    String digest = sha256(blob);
+    HttpResponse<byte[]> put =
+        send(
+            registry
+                .request(withQuery(location, "digest=" + digest))
+                .header("Content-Type", "application/octet-stream")
+                .header("Content-Range", offset + "-" + (blob.length - 1))
+                .PUT(HttpRequest.BodyPublishers.ofByteArray(last)));
+    assertCreatedBlob(put, repo, digest);
+    assertBlob(repo, blob);
+
+    // The session is gone once the blob is published, and nothing of it is left in storage.
+    assertError(get(location), 404, "BLOB_UPLOAD_UNKNOWN");
+    assertNoUploadLeft(repo);
+  }
+
+  /** A monolithic POST ?digest= whose body is streamed (chunked transfer encoding). */
+  @Test
+  void streamedMonolithicPost() {
+    String repo = "push/streamed/monolithic";
+    byte[] blob = randomBytes(3 * MIB + 5, 44);
+    String digest = sha256(blob);
+    HttpResponse<byte[]> r =
+        send(
+            registry
+                .request("/v2/" + repo + "/blobs/uploads/?digest=" + digest)
+                .header("Content-Type", "application/octet-stream")
+                .POST(
+                    HttpRequest.BodyPublishers.ofInputStream(
+                        () -> new ByteArrayInputStream(blob))));
+    assertCreatedBlob(r, repo, digest);
+    assertBlob(repo, blob);
+
+    // A wrong digest publishes nothing.
+    byte[] other = randomBytes(1000, 45);
+    HttpResponse<byte[]> wrong =
+        send(
+            registry
+                .request("/v2/" + repo + "/blobs/uploads/?digest=" + sha256(Oci.utf8("not it")))
+                .POST(HttpRequest.BodyPublishers.ofByteArray(other)));
+    assertError(wrong, 400, "DIGEST_INVALID");
+    assertError(getBlob(registry, repo, sha256(other)), 404, "BLOB_UNKNOWN");
+    assertNoUploadLeft(repo);
+  }
+
   @Test
   void outOfOrderChunkIs416() {
     String upload = startSession("push/order");
@@ -243,22 +391,17 @@ class PushWorkflowTest {
   }
 
   @Test
-  void malformedDigestOnMonolithicPostLeavesNoUploadBehind() throws Exception {
+  void malformedDigestOnMonolithicPostLeavesNoUploadBehind() {
     HttpResponse<byte[]> post =
         send(
             registry
                 .request("/v2/push/leak/blobs/uploads/?digest=sha256:xyz")
                 .POST(HttpRequest.BodyPublishers.ofByteArray(Oci.utf8("abc"))));
     assertError(post, 400, "DIGEST_INVALID");
-    // a refused request creates nothing: no upload session on disk, no repository in the catalog
-    try (var files = java.nio.file.Files.walk(registry.root())) {
-      List<String> uploads =
-          files
-              .map(f -> registry.root().relativize(f).toString().replace('\\', '/'))
-              .filter(f -> f.contains("push/leak/_uploads/"))
-              .toList();
-      assertEquals(List.of(), uploads, "upload session left behind by a refused POST");
-    }
+    // a refused request creates nothing: nothing in storage, no repository in the catalog
+    assertFalse(
+        storage.exists(StorageView.repository("push/leak")),
+        () -> "a refused POST stored " + storage.files(StorageView.repository("push/leak")));
     HttpResponse<byte[]> catalog = get("/v2/_catalog");
     assertEquals(200, catalog.statusCode());
     for (var n : Oci.json(catalog).path("repositories")) {
@@ -638,5 +781,81 @@ class PushWorkflowTest {
     HttpResponse<byte[]> byTag = get("/v2/m/exact/manifests/t");
     assertArrayEquals(bytes, byTag.body());
     assertEquals(Oci.sha256(bytes), header(byTag, "Docker-Content-Digest"));
+  }
+
+  // ---- a whole workflow ----
+
+  @Test
+  void manifestsTagsCatalogAndDeletes() {
+    String repo = "push/workflow/app";
+    Oci.Blob config = Oci.pushBlob(registry, repo, "{\"architecture\":\"amd64\",\"os\":\"linux\"}");
+    Oci.Blob layer = Oci.pushBlob(registry, repo, randomBytes(300_000, 46));
+    Oci.Blob empty = Oci.pushBlob(registry, repo, new byte[0]);
+    Oci.Content image =
+        Oci.pushManifest(
+            registry, repo, "v1", OCI_MANIFEST, Oci.ociManifest(config, List.of(layer, empty)));
+    Oci.Content other = Oci.pushImage(registry, repo, "v2", "other");
+    Oci.Content index =
+        Oci.pushManifest(
+            registry,
+            repo,
+            "multi",
+            OCI_INDEX,
+            Oci.index(OCI_INDEX, OCI_MANIFEST, List.of(image, other)));
+
+    for (Oci.Blob b : List.of(config, layer, empty)) {
+      assertBlob(repo, b.bytes());
+      HttpResponse<byte[]> head =
+          send(
+              registry
+                  .request("/v2/" + repo + "/blobs/" + b.digest())
+                  .method("HEAD", HttpRequest.BodyPublishers.noBody()));
+      assertEquals(200, head.statusCode());
+      assertEquals(String.valueOf(b.size()), header(head, "Content-Length"));
+    }
+    for (Oci.Content m : List.of(image, other, index)) {
+      HttpResponse<byte[]> r = getManifest(repo, m.digest());
+      assertEquals(200, r.statusCode(), () -> "GET manifest: " + text(r));
+      assertArrayEquals(m.bytes(), r.body());
+      assertEquals(m.mediaType(), header(r, "Content-Type"));
+    }
+    HttpResponse<byte[]> byTag = getManifest(repo, "multi");
+    assertEquals(200, byTag.statusCode());
+    assertArrayEquals(index.bytes(), byTag.body());
+    assertEquals(index.digest(), header(byTag, "Docker-Content-Digest"));
+
+    HttpResponse<byte[]> tags = get("/v2/" + repo + "/tags/list");
+    assertEquals(200, tags.statusCode(), () -> text(tags));
+    assertEquals(List.of("multi", "v1", "v2"), strings(json(tags).path("tags")));
+    HttpResponse<byte[]> page = get("/v2/" + repo + "/tags/list?n=1&last=multi");
+    assertEquals(List.of("v1"), strings(json(page).path("tags")));
+
+    HttpResponse<byte[]> catalog = get("/v2/_catalog");
+    assertEquals(200, catalog.statusCode(), () -> text(catalog));
+    assertTrue(strings(json(catalog).path("repositories")).contains(repo), () -> text(catalog));
+
+    // Delete the tag's manifest, then a blob: both go away.
+    HttpResponse<byte[]> delete =
+        send(registry.request("/v2/" + repo + "/manifests/" + index.digest()).DELETE());
+    assertEquals(202, delete.statusCode(), () -> text(delete));
+    assertError(getManifest(repo, index.digest()), 404, "MANIFEST_UNKNOWN");
+    assertError(getManifest(repo, "multi"), 404, "MANIFEST_UNKNOWN");
+    HttpResponse<byte[]> tagsAfter = get("/v2/" + repo + "/tags/list");
+    assertEquals(List.of("v1", "v2"), strings(json(tagsAfter).path("tags")));
+
+    HttpResponse<byte[]> deleteBlob =
+        send(registry.request("/v2/" + repo + "/blobs/" + layer.digest()).DELETE());
+    assertEquals(202, deleteBlob.statusCode(), () -> text(deleteBlob));
+    assertError(getBlob(registry, repo, layer.digest()), 404, "BLOB_UNKNOWN");
+    // The other blobs of the repository are untouched.
+    assertArrayEquals(config.bytes(), getBlob(registry, repo, config.digest()).body());
+  }
+
+  private static HttpResponse<byte[]> getManifest(String repo, String reference) {
+    return send(
+        registry
+            .request("/v2/" + repo + "/manifests/" + reference)
+            .header("Accept", OCI_MANIFEST + ", " + OCI_INDEX)
+            .GET());
   }
 }

@@ -11,15 +11,12 @@ import static dev.ociregistry.conformance.Oci.sha256;
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.ociregistry.conformance.Oci.Content;
 import java.io.IOException;
 import java.net.http.HttpResponse;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -29,22 +26,32 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.Parameter;
+import org.junit.jupiter.params.ParameterizedClass;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /**
- * The referrers API (distribution-spec v1.1, end-12) and the referrers tag schema, end to end: the
- * real server, plain HTTP, and the storage directory it writes.
+ * The referrers API (distribution-spec v1.1, end-12) and the referrers tag schema, end to end on
+ * every storage backend: the real server, plain HTTP, and what it stores (through the {@link
+ * StorageView}). Each test has storage and a registry of its own.
  */
+@ParameterizedClass
+@EnumSource(StorageBackend.class)
 class ReferrersTest {
   static final String REPO = "acme/app";
   static final String SBOM = "application/vnd.example.sbom";
   static final String SIG = "application/vnd.example.sig";
 
+  @Parameter StorageBackend backend;
+
+  TestStorage storage;
   TestRegistry registry;
   Oci oci;
 
   @BeforeEach
   void start() {
-    registry = TestRegistry.start();
+    storage = backend.create();
+    registry = storage.startRegistry();
     oci = new Oci(registry);
   }
 
@@ -185,7 +192,12 @@ class ReferrersTest {
     Content sig = oci.pushArtifact(REPO, image, SIG, "sig");
 
     var all = oci.referrers(REPO, image.digest(), null);
+    assertEquals(200, all.statusCode(), () -> body(all));
     assertEquals(Optional.empty(), all.headers().firstValue("OCI-Filters-Applied"));
+    assertEquals(
+        Set.of(tree(referrerDescriptor(sbom)), tree(referrerDescriptor(sig))),
+        Set.copyOf(list(json(all.body()).get("manifests"))));
+    assertEquals(2, json(all.body()).get("manifests").size());
     assertEquals(
         new TreeSet<>(List.of(sbom.digest(), sig.digest())),
         new TreeSet<>(oci.referrerDigests(REPO, image.digest(), null)));
@@ -194,9 +206,11 @@ class ReferrersTest {
       String type = json(c.bytes()).get("artifactType").asText();
       var filtered = oci.referrers(REPO, image.digest(), type);
 
-      assertEquals(200, filtered.statusCode());
+      assertEquals(200, filtered.statusCode(), () -> body(filtered));
       assertEquals(
           "artifactType", filtered.headers().firstValue("OCI-Filters-Applied").orElse(null));
+      assertEquals(
+          List.of(tree(referrerDescriptor(c))), list(json(filtered.body()).get("manifests")));
       assertEquals(List.of(c.digest()), oci.referrerDigests(REPO, image.digest(), type));
     }
 
@@ -209,17 +223,23 @@ class ReferrersTest {
   // ---- delete, re-put, tags ----
 
   @Test
-  void deletedReferrerLeavesTheResponseAtOnce() {
+  void deletedReferrerLeavesTheResponseAndStorageAtOnce() {
     Content image = oci.pushImage(REPO, "v1", "img");
     Content sbom = oci.pushArtifact(REPO, image, SBOM, "sbom");
     Content sig = oci.pushArtifact(REPO, image, SIG, "sig");
+    assertEquals(sig.digest(), storage.text(referrerLink(image, sig)).trim());
 
     var deleted = oci.deleteManifest(REPO, sig.digest());
 
     assertEquals(202, deleted.statusCode(), () -> body(deleted));
     assertEquals(List.of(sbom.digest()), oci.referrerDigests(REPO, image.digest(), null));
     assertEquals(List.of(), oci.referrerDigests(REPO, image.digest(), SIG));
-    assertFalse(Files.exists(referrerLink(image, sig)));
+    assertFalse(storage.exists(referrerLink(image, sig)));
+    assertEquals(
+        new TreeSet<>(List.of(referrerLink(image, sbom))),
+        storage.referrerLinks(),
+        "the deleted referrer's link is gone, the other's is not");
+    assertEquals(404, oci.getManifest(REPO, sig.digest(), null).statusCode());
   }
 
   @Test
@@ -234,9 +254,15 @@ class ReferrersTest {
 
     assertEquals(List.of(sig.digest()), oci.referrerDigests(REPO, image.digest(), null));
     assertEquals(List.of("signed", "signed-again", "v1"), sorted(oci.tags(REPO)));
+    assertEquals(1, storage.referrerLinks().size(), () -> storage.referrerLinks().toString());
     // A pull of the fallback tag does not make it a tag either.
     assertEquals(200, oci.getManifest(REPO, fallbackTag(image), OCI_INDEX).statusCode());
     assertEquals(List.of("signed", "signed-again", "v1"), sorted(oci.tags(REPO)));
+
+    // Deleting it by digest takes its tags with it.
+    assertEquals(202, oci.deleteManifest(REPO, sig.digest()).statusCode());
+    assertEquals(List.of(), oci.referrerDigests(REPO, image.digest(), null));
+    assertEquals(List.of("v1"), oci.tags(REPO));
   }
 
   @Test
@@ -264,21 +290,35 @@ class ReferrersTest {
     assertEquals(List.of(sbom.digest()), oci.referrerDigests(REPO, image.digest(), null));
     assertEquals(List.of(sigOfSbom.digest()), oci.referrerDigests(REPO, sbom.digest(), null));
     assertEquals(List.of(), oci.referrerDigests(REPO, sigOfSbom.digest(), null));
+    assertEquals(List.of(), oci.referrerDigests(REPO, image.digest(), SIG), "not transitive");
     assertEquals(
-        tree(referrerDescriptor(sigOfSbom)), oci.referrerList(REPO, sbom.digest(), null).get(0));
+        List.of(tree(referrerDescriptor(sbom))), oci.referrerList(REPO, image.digest(), null));
+    assertEquals(
+        List.of(tree(referrerDescriptor(sigOfSbom))), oci.referrerList(REPO, sbom.digest(), null));
+    assertEquals(
+        new TreeSet<>(List.of(referrerLink(image, sbom), referrerLink(sbom, sigOfSbom))),
+        storage.referrerLinks());
+    var fallback = oci.getManifest(REPO, fallbackTag(sbom), OCI_INDEX);
+    assertEquals(200, fallback.statusCode(), () -> body(fallback));
+    assertEquals(
+        List.of(tree(referrerDescriptor(sigOfSbom))), list(json(fallback.body()).get("manifests")));
   }
 
-  // ---- on disk ----
+  // ---- in storage ----
 
   @Test
-  void referrerLinkIsWrittenUnderTheSubject() throws IOException {
+  void referrerLinkIsWrittenUnderTheSubject() {
     Content image = oci.pushImage(REPO, "v1", "img");
     Content sig = oci.pushArtifact(REPO, image, SIG, "sig");
 
-    Path link = referrerLink(image, sig);
+    String link = referrerLink(image, sig);
 
-    assertTrue(Files.isRegularFile(link), () -> link + " missing");
-    assertEquals(sig.digest(), Files.readString(link, UTF_8).trim());
+    assertEquals(
+        new TreeSet<>(List.of(link)), storage.referrerLinks(), "the only referrer link stored");
+    assertEquals(sig.digest(), storage.text(link).trim());
+    assertEquals(List.of(sig.digest()), oci.referrerDigests(REPO, image.digest(), null));
+    assertEquals(
+        List.of(tree(referrerDescriptor(sig))), oci.referrerList(REPO, image.digest(), null));
   }
 
   @Test
@@ -345,6 +385,13 @@ class ReferrersTest {
     assertEquals(List.of(viaApi.digest()), oci.referrerDigests(REPO, image.digest(), SBOM));
     // The client pushed that tag itself, so it is a tag like any other.
     assertEquals(sorted(List.of("v1", fallbackTag(image))), sorted(oci.tags(REPO)));
+    var served = oci.getManifest(REPO, fallbackTag(image), OCI_INDEX);
+    assertEquals(200, served.statusCode());
+    assertEquals(fallback.digest(), sha256(served.body()), "the pushed index is served as is");
+
+    // An entry of the pushed index that is deleted leaves the answer too.
+    assertEquals(202, oci.deleteManifest(REPO, viaTag.digest()).statusCode());
+    assertEquals(List.of(viaApi.digest()), oci.referrerDigests(REPO, image.digest(), null));
   }
 
   @Test
@@ -365,6 +412,7 @@ class ReferrersTest {
   @Test
   void fallbackTagNobodyPushedServesTheCurrentReferrers() {
     Content image = oci.pushImage(REPO, "v1", "img");
+    assertEquals(404, oci.getManifest(REPO, fallbackTag(image), OCI_INDEX).statusCode());
     Content sbom = oci.pushArtifact(REPO, image, SBOM, "sbom");
     Content sig = oci.pushArtifact(REPO, image, SIG, "sig");
 
@@ -383,6 +431,9 @@ class ReferrersTest {
         Set.copyOf(list(index.get("manifests"))));
     assertEquals(2, index.get("manifests").size());
     assertEquals(List.of("v1"), oci.tags(REPO));
+    assertFalse(
+        storage.exists(StorageView.repository(REPO) + "/_manifests/tags/" + fallbackTag(image)),
+        "a served fallback index is not stored as a tag");
 
     // It follows the referrers: one deleted, the served index changes with it.
     assertEquals(202, oci.deleteManifest(REPO, sig.digest()).statusCode());
@@ -413,7 +464,7 @@ class ReferrersTest {
   @Test
   void fallbackTagIsNotServedWhenTheTagSchemaIsOff() {
     registry.close();
-    registry = TestRegistry.start(Map.of("REGISTRY_REFERRERS_TAGSCHEMA", "false"));
+    registry = storage.startRegistry("REGISTRY_REFERRERS_TAGSCHEMA", "false");
     oci = new Oci(registry);
     Content image = oci.pushImage(REPO, "v1", "img");
     Content sig = oci.pushArtifact(REPO, image, SIG, "sig");
@@ -452,33 +503,15 @@ class ReferrersTest {
   }
 
   /**
-   * The client's sequence: GET the fallback index, PUT it again without {@code drop} under the same
-   * tag, DELETE the old index by digest, DELETE {@code drop}.
+   * A tag-schema client's update of the fallback index of {@code image}: GET the index (it is
+   * {@code pushedOld} unless that is null), PUT it again without {@code drop} under the same tag,
+   * DELETE the old index by digest (202), DELETE {@code drop} (202); then only {@code keep} is a
+   * referrer, the tag serves the new index, {@code drop} and the old index are gone, and nothing
+   * unreferenced is left in storage.
    */
   private void replaceAndDelete(Content image, Content keep, Content drop, String pushedOld) {
-    Replaced r = replaceAndDelete(oci, REPO, image, keep, drop, pushedOld);
-    assertEquals(2, r.old().get("manifests").size(), () -> r.old().toString());
-    assertEquals(
-        new TreeSet<>(List.of(image.digest(), keep.digest(), r.replacement().digest())),
-        oci.revisionsOnDisk(REPO),
-        "nothing unreferenced is left: only the image, the remaining referrer and the index");
-    assertEquals(sorted(List.of("v1", r.tag())), sorted(oci.tags(REPO)));
-  }
-
-  /** What {@link #replaceAndDelete(Oci, String, Content, Content, Content, String)} did. */
-  record Replaced(String tag, JsonNode old, String oldDigest, Content replacement) {}
-
-  /**
-   * A tag-schema client's update of the fallback index of {@code image} in {@code repo}, and the
-   * checks over HTTP that the storage back end does not change: GET the index (it is {@code
-   * pushedOld} unless that is null), PUT it without {@code drop} under the same tag, DELETE the old
-   * index by digest (202), DELETE {@code drop} (202); then only {@code keep} is a referrer, the tag
-   * serves the new index and {@code drop} is gone. (Also for {@link S3ReferrersTest}.)
-   */
-  static Replaced replaceAndDelete(
-      Oci oci, String repo, Content image, Content keep, Content drop, String pushedOld) {
     String tag = fallbackTag(image);
-    var current = oci.getManifest(repo, tag, OCI_INDEX);
+    var current = oci.getManifest(REPO, tag, OCI_INDEX);
     assertEquals(200, current.statusCode(), () -> body(current));
     String oldDigest = sha256(current.body());
     assertEquals(oldDigest, current.headers().firstValue("Docker-Content-Digest").orElse(null));
@@ -494,19 +527,28 @@ class ReferrersTest {
     assertEquals(1, remaining.size());
     Content replacement = ociIndexOf(remaining, null, null);
 
-    oci.push(repo, tag, replacement);
-    var oldDeleted = oci.deleteManifest(repo, oldDigest);
+    oci.push(REPO, tag, replacement);
+    var oldDeleted = oci.deleteManifest(REPO, oldDigest);
     assertEquals(202, oldDeleted.statusCode(), () -> "delete of old index: " + body(oldDeleted));
-    var dropDeleted = oci.deleteManifest(repo, drop.digest());
+    var dropDeleted = oci.deleteManifest(REPO, drop.digest());
     assertEquals(202, dropDeleted.statusCode(), () -> "delete of referrer: " + body(dropDeleted));
 
-    assertEquals(List.of(keep.digest()), oci.referrerDigests(repo, image.digest(), null));
-    assertEquals(List.of(), oci.referrerDigests(repo, image.digest(), SIG));
-    var now = oci.getManifest(repo, tag, OCI_INDEX);
+    assertEquals(List.of(keep.digest()), oci.referrerDigests(REPO, image.digest(), null));
+    assertEquals(List.of(), oci.referrerDigests(REPO, image.digest(), SIG));
+    var now = oci.getManifest(REPO, tag, OCI_INDEX);
     assertEquals(200, now.statusCode());
     assertEquals(replacement.digest(), sha256(now.body()));
-    assertEquals(404, oci.getManifest(repo, drop.digest(), null).statusCode());
-    return new Replaced(tag, old, oldDigest, replacement);
+    assertEquals(404, oci.getManifest(REPO, drop.digest(), null).statusCode());
+
+    assertEquals(2, old.get("manifests").size(), old::toString);
+    assertEquals(List.of(keep.digest()), oci.referrerDigests(REPO, image.digest(), SBOM));
+    assertEquals(404, oci.getManifest(REPO, oldDigest, null).statusCode());
+    assertEquals(
+        new TreeSet<>(List.of(image.digest(), keep.digest(), replacement.digest())),
+        storage.revisions(REPO),
+        "nothing unreferenced is left: only the image, the remaining referrer and the index");
+    assertEquals(new TreeSet<>(List.of(referrerLink(image, keep))), storage.referrerLinks());
+    assertEquals(sorted(List.of("v1", tag)), sorted(oci.tags(REPO)));
   }
 
   // ---- helpers ----
@@ -515,16 +557,9 @@ class ReferrersTest {
     return "sha256-" + subject.hex();
   }
 
-  private Path referrerLink(Content subject, Content referrer) {
-    return registry
-        .root()
-        .resolve(
-            "docker/registry/v2/repositories/"
-                + REPO
-                + "/_referrers/sha256/"
-                + subject.hex()
-                + "/sha256-"
-                + referrer.hex());
+  /** Where the link recording {@code referrer} under {@code subject} is stored. */
+  private static String referrerLink(Content subject, Content referrer) {
+    return StorageView.referrerLink(REPO, subject.digest(), referrer.digest());
   }
 
   private static Map<String, Object> referrerDescriptorOfIndex(Content index) {

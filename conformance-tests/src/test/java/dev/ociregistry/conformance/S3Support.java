@@ -1,14 +1,11 @@
 package dev.ociregistry.conformance;
 
-import static java.nio.charset.StandardCharsets.UTF_8;
-
 import dev.ociregistry.storage.driver.s3.S3ProxyServer;
 import java.net.URI;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
 import org.junit.jupiter.api.extension.AfterAllCallback;
 import org.junit.jupiter.api.extension.BeforeAllCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
@@ -52,10 +49,6 @@ final class S3Support {
       }
     }
 
-    S3ProxyServer server() {
-      return server;
-    }
-
     /** The direct client, to look at what a registry left in a bucket. */
     S3Client view() {
       return view;
@@ -67,11 +60,6 @@ final class S3Support {
 
     String createBucket() {
       return server.createBucket();
-    }
-
-    /** Starts a registry on {@code bucket}. */
-    TestRegistry startOn(String bucket, String... extra) {
-      return S3Support.startOn(server, bucket, extra);
     }
   }
 
@@ -129,20 +117,6 @@ final class S3Support {
       page.contents().forEach(o -> keys.add(o.key()));
     }
     return keys;
-  }
-
-  /** Key, ETag and size of every object in {@code bucket}. */
-  static Map<String, String> etags(S3Client s3, String bucket) {
-    var out = new TreeMap<String, String>();
-    for (var page : s3.listObjectsV2Paginator(r -> r.bucket(bucket))) {
-      page.contents().forEach(o -> out.put(o.key(), o.eTag() + " " + o.size()));
-    }
-    return out;
-  }
-
-  /** The content of an object, as UTF-8 text. */
-  static String objectText(S3Client s3, String bucket, String key) {
-    return s3.getObjectAsBytes(r -> r.bucket(bucket).key(key)).asString(UTF_8);
   }
 
   /** Keys of the multipart uploads begun and neither completed nor aborted in {@code bucket}. */

@@ -36,16 +36,22 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.Parameter;
+import org.junit.jupiter.params.ParameterizedClass;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /**
- * End-to-end tests with the real {@code skopeo} client: images generated on disk as OCI layouts are
- * pushed with {@code skopeo copy --all --preserve-digests}, read back, inspected, listed and
- * deleted, and every manifest must come back byte for byte.
+ * End-to-end tests with the real {@code skopeo} client, on every storage backend: images generated
+ * on disk as OCI layouts are pushed with {@code skopeo copy --all --preserve-digests}, read back,
+ * inspected, listed and deleted, and every manifest must come back byte for byte.
  *
  * <p>Skipped when skopeo is not installed, unless {@code REQUIRE_SKOPEO=1} is set (CI), in which
  * case a missing skopeo fails.
  */
+@ParameterizedClass
+@EnumSource(StorageBackend.class)
 class SkopeoTest {
+  @Parameter StorageBackend backend;
   @TempDir Path tmp;
   private TestRegistry registry;
   private Skopeo skopeo;
@@ -53,7 +59,7 @@ class SkopeoTest {
   @BeforeEach
   void setUp() throws IOException {
     skopeo = Skopeo.require(tmp);
-    registry = TestRegistry.start();
+    registry = backend.create().startRegistry();
   }
 
   @AfterEach
@@ -315,6 +321,7 @@ class SkopeoTest {
       Path dir, String tag, Content top, List<Content> children, Map<String, Content> blobs)
       throws IOException {
     JsonNode index = JSON.readTree(dir.resolve("index.json").toFile());
+    assertEquals(1, index.path("manifests").size(), index::toString);
     JsonNode entry = null;
     for (JsonNode m : index.path("manifests")) {
       if (tag.equals(m.path("annotations").path(REF_NAME).asText())) {
