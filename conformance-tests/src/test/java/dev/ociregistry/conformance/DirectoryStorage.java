@@ -1,7 +1,7 @@
 package dev.ociregistry.conformance;
 
-import dev.ociregistry.storage.driver.FilesystemDriver;
 import dev.ociregistry.storage.driver.StorageDriver;
+import dev.ociregistry.storage.driver.filesystem.FilesystemDriver;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;

@@ -29,12 +29,10 @@ import dev.ociregistry.server.Main;
 import dev.ociregistry.storage.RegistryPaths;
 import dev.ociregistry.storage.RegistryStore;
 import dev.ociregistry.storage.driver.FileInfo;
-import dev.ociregistry.storage.driver.FileWriter;
+import dev.ociregistry.storage.driver.ForwardingDriver;
 import dev.ociregistry.storage.driver.StorageDriver;
-import dev.ociregistry.storage.driver.filesystem.FilesystemDriver;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.PrintStream;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
@@ -822,8 +820,7 @@ class GcTest {
    * no way to set an object's modification time), so that the collector sees old garbage beside
    * what the hook writes.
    */
-  static final class HookedDriver implements StorageDriver {
-    private final StorageDriver delegate;
+  static final class HookedDriver extends ForwardingDriver {
     private final String walkSuffix;
     private final Runnable hook;
     private final Duration agedBy;
@@ -832,7 +829,7 @@ class GcTest {
 
     HookedDriver(StorageDriver delegate, String walkSuffix, Runnable hook, Duration agedBy)
         throws IOException {
-      this.delegate = delegate;
+      super(delegate);
       this.walkSuffix = walkSuffix;
       this.hook = hook;
       this.agedBy = agedBy;
@@ -853,7 +850,7 @@ class GcTest {
 
     @Override
     public void walk(String path, FileVisitor visitor) throws IOException {
-      delegate.walk(path, file -> visitor.visit(shifted(file)));
+      delegate().walk(path, file -> visitor.visit(shifted(file)));
       if (path.endsWith(walkSuffix) && fired.compareAndSet(false, true)) {
         hook.run();
       }
@@ -861,52 +858,7 @@ class GcTest {
 
     @Override
     public Optional<FileInfo> stat(String path) throws IOException {
-      return delegate.stat(path).map(this::shifted);
-    }
-
-    @Override
-    public byte[] getContent(String path) throws IOException {
-      return delegate.getContent(path);
-    }
-
-    @Override
-    public void putContent(String path, byte[] content) throws IOException {
-      delegate.putContent(path, content);
-    }
-
-    @Override
-    public InputStream reader(String path, long offset) throws IOException {
-      return delegate.reader(path, offset);
-    }
-
-    @Override
-    public FileWriter writer(String path, boolean append) throws IOException {
-      return delegate.writer(path, append);
-    }
-
-    @Override
-    public List<String> list(String path) throws IOException {
-      return delegate.list(path);
-    }
-
-    @Override
-    public void move(String source, String destination) throws IOException {
-      delegate.move(source, destination);
-    }
-
-    @Override
-    public void delete(String path) throws IOException {
-      delegate.delete(path);
-    }
-
-    @Override
-    public void removeEmptyDirectories(String path) throws IOException {
-      delegate.removeEmptyDirectories(path);
-    }
-
-    @Override
-    public void close() {
-      delegate.close();
+      return delegate().stat(path).map(this::shifted);
     }
   }
 
