@@ -17,6 +17,12 @@ import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
@@ -241,5 +247,46 @@ public final class UploadStore {
       total += n;
     }
     return total;
+  }
+
+  // ---- for garbage collection ----
+
+  /** An upload session and when it started. */
+  public record Session(UploadId id, Instant startedAt) {}
+
+  /**
+   * The repository's upload sessions, by one walk. A session started at the time in its {@code
+   * startedat}; one without a readable {@code startedat} (registry:2 may leave such) at the time of
+   * its oldest file.
+   */
+  public List<Session> sessions(RepositoryName repository) throws IOException {
+    Map<UploadId, Instant> oldest = new HashMap<>();
+    Walks.entries(
+        driver,
+        RegistryPaths.uploadsDir(repository),
+        RegistryPaths.Entry.UploadFile.class,
+        (entry, file) ->
+            oldest.merge(entry.id(), file.modified(), (a, b) -> a.isBefore(b) ? a : b));
+    List<Session> sessions = new ArrayList<>();
+    for (var session : oldest.entrySet()) {
+      Instant started = startedAt(repository, session.getKey()).orElse(session.getValue());
+      sessions.add(new Session(session.getKey(), started));
+    }
+    return sessions;
+  }
+
+  private Optional<Instant> startedAt(RepositoryName repository, UploadId id) throws IOException {
+    try {
+      byte[] text = driver.getContent(RegistryPaths.uploadStartedAt(repository, id));
+      return Optional.of(Instant.parse(new String(text, StandardCharsets.UTF_8).trim()));
+    } catch (PathNotFoundException | DateTimeParseException e) {
+      return Optional.empty();
+    }
+  }
+
+  /** Removes an abandoned session with everything in it, whatever state it is in. */
+  public void removeSession(RepositoryName repository, UploadId id) throws IOException {
+    hashes.invalidate(id);
+    driver.delete(RegistryPaths.uploadDir(repository, id));
   }
 }
