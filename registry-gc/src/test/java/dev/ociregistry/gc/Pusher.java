@@ -38,7 +38,7 @@ final class Pusher {
   }
 
   /** A pushed manifest: its descriptor and the blobs (config, layers) it references. */
-  record Pushed(Descriptor descriptor, List<Digest> blobs, List<Digest> children) {
+  record Pushed(Descriptor descriptor, List<Digest> blobs) {
     Digest digest() {
       return descriptor.digest();
     }
@@ -130,8 +130,7 @@ final class Pusher {
     var result = store.manifests().put(repository, reference, bytes, parsed.mediaType());
     return new Pushed(
         new Descriptor(parsed.mediaType(), result.digest(), bytes.length),
-        parsed.blobs().stream().map(Descriptor::digest).toList(),
-        parsed.manifests().stream().map(Descriptor::digest).toList());
+        parsed.blobs().stream().map(Descriptor::digest).toList());
   }
 
   private static Map<String, Object> json(Descriptor d) {

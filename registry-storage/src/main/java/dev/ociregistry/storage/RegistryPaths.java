@@ -142,7 +142,7 @@ public final class RegistryPaths {
   }
 
   /** The referrer a {@link #referrerLinkName} names; empty for any other name. */
-  public static Optional<Digest> parseReferrerLinkName(String name) {
+  static Optional<Digest> parseReferrerLinkName(String name) {
     int dash = name.indexOf('-');
     try {
       return dash < 0
@@ -173,7 +173,7 @@ public final class RegistryPaths {
    * Whether a directory with a child of this name is a repository with content ({@code _manifests}
    * or {@code _layers}), rather than a namespace or a repository with only an upload in progress.
    */
-  public static boolean marksRepository(String childName) {
+  static boolean marksRepository(String childName) {
     return childName.equals(MANIFESTS) || childName.equals(LAYERS);
   }
 
@@ -181,13 +181,16 @@ public final class RegistryPaths {
    * Whether a child of a repository's directory is part of it ({@code _layers}, {@code _uploads}
    * ...) rather than a nested repository: name components never start with {@code _}.
    */
-  public static boolean isRepositoryPart(String childName) {
+  static boolean isRepositoryPart(String childName) {
     return childName.startsWith("_");
   }
 
   // ---- parsing paths
 
-  /** A file of the layout, parsed from its path by {@link #parse}; {@link #path} builds it back. */
+  /**
+   * A file of the layout, parsed from its path by {@link RegistryPaths#parse}; {@link #path} builds
+   * it back.
+   */
   public sealed interface Entry {
     String path();
 
@@ -289,7 +292,7 @@ public final class RegistryPaths {
    * before the first component that starts with {@code _}, which no name component does. A nested
    * repository's files belong to it, not to the repository it is nested in.
    */
-  public static Optional<RepositoryName> repositoryOf(String path) {
+  static Optional<RepositoryName> repositoryOf(String path) {
     if (!path.startsWith(REPOSITORIES + "/")) {
       return Optional.empty();
     }
