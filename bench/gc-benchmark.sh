@@ -13,11 +13,12 @@ manifests=${1:-100000}
 out=${2:-/tmp/gc-benchmark}
 parallelism=${3:-8}
 
-mvn -q -o -pl registry-gc -am test-compile -Dspotless.check.skip=true
 cp_file=$(mktemp)
 trap 'rm -f "$cp_file"' EXIT
-mvn -q -o -pl registry-gc dependency:build-classpath -DexcludeGroupIds=dev.ociregistry \
-  -Dmdep.outputFile="$cp_file" >/dev/null
+# One reactor build: the sibling modules resolve from it, not from ~/.m2 (nothing is installed).
+# Every module writes the classpath file in turn; registry-gc's, written last, is the one used.
+mvn -q -o -pl registry-gc -am test-compile dependency:build-classpath -Dspotless.check.skip=true \
+  -DexcludeGroupIds=dev.ociregistry -Dmdep.outputFile="$cp_file" >/dev/null
 # The sibling modules' classes, from this checkout rather than ~/.m2.
 classes=registry-gc/target/test-classes:registry-gc/target/classes
 for module in registry-storage registry-core; do

@@ -15,6 +15,12 @@ import java.util.Optional;
  * DIGEST_INVALID} for a malformed digest inside) with a message that says what is wrong.
  */
 public final class ManifestParser {
+  /**
+   * The largest manifest accepted, pushed or fetched from a mirror's upstream: 4 MiB, as registry:2
+   * and the spec suggest.
+   */
+  public static final int MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
+
   private static final JsonMapper JSON =
       JsonMapper.builder().enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION).build();
 
@@ -103,6 +109,35 @@ public final class ManifestParser {
       return bodyType;
     }
     return root.has("manifests") ? MediaTypes.OCI_INDEX : MediaTypes.OCI_MANIFEST;
+  }
+
+  /** What a manifest needs kept: the blobs it references, and its child manifests. */
+  public record References(List<Digest> blobs, List<Digest> manifests) {}
+
+  /**
+   * What stored manifest bytes reference: config and layers, or an index's children. Docker
+   * schema1, found in old registry:2 stores, lists its layers as {@code fsLayers[].blobSum}.
+   *
+   * @throws RegistryException if the bytes are not a manifest this registry can read
+   */
+  public static References references(byte[] bytes) {
+    JsonNode root;
+    try {
+      root = JSON.readTree(bytes);
+    } catch (java.io.IOException e) {
+      throw ErrorCode.MANIFEST_INVALID.exception("stored manifest is not valid JSON");
+    }
+    if (root != null && root.path("schemaVersion").asInt() == 1) {
+      List<Digest> blobs = new ArrayList<>();
+      for (JsonNode layer : root.path("fsLayers")) {
+        blobs.add(Digest.parse(layer.path("blobSum").asText()));
+      }
+      return new References(List.copyOf(blobs), List.of());
+    }
+    Manifest manifest = parse(bytes, null);
+    return new References(
+        manifest.blobs().stream().map(Descriptor::digest).toList(),
+        manifest.manifests().stream().map(Descriptor::digest).toList());
   }
 
   static String stripParameters(String contentType) {

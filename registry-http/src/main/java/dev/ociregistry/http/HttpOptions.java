@@ -1,5 +1,6 @@
 package dev.ociregistry.http;
 
+import dev.ociregistry.core.ManifestParser;
 import java.time.Duration;
 
 /**
@@ -21,10 +22,9 @@ public record HttpOptions(
     Duration idleTimeout,
     boolean serveFallbackTags,
     String writeRefusal) {
-  /** Manifest size limit, as registry:2 and the spec suggest. */
-  public static final int DEFAULT_MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 
   public static HttpOptions defaults() {
-    return new HttpOptions(true, DEFAULT_MAX_MANIFEST_BYTES, Duration.ofSeconds(120), true, null);
+    return new HttpOptions(
+        true, ManifestParser.MAX_MANIFEST_BYTES, Duration.ofSeconds(120), true, null);
   }
 }

@@ -2,6 +2,7 @@ package dev.ociregistry.http;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.ociregistry.core.ManifestParser;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
@@ -87,7 +88,7 @@ final class TestConnection implements AutoCloseable {
   }
 
   TestConnection(Routes routes) {
-    this(routes, HttpOptions.DEFAULT_MAX_MANIFEST_BYTES, true);
+    this(routes, ManifestParser.MAX_MANIFEST_BYTES, true);
   }
 
   void send(String text) {

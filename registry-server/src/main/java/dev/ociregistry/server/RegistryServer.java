@@ -1,5 +1,6 @@
 package dev.ociregistry.server;
 
+import dev.ociregistry.core.ManifestParser;
 import dev.ociregistry.gc.GarbageCollector;
 import dev.ociregistry.gc.GcOptions;
 import dev.ociregistry.gc.GcProgress;
@@ -63,7 +64,7 @@ public final class RegistryServer implements AutoCloseable {
     var options =
         new HttpOptions(
             config.storage().delete().enabled(),
-            HttpOptions.DEFAULT_MAX_MANIFEST_BYTES,
+            ManifestParser.MAX_MANIFEST_BYTES,
             HttpOptions.defaults().idleTimeout(),
             config.referrers().tagschema(),
             config.isReadOnly()

@@ -13,6 +13,8 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.time.Instant;
+import java.time.format.DateTimeParseException;
+import java.util.Optional;
 
 /**
  * The one way content enters the store, for client uploads, a mirror's cache fill and manifests
@@ -39,6 +41,16 @@ public final class BlobIngest {
         RegistryPaths.uploadStartedAt(repository, id),
         Instant.now().toString().getBytes(StandardCharsets.UTF_8));
     return id;
+  }
+
+  /** When a session started, from its {@code startedat}; empty if that is missing or unreadable. */
+  Optional<Instant> startedAt(RepositoryName repository, UploadId id) throws IOException {
+    try {
+      byte[] text = driver.getContent(RegistryPaths.uploadStartedAt(repository, id));
+      return Optional.of(Instant.parse(new String(text, StandardCharsets.UTF_8).trim()));
+    } catch (PathNotFoundException | DateTimeParseException e) {
+      return Optional.empty();
+    }
   }
 
   /** Bytes the session holds so far; {@code BLOB_UPLOAD_UNKNOWN} if there is no such session. */

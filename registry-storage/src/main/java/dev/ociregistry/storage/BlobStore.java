@@ -3,13 +3,18 @@ package dev.ociregistry.storage;
 import dev.ociregistry.core.Digest;
 import dev.ociregistry.core.ErrorCode;
 import dev.ociregistry.core.RepositoryName;
+import dev.ociregistry.storage.RegistryPaths.Entry;
 import dev.ociregistry.storage.driver.FileInfo;
 import dev.ociregistry.storage.driver.PathNotFoundException;
 import dev.ociregistry.storage.driver.StorageDriver;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
+import java.util.function.Consumer;
 
 /**
  * Blobs: content stored once under {@code blobs/}, visible in a repository only through a link in
@@ -92,7 +97,7 @@ public final class BlobStore implements BlobSource {
     if (!Links.exists(driver, link, digest)) {
       throw unknown(digest);
     }
-    driver.delete(link.substring(0, link.length() - "/link".length()));
+    driver.delete(RegistryPaths.layerLinkDir(repository, digest));
   }
 
   boolean isLinked(RepositoryName repository, Digest digest) throws IOException {
@@ -102,5 +107,66 @@ public final class BlobStore implements BlobSource {
 
   static dev.ociregistry.core.RegistryException unknown(Digest digest) {
     return ErrorCode.BLOB_UNKNOWN.exception("blob unknown to registry", digest.toString());
+  }
+
+  // ---- for garbage collection ----
+
+  /** Stored content as a walk of all blobs saw it. */
+  public record Content(Digest digest, long size, Instant modified) {}
+
+  /** Receives the contents of {@link #forEachContent}; may read and delete storage meanwhile. */
+  @FunctionalInterface
+  public interface ContentVisitor {
+    void visit(Content content) throws IOException;
+  }
+
+  /** The repository's layer links, with when each was written, by one walk. */
+  public Map<Digest, Instant> layerLinks(RepositoryName repository) throws IOException {
+    Map<Digest, Instant> layers = new HashMap<>();
+    Walks.entries(
+        driver,
+        RegistryPaths.layersDir(repository),
+        Entry.LayerLink.class,
+        (link, file) -> layers.put(link.digest(), file.modified()));
+    return layers;
+  }
+
+  /** Every layer and revision link of every repository, by one walk of all of them. */
+  public void forEachContentLink(Consumer<Entry.ContentLink> visitor) throws IOException {
+    Walks.entries(
+        driver,
+        RegistryPaths.REPOSITORIES,
+        Entry.ContentLink.class,
+        (link, file) -> visitor.accept(link));
+  }
+
+  /** Every stored content, linked or not, by one walk. */
+  public void forEachContent(ContentVisitor visitor) throws IOException {
+    Walks.entries(
+        driver,
+        RegistryPaths.BLOBS,
+        Entry.BlobData.class,
+        (data, file) -> visitor.visit(new Content(data.digest(), file.size(), file.modified())));
+  }
+
+  /** Whether the layer link was written at or after {@code since}, as storage says now. */
+  public boolean layerLinkWrittenSince(RepositoryName repository, Digest digest, Instant since)
+      throws IOException {
+    return Walks.writtenSince(driver, RegistryPaths.layerLinkDir(repository, digest), since);
+  }
+
+  /** Whether the content was written at or after {@code since}, as storage says now. */
+  public boolean contentWrittenSince(Digest digest, Instant since) throws IOException {
+    return Walks.writtenSince(driver, RegistryPaths.blobDir(digest), since);
+  }
+
+  /** Removes a layer link, whether or not it is there. */
+  public void removeLayerLink(RepositoryName repository, Digest digest) throws IOException {
+    driver.delete(RegistryPaths.layerLinkDir(repository, digest));
+  }
+
+  /** Deletes stored content; every repository that still links it loses it. */
+  public void removeContent(Digest digest) throws IOException {
+    driver.delete(RegistryPaths.blobDir(digest));
   }
 }

@@ -1,10 +1,14 @@
 package dev.ociregistry.storage;
 
+import dev.ociregistry.core.RepositoryName;
+import dev.ociregistry.storage.RegistryPaths.Entry;
 import dev.ociregistry.storage.driver.PathNotFoundException;
 import dev.ociregistry.storage.driver.StorageDriver;
 import java.io.IOException;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 
 /**
  * The list of repositories. A directory under {@code repositories/} is a repository when it has a
@@ -35,8 +39,8 @@ public final class Catalog {
     }
     boolean isRepository = false;
     for (String child : children) {
-      if (child.startsWith("_")) {
-        isRepository |= child.equals("_manifests") || child.equals("_layers");
+      if (RegistryPaths.isRepositoryPart(child)) {
+        isRepository |= RegistryPaths.marksRepository(child);
       } else {
         collect(dir + "/" + child, prefix + child + "/", names);
       }
@@ -44,5 +48,54 @@ public final class Catalog {
     if (isRepository) {
       names.add(prefix.substring(0, prefix.length() - 1));
     }
+  }
+
+  // ---- for garbage collection ----
+
+  /**
+   * Removes what is left of a repository unless something was written to it at or after {@code
+   * since}: only the files one walk saw, then the directories left empty, so a push that starts in
+   * the repository meanwhile keeps everything it writes. Files in {@code ignored} do not count as
+   * written (links the collector deleted, or on a dry run would have). Repositories nested in this
+   * one are not part of it and stay.
+   *
+   * @param dryRun delete nothing, only tell whether the repository would be removed
+   * @return whether the repository is (or would be) gone
+   */
+  public boolean removeIfUntouchedSince(
+      RepositoryName name, Instant since, Set<? extends Entry> ignored, boolean dryRun)
+      throws IOException {
+    String base = RegistryPaths.repository(name);
+    boolean[] touched = {false};
+    List<String> leftovers = new ArrayList<>();
+    driver.walk(
+        base,
+        file -> {
+          if (!isOf(name, file.path())) {
+            return;
+          }
+          if (!file.modified().isBefore(since)
+              && !RegistryPaths.parse(file.path()).filter(ignored::contains).isPresent()) {
+            touched[0] = true;
+          }
+          leftovers.add(file.path());
+        });
+    if (touched[0]) {
+      return false;
+    }
+    if (dryRun) {
+      return true;
+    }
+    for (String file : leftovers) {
+      driver.delete(file);
+    }
+    driver.removeEmptyDirectories(base);
+    boolean[] remains = {false};
+    driver.walk(base, file -> remains[0] |= isOf(name, file.path()));
+    return !remains[0];
+  }
+
+  private static boolean isOf(RepositoryName name, String path) {
+    return RegistryPaths.repositoryOf(path).filter(name::equals).isPresent();
   }
 }

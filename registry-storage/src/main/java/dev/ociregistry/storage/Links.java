@@ -13,14 +13,30 @@ final class Links {
   private Links() {}
 
   static Optional<Digest> read(StorageDriver driver, String path) throws IOException {
+    byte[] content;
     try {
-      String text = new String(driver.getContent(path), StandardCharsets.UTF_8).trim();
-      return Optional.of(Digest.parse(text));
+      content = driver.getContent(path);
     } catch (PathNotFoundException e) {
       return Optional.empty();
+    }
+    try {
+      return Optional.of(parse(content));
     } catch (RegistryException e) {
       throw new IOException("corrupt link file " + path + ": " + e.getMessage());
     }
+  }
+
+  /** The digest a link holds; empty when it is gone or does not hold a digest. */
+  static Optional<Digest> readIfValid(StorageDriver driver, String path) throws IOException {
+    try {
+      return Optional.of(parse(driver.getContent(path)));
+    } catch (PathNotFoundException | RegistryException e) {
+      return Optional.empty();
+    }
+  }
+
+  private static Digest parse(byte[] content) {
+    return Digest.parse(new String(content, StandardCharsets.UTF_8).trim());
   }
 
   static void write(StorageDriver driver, String path, Digest digest) throws IOException {

@@ -15,8 +15,11 @@ import dev.ociregistry.core.Tag;
 import dev.ociregistry.storage.driver.PathNotFoundException;
 import dev.ociregistry.storage.driver.StorageDriver;
 import java.io.IOException;
+import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -160,8 +163,7 @@ public final class ManifestStore implements ManifestSource {
     if (subject.isPresent()) {
       driver.delete(RegistryPaths.referrerLink(repository, subject.get().digest(), digest));
     }
-    String link = RegistryPaths.revisionLink(repository, digest);
-    driver.delete(link.substring(0, link.length() - "/link".length()));
+    driver.delete(RegistryPaths.revisionLinkDir(repository, digest));
   }
 
   /** Whether a manifest with this digest is stored in the repository. */
@@ -177,17 +179,15 @@ public final class ManifestStore implements ManifestSource {
 
   /** The repository's tags, sorted; {@code NAME_UNKNOWN} if the repository does not exist. */
   public List<String> tags(RepositoryName repository) throws IOException {
-    String dir = RegistryPaths.repository(repository);
-    if (driver.stat(dir + "/_manifests").isEmpty() && driver.stat(dir + "/_layers").isEmpty()) {
+    if (driver.stat(RegistryPaths.manifestsDir(repository)).isEmpty()
+        && driver.stat(RegistryPaths.layersDir(repository)).isEmpty()) {
       throw ErrorCode.NAME_UNKNOWN.exception(
           "repository name not known to registry", repository.value());
     }
     try {
       List<String> names = new ArrayList<>();
       for (String name : driver.list(RegistryPaths.tagsDir(repository))) {
-        if (driver
-            .stat(RegistryPaths.tagDir(repository, Tag.parse(name)) + "/current/link")
-            .isPresent()) {
+        if (driver.stat(RegistryPaths.tagCurrentLink(repository, Tag.parse(name))).isPresent()) {
           names.add(name);
         }
       }
@@ -199,5 +199,69 @@ public final class ManifestStore implements ManifestSource {
 
   private static RegistryException unknown(Reference reference) {
     return ErrorCode.MANIFEST_UNKNOWN.exception("manifest unknown", reference.toString());
+  }
+
+  // ---- for garbage collection ----
+
+  /** A tag as garbage collection sees it: the digest it points at, and when it was written. */
+  public record TagLink(Tag tag, Digest digest, Instant written) {}
+
+  /**
+   * The repository's tags, by one walk and a read of each tag's link (tags are never cached). A tag
+   * whose link is unreadable or gone by the time it is read is left out.
+   */
+  public List<TagLink> tagLinks(RepositoryName repository) throws IOException {
+    Map<Tag, Instant> written = new HashMap<>();
+    Walks.entries(
+        driver,
+        RegistryPaths.tagsDir(repository),
+        RegistryPaths.Entry.TagCurrentLink.class,
+        (link, file) -> written.put(link.tag(), file.modified()));
+    List<TagLink> tags = new ArrayList<>();
+    for (var tag : written.entrySet()) {
+      Links.readIfValid(driver, RegistryPaths.tagCurrentLink(repository, tag.getKey()))
+          .ifPresent(d -> tags.add(new TagLink(tag.getKey(), d, tag.getValue())));
+    }
+    return tags;
+  }
+
+  /** The repository's manifest revisions, with when each link was written, by one walk. */
+  public Map<Digest, Instant> revisions(RepositoryName repository) throws IOException {
+    Map<Digest, Instant> revisions = new HashMap<>();
+    Walks.entries(
+        driver,
+        RegistryPaths.revisionsDir(repository),
+        RegistryPaths.Entry.RevisionLink.class,
+        (link, file) -> revisions.put(link.digest(), file.modified()));
+    return revisions;
+  }
+
+  /**
+   * What a stored manifest references, read from storage (not cached, and caching nothing), or
+   * empty when its content is missing, unreadable or not a manifest.
+   */
+  public Optional<ManifestParser.References> references(Digest digest) {
+    try {
+      return Optional.of(
+          ManifestParser.references(driver.getContent(RegistryPaths.blobData(digest))));
+    } catch (IOException | RegistryException e) {
+      return Optional.empty();
+    }
+  }
+
+  /** Whether the revision link was written at or after {@code since}, as storage says now. */
+  public boolean revisionWrittenSince(RepositoryName repository, Digest digest, Instant since)
+      throws IOException {
+    return Walks.writtenSince(driver, RegistryPaths.revisionLinkDir(repository, digest), since);
+  }
+
+  /** Removes a revision link only: tags and referrer links are the collector's to judge. */
+  public void removeRevision(RepositoryName repository, Digest digest) throws IOException {
+    driver.delete(RegistryPaths.revisionLinkDir(repository, digest));
+  }
+
+  /** Removes a tag, whatever it points at. */
+  public void removeTag(RepositoryName repository, Tag tag) throws IOException {
+    driver.delete(RegistryPaths.tagDir(repository, tag));
   }
 }

@@ -19,7 +19,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
-import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
@@ -34,8 +33,8 @@ import java.util.regex.Pattern;
  * write).
  */
 public final class ReferrerStore {
-  /** The fallback tag: the algorithm, a dash, the first 64 hex digits of the subject digest. */
-  private static final Pattern FALLBACK_TAG = Pattern.compile("(sha256|sha512)-([0-9a-f]{64})");
+  /** The form of {@link #fallbackTag}: the algorithm, a dash, 64 hex digits. */
+  private static final Pattern FALLBACK_TAG = Pattern.compile("(sha256|sha512)-[0-9a-f]{64}");
 
   private final StorageDriver driver;
   private final ManifestStore manifests;
@@ -45,9 +44,17 @@ public final class ReferrerStore {
     this.manifests = manifests;
   }
 
-  /** The fallback tag of a subject, as clients of the tag schema compute it. */
+  /**
+   * The fallback tag of a subject, as clients of the tag schema compute it: the algorithm, a dash,
+   * the first 64 hex digits of the digest.
+   */
   public static Tag fallbackTag(Digest subject) {
     return new Tag(subject.algorithm().id() + "-" + subject.hex().substring(0, 64));
+  }
+
+  /** Whether {@code tag} has the form of some subject's {@link #fallbackTag}. */
+  public static boolean isFallbackTag(Tag tag) {
+    return FALLBACK_TAG.matcher(tag.value()).matches();
   }
 
   /**
@@ -76,17 +83,10 @@ public final class ReferrerStore {
       return result;
     }
     for (String name : names) {
-      int dash = name.indexOf('-');
-      if (dash < 0) {
-        continue;
+      Optional<Digest> digest = RegistryPaths.parseReferrerLinkName(name); // else not ours
+      if (digest.isPresent()) {
+        describe(repository, digest.get()).ifPresent(d -> result.put(digest.get(), d));
       }
-      Digest digest;
-      try {
-        digest = Digest.parse(name.substring(0, dash) + ":" + name.substring(dash + 1));
-      } catch (RegistryException e) {
-        continue; // not a link of ours
-      }
-      describe(repository, digest).ifPresent(d -> result.put(digest, d));
     }
     return result;
   }
@@ -144,12 +144,10 @@ public final class ReferrerStore {
    */
   private Optional<byte[]> synthesizedFallbackIndex(RepositoryName repository, Tag tag)
       throws IOException {
-    Matcher m = FALLBACK_TAG.matcher(tag.value());
-    if (!m.matches()) {
+    if (!isFallbackTag(tag)) {
       return Optional.empty();
     }
-    Digest.Algorithm algorithm = Digest.Algorithm.of(m.group(1));
-    Optional<Digest> subject = subjectWithPrefix(repository, algorithm, m.group(2));
+    Optional<Digest> subject = subjectOf(repository, tag);
     if (subject.isEmpty()) {
       return Optional.empty();
     }
@@ -198,10 +196,10 @@ public final class ReferrerStore {
     return false;
   }
 
-  private Optional<Digest> subjectWithPrefix(
-      RepositoryName repository, Digest.Algorithm algorithm, String hexPrefix) throws IOException {
+  /** The subject with referrers in the repository whose fallback tag is {@code tag}. */
+  private Optional<Digest> subjectOf(RepositoryName repository, Tag tag) throws IOException {
     for (Digest subject : subjects(repository)) {
-      if (subject.algorithm() == algorithm && subject.hex().startsWith(hexPrefix)) {
+      if (fallbackTag(subject).equals(tag)) {
         return Optional.of(subject);
       }
     }
@@ -210,13 +208,18 @@ public final class ReferrerStore {
 
   /** Every digest that has (or had) referrers in the repository. */
   private List<Digest> subjects(RepositoryName repository) throws IOException {
-    String root = RegistryPaths.repository(repository) + "/_referrers";
     List<Digest> subjects = new ArrayList<>();
     try {
-      for (String alg : driver.list(root)) {
-        for (String hex : driver.list(root + "/" + alg)) {
+      for (String alg : driver.list(RegistryPaths.referrersRoot(repository))) {
+        Digest.Algorithm algorithm;
+        try {
+          algorithm = Digest.Algorithm.of(alg);
+        } catch (RegistryException e) {
+          continue; // not ours
+        }
+        for (String hex : driver.list(RegistryPaths.referrersDir(repository, algorithm))) {
           try {
-            subjects.add(Digest.parse(alg + ":" + hex));
+            subjects.add(new Digest(algorithm, hex));
           } catch (RegistryException e) {
             // not ours
           }
@@ -226,6 +229,25 @@ public final class ReferrerStore {
       return subjects;
     }
     return subjects;
+  }
+
+  // ---- for garbage collection ----
+
+  /** Every referrer link of the repository, by one walk. */
+  public List<RegistryPaths.Entry.ReferrerLink> links(RepositoryName repository)
+      throws IOException {
+    List<RegistryPaths.Entry.ReferrerLink> links = new ArrayList<>();
+    Walks.entries(
+        driver,
+        RegistryPaths.referrersRoot(repository),
+        RegistryPaths.Entry.ReferrerLink.class,
+        (link, file) -> links.add(link));
+    return links;
+  }
+
+  /** Removes a referrer link, whether or not it is there. */
+  public void removeLink(RegistryPaths.Entry.ReferrerLink link) throws IOException {
+    driver.delete(link.path());
   }
 
   /** Renders referrers as an OCI image index, deterministically (same referrers, same bytes). */

@@ -1,8 +1,12 @@
 package dev.ociregistry.storage;
 
 import dev.ociregistry.core.Digest;
+import dev.ociregistry.core.RegistryException;
 import dev.ociregistry.core.RepositoryName;
 import dev.ociregistry.core.Tag;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Optional;
 
 /**
  * The storage layout, the same as Docker's registry:2, so either registry can serve (and collect)
@@ -26,13 +30,24 @@ import dev.ociregistry.core.Tag;
  *
  * <p>A link file holds the digest as text ({@code sha256:...}). Paths are built only from validated
  * values ({@link Digest}, {@link RepositoryName}, {@link Tag}, upload UUIDs), never from raw input.
+ * This class is the only code that knows the layout: it builds paths, and {@link #parse}s them back
+ * into typed {@link Entry entries} for code that walks storage (garbage collection).
  */
 public final class RegistryPaths {
   public static final String ROOT = "/docker/registry/v2";
   public static final String BLOBS = ROOT + "/blobs";
   public static final String REPOSITORIES = ROOT + "/repositories";
 
+  private static final String LAYERS = "_layers";
+  private static final String MANIFESTS = "_manifests";
+  private static final String UPLOADS = "_uploads";
+  private static final String REFERRERS = "_referrers";
+  private static final String LINK = "link";
+  private static final String DATA = "data";
+
   private RegistryPaths() {}
+
+  // ---- building paths
 
   public static String blobDir(Digest digest) {
     return BLOBS
@@ -45,31 +60,45 @@ public final class RegistryPaths {
   }
 
   public static String blobData(Digest digest) {
-    return blobDir(digest) + "/data";
+    return blobDir(digest) + "/" + DATA;
   }
 
   public static String repository(RepositoryName name) {
     return REPOSITORIES + "/" + name;
   }
 
-  public static String layerLink(RepositoryName name, Digest digest) {
-    return layersDir(name) + "/" + digest.algorithm().id() + "/" + digest.hex() + "/link";
+  public static String layersDir(RepositoryName name) {
+    return repository(name) + "/" + LAYERS;
   }
 
-  public static String layersDir(RepositoryName name) {
-    return repository(name) + "/_layers";
+  /** The directory of a layer link: removing it unlinks the blob. */
+  public static String layerLinkDir(RepositoryName name, Digest digest) {
+    return layersDir(name) + "/" + digest.algorithm().id() + "/" + digest.hex();
+  }
+
+  public static String layerLink(RepositoryName name, Digest digest) {
+    return layerLinkDir(name, digest) + "/" + LINK;
+  }
+
+  public static String manifestsDir(RepositoryName name) {
+    return repository(name) + "/" + MANIFESTS;
   }
 
   public static String revisionsDir(RepositoryName name) {
-    return repository(name) + "/_manifests/revisions";
+    return manifestsDir(name) + "/revisions";
+  }
+
+  /** The directory of a revision link: removing it removes the manifest from the repository. */
+  public static String revisionLinkDir(RepositoryName name, Digest digest) {
+    return revisionsDir(name) + "/" + digest.algorithm().id() + "/" + digest.hex();
   }
 
   public static String revisionLink(RepositoryName name, Digest digest) {
-    return revisionsDir(name) + "/" + digest.algorithm().id() + "/" + digest.hex() + "/link";
+    return revisionLinkDir(name, digest) + "/" + LINK;
   }
 
   public static String tagsDir(RepositoryName name) {
-    return repository(name) + "/_manifests/tags";
+    return manifestsDir(name) + "/tags";
   }
 
   public static String tagDir(RepositoryName name, Tag tag) {
@@ -77,15 +106,30 @@ public final class RegistryPaths {
   }
 
   public static String tagCurrentLink(RepositoryName name, Tag tag) {
-    return tagDir(name, tag) + "/current/link";
+    return tagDir(name, tag) + "/current/" + LINK;
   }
 
   public static String tagIndexLink(RepositoryName name, Tag tag, Digest digest) {
-    return tagDir(name, tag) + "/index/" + digest.algorithm().id() + "/" + digest.hex() + "/link";
+    return tagDir(name, tag)
+        + "/index/"
+        + digest.algorithm().id()
+        + "/"
+        + digest.hex()
+        + "/"
+        + LINK;
+  }
+
+  public static String referrersRoot(RepositoryName name) {
+    return repository(name) + "/" + REFERRERS;
+  }
+
+  /** The directory holding the subjects of one digest algorithm. */
+  public static String referrersDir(RepositoryName name, Digest.Algorithm algorithm) {
+    return referrersRoot(name) + "/" + algorithm.id();
   }
 
   public static String referrersDir(RepositoryName name, Digest subject) {
-    return repository(name) + "/_referrers/" + subject.algorithm().id() + "/" + subject.hex();
+    return referrersDir(name, subject.algorithm()) + "/" + subject.hex();
   }
 
   public static String referrerLink(RepositoryName name, Digest subject, Digest referrer) {
@@ -97,8 +141,20 @@ public final class RegistryPaths {
     return referrer.algorithm().id() + "-" + referrer.hex();
   }
 
+  /** The referrer a {@link #referrerLinkName} names; empty for any other name. */
+  static Optional<Digest> parseReferrerLinkName(String name) {
+    int dash = name.indexOf('-');
+    try {
+      return dash < 0
+          ? Optional.empty()
+          : Optional.of(digest(name.substring(0, dash), name.substring(dash + 1)));
+    } catch (RegistryException e) {
+      return Optional.empty();
+    }
+  }
+
   public static String uploadsDir(RepositoryName name) {
-    return repository(name) + "/_uploads";
+    return repository(name) + "/" + UPLOADS;
   }
 
   public static String uploadDir(RepositoryName name, UploadId id) {
@@ -106,10 +162,226 @@ public final class RegistryPaths {
   }
 
   public static String uploadData(RepositoryName name, UploadId id) {
-    return uploadDir(name, id) + "/data";
+    return uploadDir(name, id) + "/" + DATA;
   }
 
   public static String uploadStartedAt(RepositoryName name, UploadId id) {
     return uploadDir(name, id) + "/startedat";
+  }
+
+  /**
+   * Whether a directory with a child of this name is a repository with content ({@code _manifests}
+   * or {@code _layers}), rather than a namespace or a repository with only an upload in progress.
+   */
+  static boolean marksRepository(String childName) {
+    return childName.equals(MANIFESTS) || childName.equals(LAYERS);
+  }
+
+  /**
+   * Whether a child of a repository's directory is part of it ({@code _layers}, {@code _uploads}
+   * ...) rather than a nested repository: name components never start with {@code _}.
+   */
+  static boolean isRepositoryPart(String childName) {
+    return childName.startsWith("_");
+  }
+
+  // ---- parsing paths
+
+  /**
+   * A file of the layout, parsed from its path by {@link RegistryPaths#parse}; {@link #path} builds
+   * it back.
+   */
+  public sealed interface Entry {
+    String path();
+
+    /** A file that belongs to one repository. */
+    sealed interface InRepository extends Entry {
+      RepositoryName repository();
+    }
+
+    /** A link that makes content visible in a repository: a layer or a manifest revision. */
+    sealed interface ContentLink extends InRepository {
+      Digest digest();
+    }
+
+    record BlobData(Digest digest) implements Entry {
+      @Override
+      public String path() {
+        return blobData(digest);
+      }
+    }
+
+    record LayerLink(RepositoryName repository, Digest digest) implements ContentLink {
+      @Override
+      public String path() {
+        return layerLink(repository, digest);
+      }
+    }
+
+    record RevisionLink(RepositoryName repository, Digest digest) implements ContentLink {
+      @Override
+      public String path() {
+        return revisionLink(repository, digest);
+      }
+    }
+
+    record TagCurrentLink(RepositoryName repository, Tag tag) implements InRepository {
+      @Override
+      public String path() {
+        return tagCurrentLink(repository, tag);
+      }
+    }
+
+    record TagIndexLink(RepositoryName repository, Tag tag, Digest digest) implements InRepository {
+      @Override
+      public String path() {
+        return tagIndexLink(repository, tag, digest);
+      }
+    }
+
+    record ReferrerLink(RepositoryName repository, Digest subject, Digest referrer)
+        implements InRepository {
+      @Override
+      public String path() {
+        return referrerLink(repository, subject, referrer);
+      }
+    }
+
+    /**
+     * A file of an upload session: {@code data} and {@code startedat}, or what else a driver or
+     * registry:2 keeps there (S3 segments {@code data.seg/<offset>}, {@code hashstates/...}).
+     *
+     * @param file the path below the session's directory
+     */
+    record UploadFile(RepositoryName repository, UploadId id, String file) implements InRepository {
+      public UploadFile {
+        if (file.isEmpty()
+            || Arrays.stream(file.split("/", -1))
+                .anyMatch(s -> s.isEmpty() || s.equals(".") || s.equals(".."))) {
+          throw new IllegalArgumentException("invalid upload file: " + file);
+        }
+      }
+
+      @Override
+      public String path() {
+        return uploadDir(repository, id) + "/" + file;
+      }
+    }
+  }
+
+  /**
+   * The entry a path names, or empty for any path that is not a file of the layout (a directory, a
+   * foreign file, an invalid digest, name, tag or upload id).
+   */
+  public static Optional<Entry> parse(String path) {
+    try {
+      if (path.startsWith(BLOBS + "/")) {
+        return blobEntry(path.substring(BLOBS.length() + 1).split("/", -1));
+      }
+      if (path.startsWith(REPOSITORIES + "/")) {
+        return repositoryEntry(path.substring(REPOSITORIES.length() + 1).split("/", -1));
+      }
+    } catch (RegistryException | IllegalArgumentException e) {
+      // an invalid digest, name, tag or upload id: not ours
+    }
+    return Optional.empty();
+  }
+
+  /**
+   * The repository a path below {@code repositories/} belongs to, whatever the file: the name ends
+   * before the first component that starts with {@code _}, which no name component does. A nested
+   * repository's files belong to it, not to the repository it is nested in.
+   */
+  static Optional<RepositoryName> repositoryOf(String path) {
+    if (!path.startsWith(REPOSITORIES + "/")) {
+      return Optional.empty();
+    }
+    String[] segments = path.substring(REPOSITORIES.length() + 1).split("/", -1);
+    int end = nameEnd(segments);
+    try {
+      return end < 0 ? Optional.empty() : Optional.of(name(segments, end));
+    } catch (RegistryException e) {
+      return Optional.empty();
+    }
+  }
+
+  /** {@code <alg>/<first two hex>/<hex>/data} */
+  private static Optional<Entry> blobEntry(String[] s) {
+    if (s.length != 4 || !s[3].equals(DATA) || !s[2].startsWith(s[1]) || s[1].length() != 2) {
+      return Optional.empty();
+    }
+    return Optional.of(new Entry.BlobData(digest(s[0], s[2])));
+  }
+
+  /** {@code <name>/_<part>/...}: the name may have several components, the part never does. */
+  private static Optional<Entry> repositoryEntry(String[] segments) {
+    int end = nameEnd(segments);
+    if (end < 0) {
+      return Optional.empty();
+    }
+    RepositoryName name = name(segments, end);
+    List<String> s = Arrays.asList(segments).subList(end, segments.length);
+    Entry entry =
+        switch (s.get(0)) {
+          case LAYERS ->
+              s.size() == 4 && s.get(3).equals(LINK)
+                  ? new Entry.LayerLink(name, digest(s.get(1), s.get(2)))
+                  : null;
+          case MANIFESTS -> manifestsEntry(name, s);
+          case REFERRERS -> s.size() == 4 ? referrerLink(name, s) : null;
+          case UPLOADS ->
+              s.size() >= 3
+                  ? new Entry.UploadFile(
+                      name, UploadId.parse(s.get(1)), String.join("/", s.subList(2, s.size())))
+                  : null;
+          default -> null;
+        };
+    return Optional.ofNullable(entry);
+  }
+
+  /**
+   * {@code _manifests/revisions/<alg>/<hex>/link}, {@code _manifests/tags/<tag>/current/link} or
+   * {@code _manifests/tags/<tag>/index/<alg>/<hex>/link}.
+   */
+  private static Entry manifestsEntry(RepositoryName name, List<String> s) {
+    if (!s.get(s.size() - 1).equals(LINK)) {
+      return null;
+    }
+    if (s.size() == 5 && s.get(1).equals("revisions")) {
+      return new Entry.RevisionLink(name, digest(s.get(2), s.get(3)));
+    }
+    if (s.size() == 5 && s.get(1).equals("tags") && s.get(3).equals("current")) {
+      return new Entry.TagCurrentLink(name, Tag.parse(s.get(2)));
+    }
+    if (s.size() == 7 && s.get(1).equals("tags") && s.get(3).equals("index")) {
+      return new Entry.TagIndexLink(name, Tag.parse(s.get(2)), digest(s.get(4), s.get(5)));
+    }
+    return null;
+  }
+
+  /** {@code _referrers/<alg>/<subject hex>/<alg>-<hex>} */
+  private static Entry referrerLink(RepositoryName name, List<String> s) {
+    Digest subject = digest(s.get(1), s.get(2));
+    return parseReferrerLinkName(s.get(3))
+        .map(referrer -> new Entry.ReferrerLink(name, subject, referrer))
+        .orElse(null);
+  }
+
+  /** The index of the first component after the repository name, or -1 if there is none. */
+  private static int nameEnd(String[] segments) {
+    for (int i = 1; i < segments.length; i++) {
+      if (isRepositoryPart(segments[i])) {
+        return i;
+      }
+    }
+    return -1;
+  }
+
+  private static RepositoryName name(String[] segments, int end) {
+    return RepositoryName.parse(String.join("/", Arrays.asList(segments).subList(0, end)));
+  }
+
+  private static Digest digest(String algorithm, String hex) {
+    return new Digest(Digest.Algorithm.of(algorithm), hex);
   }
 }

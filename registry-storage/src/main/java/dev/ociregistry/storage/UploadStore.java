@@ -11,6 +11,11 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.security.MessageDigest;
 import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
@@ -196,5 +201,31 @@ public final class UploadStore {
       total += n;
     }
     return total;
+  }
+
+  // ---- for garbage collection ----
+
+  /** An upload session and when it started. */
+  public record Session(UploadId id, Instant startedAt) {}
+
+  /**
+   * The repository's upload sessions, by one walk. A session started at the time in its {@code
+   * startedat}; one without a readable {@code startedat} (registry:2 may leave such) at the time of
+   * its oldest file.
+   */
+  public List<Session> sessions(RepositoryName repository) throws IOException {
+    Map<UploadId, Instant> oldest = new HashMap<>();
+    Walks.entries(
+        driver,
+        RegistryPaths.uploadsDir(repository),
+        RegistryPaths.Entry.UploadFile.class,
+        (entry, file) ->
+            oldest.merge(entry.id(), file.modified(), (a, b) -> a.isBefore(b) ? a : b));
+    List<Session> sessions = new ArrayList<>();
+    for (var session : oldest.entrySet()) {
+      Instant started = ingest.startedAt(repository, session.getKey()).orElse(session.getValue());
+      sessions.add(new Session(session.getKey(), started));
+    }
+    return sessions;
   }
 }

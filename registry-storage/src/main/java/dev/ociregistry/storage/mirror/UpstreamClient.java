@@ -3,6 +3,7 @@ package dev.ociregistry.storage.mirror;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import dev.ociregistry.core.Digest;
+import dev.ociregistry.core.ManifestParser;
 import dev.ociregistry.core.MediaTypes;
 import dev.ociregistry.core.Reference;
 import dev.ociregistry.core.RepositoryName;
@@ -37,9 +38,6 @@ public final class UpstreamClient {
           MediaTypes.OCI_MANIFEST,
           MediaTypes.DOCKER_MANIFEST_LIST,
           MediaTypes.DOCKER_MANIFEST);
-
-  /** Same limit as for pushed manifests. */
-  static final int MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 
   private static final Pattern CHALLENGE_PARAM = Pattern.compile("(\\w+)=\"([^\"]*)\"");
   private static final JsonMapper JSON = JsonMapper.builder().build();
@@ -104,8 +102,8 @@ public final class UpstreamClient {
         return Optional.empty();
       }
       requireOk(response, reference);
-      byte[] bytes = body.readNBytes(MAX_MANIFEST_BYTES + 1);
-      if (bytes.length > MAX_MANIFEST_BYTES) {
+      byte[] bytes = body.readNBytes(ManifestParser.MAX_MANIFEST_BYTES + 1);
+      if (bytes.length > ManifestParser.MAX_MANIFEST_BYTES) {
         throw new IOException("upstream manifest " + reference + " is larger than the limit");
       }
       return Optional.of(

@@ -321,13 +321,14 @@ public final class FilesystemDriver implements StorageDriver {
 
   /**
    * Creates the file's directory and opens it; again if a concurrent delete (garbage collection of
-   * an old link of the same digest) removed that directory in between.
+   * an old link of the same digest, or of an emptied repository's directories) removed that
+   * directory, or one of its parents while it was being created, in between.
    */
   private static FileChannel openInFreshDirectory(Path file, StandardOpenOption... options)
       throws IOException {
     for (int attempt = 1; ; attempt++) {
-      Files.createDirectories(file.getParent());
       try {
+        Files.createDirectories(file.getParent());
         return FileChannel.open(file, options);
       } catch (NoSuchFileException e) {
         if (attempt == 3) {
@@ -343,8 +344,8 @@ public final class FilesystemDriver implements StorageDriver {
    */
   private static void atomicMove(Path from, Path to, boolean durable) throws IOException {
     for (int attempt = 1; ; attempt++) {
-      Files.createDirectories(to.getParent());
       try {
+        Files.createDirectories(to.getParent());
         Files.move(from, to, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         break;
       } catch (AtomicMoveNotSupportedException | FileAlreadyExistsException e) {

@@ -1,0 +1,68 @@
+package dev.ociregistry.gc;
+
+import dev.ociregistry.core.Digest;
+import dev.ociregistry.storage.RegistryPaths.Entry;
+import java.io.IOException;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+
+/** State shared by the repositories of one collection, and what it counts for the report. */
+final class Run {
+  final GcOptions options;
+  final GcProgress progress;
+  final Instant startedAt;
+  final Instant graceCutoff;
+  final Instant uploadCutoff;
+
+  /** Manifests and blobs that live manifests reference, in any repository. */
+  final Set<Digest> live = ConcurrentHashMap.newKeySet();
+
+  /** Layer and revision links deleted (or, on a dry run, that would be). */
+  final Set<Entry.ContentLink> deletedLinks = ConcurrentHashMap.newKeySet();
+
+  final List<String> warnings = Collections.synchronizedList(new ArrayList<>());
+  final AtomicLong marked = new AtomicLong();
+  final AtomicLong manifestsDeleted = new AtomicLong();
+  final AtomicLong tagsDeleted = new AtomicLong();
+  final AtomicLong layerLinksDeleted = new AtomicLong();
+  final AtomicLong referrerLinksDeleted = new AtomicLong();
+  final AtomicLong uploadsDeleted = new AtomicLong();
+  final AtomicLong repositoriesDeleted = new AtomicLong();
+  final AtomicLong blobsDeleted = new AtomicLong();
+  final AtomicLong bytesDeleted = new AtomicLong();
+  final AtomicInteger repositoriesDone = new AtomicInteger();
+  volatile boolean blobSweepUnsafe;
+
+  Run(GcOptions options, GcProgress progress, Instant now) {
+    this.options = options;
+    this.progress = progress;
+    this.startedAt = now;
+    this.graceCutoff = now.minus(options.grace());
+    this.uploadCutoff = now.minus(options.uploadMaxAge());
+  }
+
+  /** Whether something written then is older than the grace period, so may be deleted. */
+  boolean old(Instant written) {
+    return written.isBefore(graceCutoff);
+  }
+
+  /** A deletion, skipped on a dry run. */
+  @FunctionalInterface
+  interface Deletion {
+    void run() throws IOException;
+  }
+
+  /** Deletes (unless this is a dry run) and counts the deletion either way. */
+  void delete(Deletion deletion, AtomicLong counter) throws IOException {
+    if (!options.dryRun()) {
+      deletion.run();
+    }
+    counter.incrementAndGet();
+  }
+}

@@ -1,0 +1,41 @@
+package dev.ociregistry.storage;
+
+import dev.ociregistry.storage.RegistryPaths.Entry;
+import dev.ociregistry.storage.driver.FileInfo;
+import dev.ociregistry.storage.driver.StorageDriver;
+import java.io.IOException;
+import java.time.Instant;
+
+/**
+ * Walks of storage for garbage collection: typed entries instead of paths, and modification times
+ * read from storage itself (a walk is never cached), so they show other processes' writes at once.
+ */
+final class Walks {
+  private Walks() {}
+
+  /** Receives the entries of a walk with the file they were parsed from. */
+  @FunctionalInterface
+  interface EntryVisitor<E extends Entry> {
+    void visit(E entry, FileInfo file) throws IOException;
+  }
+
+  /** Every entry of type {@code kind} below {@code dir}; other files are skipped. */
+  static <E extends Entry> void entries(
+      StorageDriver driver, String dir, Class<E> kind, EntryVisitor<E> visitor) throws IOException {
+    driver.walk(
+        dir,
+        file -> {
+          var entry = RegistryPaths.parse(file.path());
+          if (entry.isPresent() && kind.isInstance(entry.get())) {
+            visitor.visit(kind.cast(entry.get()), file);
+          }
+        });
+  }
+
+  /** Whether any file below {@code dir} was written at or after {@code since}. */
+  static boolean writtenSince(StorageDriver driver, String dir, Instant since) throws IOException {
+    boolean[] written = {false};
+    driver.walk(dir, file -> written[0] |= !file.modified().isBefore(since));
+    return written[0];
+  }
+}
