@@ -496,7 +496,8 @@ class ReadOnlyTest {
   static void assertWritesRefused(TestRegistry registry, Seeded s, String reason) {
     String app = "/v2/" + APP;
     Content target = s.subject();
-    // Big enough that the refusal must come after the body is read (or discarded), not before.
+    // Larger than the socket buffers: the refusal is answered before the body is read, and the
+    // client must still get it (the registry drains what it sends, then closes).
     byte[] newBlob = Oci.randomBytes(2 * 1024 * 1024, 2);
     String existingBlob = s.blobs().get(APP).keySet().iterator().next();
     String multiBlob = s.blobs().get(MULTI).keySet().iterator().next();

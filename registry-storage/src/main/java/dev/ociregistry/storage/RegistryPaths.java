@@ -4,6 +4,7 @@ import dev.ociregistry.core.Digest;
 import dev.ociregistry.core.RegistryException;
 import dev.ociregistry.core.RepositoryName;
 import dev.ociregistry.core.Tag;
+import dev.ociregistry.storage.driver.CachePolicy;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
@@ -268,6 +269,48 @@ public final class RegistryPaths {
       }
     }
   }
+
+  // ---- what may be cached
+
+  /**
+   * What a {@code CachingDriver} may keep in this layout: the content of revision and layer links,
+   * which change only by being deleted (tag links move, and a pull right after a push through
+   * another instance must see the new digest, so they are always read), and the stat of blob data,
+   * which never changes once written.
+   */
+  public static final CachePolicy CACHE_POLICY =
+      new CachePolicy() {
+        // Plain string tests: these run on every manifest and blob request.
+        @Override
+        public boolean cachesContent(String path) {
+          return path.endsWith("/" + LINK)
+              && (path.contains("/" + LAYERS + "/")
+                  || path.contains("/" + MANIFESTS + "/revisions/"));
+        }
+
+        @Override
+        public boolean cachesStat(String path) {
+          return path.startsWith(BLOBS + "/") && path.endsWith("/" + DATA);
+        }
+
+        @Override
+        public Optional<List<String>> cachedFilesBelow(String directory) {
+          for (String file : List.of(LINK, DATA)) {
+            var entry = parse(directory + "/" + file);
+            if (entry.isPresent()) {
+              return Optional.of(
+                  switch (entry.get()) {
+                    case Entry.BlobData b -> List.of(b.path());
+                    case Entry.ContentLink l -> List.of(l.path());
+                    default -> List.of(); // upload sessions: nothing cached
+                  });
+            }
+          }
+          return parse(directory + "/current/" + LINK).isPresent()
+              ? Optional.of(List.of()) // a tag: tag links are never cached
+              : Optional.empty();
+        }
+      };
 
   /**
    * The entry a path names, or empty for any path that is not a file of the layout (a directory, a

@@ -20,7 +20,8 @@ public final class RegistryStore {
     driver =
         options.cacheTtl().isZero()
             ? driver
-            : new CachingDriver(driver, options.cacheTtl(), CACHE_ENTRIES);
+            : new CachingDriver(
+                driver, RegistryPaths.CACHE_POLICY, options.cacheTtl(), CACHE_ENTRIES);
     this.driver = driver;
     this.blobs = new BlobStore(driver, options.redirect());
     this.ingest = new BlobIngest(driver, blobs);

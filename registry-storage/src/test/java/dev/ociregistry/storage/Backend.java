@@ -41,6 +41,7 @@ public enum Backend {
       case CACHED_FILESYSTEM ->
           new CachingDriver(
               new FilesystemDriver(Files.createDirectories(temp.resolve("root"))),
+              RegistryPaths.CACHE_POLICY,
               Duration.ofSeconds(1),
               10_000);
     };

@@ -223,4 +223,46 @@ class RegistryPathsTest {
     assertTrue(RegistryPaths.isRepositoryPart("_uploads"));
     assertFalse(RegistryPaths.isRepositoryPart("app"));
   }
+
+  // ---- the cache policy
+
+  @Test
+  void onlyLinksThatNeverMoveAndBlobStatsAreCached() {
+    var policy = RegistryPaths.CACHE_POLICY;
+    RepositoryName name = RepositoryName.parse("team/app");
+    Tag tag = Tag.parse("latest");
+    assertTrue(policy.cachesContent(RegistryPaths.layerLink(name, SHA256)));
+    assertTrue(policy.cachesContent(RegistryPaths.revisionLink(name, SHA512)));
+    assertFalse(policy.cachesContent(RegistryPaths.tagCurrentLink(name, tag)), "tags move");
+    assertFalse(policy.cachesContent(RegistryPaths.tagIndexLink(name, tag, SHA256)));
+    assertFalse(policy.cachesContent(RegistryPaths.referrerLink(name, SHA256, OTHER)));
+    assertFalse(policy.cachesContent(RegistryPaths.uploadStartedAt(name, UPLOAD)));
+    assertFalse(policy.cachesContent(RegistryPaths.blobData(SHA256)));
+
+    assertTrue(policy.cachesStat(RegistryPaths.blobData(SHA256)));
+    assertFalse(policy.cachesStat(RegistryPaths.uploadData(name, UPLOAD)), "grows while written");
+    assertFalse(policy.cachesStat(RegistryPaths.layerLink(name, SHA256)));
+  }
+
+  @Test
+  void aDeletedObjectDirectoryNamesWhatItCanHoldCached() {
+    var policy = RegistryPaths.CACHE_POLICY;
+    RepositoryName name = RepositoryName.parse("team/app");
+    assertEquals(
+        Optional.of(List.of(RegistryPaths.blobData(SHA256))),
+        policy.cachedFilesBelow(RegistryPaths.blobDir(SHA256)));
+    assertEquals(
+        Optional.of(List.of(RegistryPaths.layerLink(name, SHA256))),
+        policy.cachedFilesBelow(RegistryPaths.layerLinkDir(name, SHA256)));
+    assertEquals(
+        Optional.of(List.of(RegistryPaths.revisionLink(name, SHA256))),
+        policy.cachedFilesBelow(RegistryPaths.revisionLinkDir(name, SHA256)));
+    assertEquals(
+        Optional.of(List.of()), policy.cachedFilesBelow(RegistryPaths.uploadDir(name, UPLOAD)));
+    assertEquals(
+        Optional.of(List.of()),
+        policy.cachedFilesBelow(RegistryPaths.tagDir(name, Tag.parse("latest"))));
+    assertEquals(Optional.empty(), policy.cachedFilesBelow(RegistryPaths.repository(name)));
+    assertEquals(Optional.empty(), policy.cachedFilesBelow(RegistryPaths.layersDir(name)));
+  }
 }

@@ -5,7 +5,6 @@ import com.github.benmanes.caffeine.cache.Caffeine;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.Optional;
-import java.util.regex.Pattern;
 
 /**
  * Keeps what small hot reads found, briefly: the content of link files and the stat of blob data
@@ -15,35 +14,21 @@ import java.util.regex.Pattern;
  * (another instance on the same bucket, an offline GC) show after at most {@code ttl}.
  */
 public final class CachingDriver extends ForwardingDriver {
-  /** A directory named by a digest's hex, or a referrer link's {@code <alg>-<hex>}. */
-  private static final Pattern OBJECT_DIRECTORY =
-      Pattern.compile("(?:[a-z0-9]+-)?(?:[0-9a-f]{64}|[0-9a-f]{128})");
-
+  private final CachePolicy policy;
   private final Cache<String, byte[]> links;
   private final Cache<String, FileInfo> stats;
 
-  public CachingDriver(StorageDriver delegate, Duration ttl, long maxEntries) {
+  /** Keeps, for {@code ttl}, what {@code policy} allows. */
+  public CachingDriver(StorageDriver delegate, CachePolicy policy, Duration ttl, long maxEntries) {
     super(delegate);
+    this.policy = policy;
     this.links = Caffeine.newBuilder().expireAfterWrite(ttl).maximumSize(maxEntries).build();
     this.stats = Caffeine.newBuilder().expireAfterWrite(ttl).maximumSize(maxEntries).build();
   }
 
-  /**
-   * Links that change only by being deleted: revision, layer and referrer links. Tag links move,
-   * and a pull right after a push through another instance must see the new digest, so they are
-   * always read from storage.
-   */
-  private static boolean isCachedLink(String path) {
-    return path.endsWith("/link") && !path.contains("/_manifests/tags/");
-  }
-
-  private static boolean isBlobData(String path) {
-    return path.endsWith("/data") && path.contains("/blobs/");
-  }
-
   @Override
   public Optional<FileInfo> stat(String path) throws IOException {
-    if (!isBlobData(path)) {
+    if (!policy.cachesStat(path)) {
       return delegate().stat(path);
     }
     FileInfo cached = stats.getIfPresent(path);
@@ -57,7 +42,7 @@ public final class CachingDriver extends ForwardingDriver {
 
   @Override
   public byte[] getContent(String path) throws IOException {
-    if (!isCachedLink(path)) {
+    if (!policy.cachesContent(path)) {
       return delegate().getContent(path);
     }
     byte[] cached = links.getIfPresent(path);
@@ -109,20 +94,12 @@ public final class CachingDriver extends ForwardingDriver {
     stats.invalidate(path);
   }
 
-  /**
-   * A deleted directory takes its cached files with it. The directory of one object (named by its
-   * digest's hex: a revision, a layer link, a blob) holds at most its {@code link} or {@code data};
-   * uploads and tags hold nothing cached; only a larger directory (a repository, which is rare)
-   * needs a scan of the cache.
-   */
+  /** A deleted directory takes its cached files with it. */
   private void invalidateBelow(String path) {
     invalidate(path);
-    invalidate(path + "/link");
-    invalidate(path + "/data");
-    String name = path.substring(path.lastIndexOf('/') + 1);
-    if (OBJECT_DIRECTORY.matcher(name).matches()
-        || path.contains("/_uploads/")
-        || path.contains("/_manifests/tags/")) {
+    var known = policy.cachedFilesBelow(path);
+    if (known.isPresent()) {
+      known.get().forEach(this::invalidate);
       return;
     }
     String prefix = path + "/";

@@ -5,6 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
+import dev.ociregistry.core.Digest;
+import dev.ociregistry.core.RepositoryName;
+import dev.ociregistry.core.Tag;
+import dev.ociregistry.storage.RegistryPaths;
 import dev.ociregistry.storage.driver.filesystem.FilesystemDriver;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -19,9 +23,11 @@ import org.junit.jupiter.api.io.TempDir;
  * and what the cache keeps. {@link #files} stands for another process writing the same storage.
  */
 class CachingDriverTest implements StorageDriverContract {
-  private static final String LAYER = "/repo/_layers/sha256/" + "a".repeat(64) + "/link";
-  private static final String TAG = "/repo/_manifests/tags/latest/current/link";
-  private static final String BLOB = "/blobs/sha256/aa/" + "a".repeat(64) + "/data";
+  private static final RepositoryName REPO = RepositoryName.parse("repo");
+  private static final Digest DIGEST = Digest.parse("sha256:" + "a".repeat(64));
+  private static final String LAYER = RegistryPaths.layerLink(REPO, DIGEST);
+  private static final String TAG = RegistryPaths.tagCurrentLink(REPO, Tag.parse("latest"));
+  private static final String BLOB = RegistryPaths.blobData(DIGEST);
 
   @TempDir Path temp;
 
@@ -31,7 +37,7 @@ class CachingDriverTest implements StorageDriverContract {
   @BeforeEach
   void createDriver() {
     files = new FilesystemDriver(temp);
-    driver = new CachingDriver(files, Duration.ofHours(1), 10_000);
+    driver = new CachingDriver(files, RegistryPaths.CACHE_POLICY, Duration.ofHours(1), 10_000);
   }
 
   @Override
@@ -51,7 +57,7 @@ class CachingDriverTest implements StorageDriverContract {
   void ownDeletesAndWritesShowAtOnce() throws IOException {
     driver.putContent(LAYER, bytes("sha256:a"));
     driver.getContent(LAYER);
-    driver.delete("/repo/_layers");
+    driver.delete(RegistryPaths.layersDir(REPO));
     assertThrows(PathNotFoundException.class, () -> driver.getContent(LAYER));
 
     driver.putContent(BLOB, bytes("12345"));
@@ -75,5 +81,19 @@ class CachingDriverTest implements StorageDriverContract {
     files.putContent(BLOB, bytes("1"));
     assertArrayEquals(bytes("sha256:a"), driver.getContent(LAYER), "pushed elsewhere");
     assertEquals(1, driver.stat(BLOB).orElseThrow().size());
+  }
+
+  @Test
+  void deletingOneObjectsDirectoryForgetsWhatWasCachedInIt() throws IOException {
+    driver.putContent(LAYER, bytes("sha256:a"));
+    driver.putContent(BLOB, bytes("12345"));
+    driver.getContent(LAYER);
+    driver.stat(BLOB);
+
+    driver.delete(RegistryPaths.layerLinkDir(REPO, DIGEST));
+    driver.delete(RegistryPaths.blobDir(DIGEST));
+
+    assertThrows(PathNotFoundException.class, () -> driver.getContent(LAYER));
+    assertEquals(Optional.empty(), driver.stat(BLOB));
   }
 }
