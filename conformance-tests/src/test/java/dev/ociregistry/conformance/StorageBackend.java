@@ -30,46 +30,11 @@ enum StorageBackend {
     try {
       return switch (this) {
         case FILESYSTEM -> new DirectoryStorage(Files.createTempDirectory("registry-test"));
-        case S3_MEMORY -> BucketStorage.create(this, Proxies.memory());
-        case S3_FILE -> BucketStorage.create(this, Proxies.file());
+        case S3_MEMORY -> BucketStorage.create(this, S3ProxyServer.shared());
+        case S3_FILE -> BucketStorage.create(this, S3ProxyServer.sharedFileBacked());
       };
     } catch (IOException e) {
       throw new UncheckedIOException(e);
-    }
-  }
-
-  /** The shared S3Proxy servers, started on first use. */
-  private static final class Proxies {
-    private static S3ProxyServer memory;
-    private static S3ProxyServer file;
-
-    static synchronized S3ProxyServer memory() {
-      if (memory == null) {
-        memory = started(false);
-      }
-      return memory;
-    }
-
-    static synchronized S3ProxyServer file() {
-      if (file == null) {
-        file = started(true);
-      }
-      return file;
-    }
-
-    private static S3ProxyServer started(boolean fileBacked) {
-      try {
-        S3ProxyServer server =
-            fileBacked
-                ? S3ProxyServer.startFileBacked(Files.createTempDirectory("s3proxy-nio2"))
-                : S3ProxyServer.start();
-        Runtime.getRuntime().addShutdownHook(new Thread(server::close));
-        return server;
-      } catch (IOException e) {
-        throw new UncheckedIOException(e);
-      } catch (Exception e) {
-        throw new IllegalStateException("S3Proxy did not start", e);
-      }
     }
   }
 }

@@ -6,7 +6,6 @@ import dev.ociregistry.storage.driver.filesystem.FilesystemDriver;
 import dev.ociregistry.storage.driver.s3.S3Driver;
 import dev.ociregistry.storage.driver.s3.S3ProxyServer;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -36,8 +35,8 @@ public enum Backend {
   public StorageDriver open(Path temp) throws IOException {
     return switch (this) {
       case FILESYSTEM -> new FilesystemDriver(Files.createDirectories(temp.resolve("root")));
-      case S3_MEMORY -> s3(Servers.memory());
-      case S3_FILE -> s3(Servers.file());
+      case S3_MEMORY -> s3(S3ProxyServer.shared());
+      case S3_FILE -> s3(S3ProxyServer.sharedFileBacked());
       case CACHED_FILESYSTEM ->
           new CachingDriver(
               new FilesystemDriver(Files.createDirectories(temp.resolve("root"))),
@@ -54,40 +53,5 @@ public enum Backend {
 
   private static StorageDriver s3(S3ProxyServer server) {
     return new S3Driver(server.settings(server.createBucket(), "/registry"));
-  }
-
-  /** The shared S3Proxy servers, started on first use (holder idiom: thread-safe, lazy). */
-  private static final class Servers {
-    private static S3ProxyServer memory;
-    private static S3ProxyServer file;
-
-    static synchronized S3ProxyServer memory() {
-      if (memory == null) {
-        memory = started(false);
-      }
-      return memory;
-    }
-
-    static synchronized S3ProxyServer file() {
-      if (file == null) {
-        file = started(true);
-      }
-      return file;
-    }
-
-    private static S3ProxyServer started(boolean fileBacked) {
-      try {
-        S3ProxyServer server =
-            fileBacked
-                ? S3ProxyServer.startFileBacked(Files.createTempDirectory("s3proxy-nio2"))
-                : S3ProxyServer.start();
-        Runtime.getRuntime().addShutdownHook(new Thread(server::close));
-        return server;
-      } catch (IOException e) {
-        throw new UncheckedIOException(e);
-      } catch (Exception e) {
-        throw new IllegalStateException("S3Proxy did not start", e);
-      }
-    }
   }
 }

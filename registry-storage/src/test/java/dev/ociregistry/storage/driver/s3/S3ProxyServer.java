@@ -48,6 +48,41 @@ public final class S3ProxyServer implements AutoCloseable {
     this.proxy = proxy;
   }
 
+  /**
+   * One S3Proxy over an in-memory store for the whole test JVM, started on first use and stopped at
+   * exit; tests keep apart by using buckets of their own ({@link #createBucket}).
+   */
+  public static synchronized S3ProxyServer shared() {
+    if (sharedMemory == null) {
+      sharedMemory = startedForTheJvm(false);
+    }
+    return sharedMemory;
+  }
+
+  /** As {@link #shared()}, over the file-backed {@code filesystem-nio2} store. */
+  public static synchronized S3ProxyServer sharedFileBacked() {
+    if (sharedFile == null) {
+      sharedFile = startedForTheJvm(true);
+    }
+    return sharedFile;
+  }
+
+  private static S3ProxyServer sharedMemory;
+  private static S3ProxyServer sharedFile;
+
+  private static S3ProxyServer startedForTheJvm(boolean fileBacked) {
+    try {
+      S3ProxyServer server =
+          fileBacked
+              ? startFileBacked(java.nio.file.Files.createTempDirectory("s3proxy-nio2"))
+              : start();
+      Runtime.getRuntime().addShutdownHook(new Thread(server::close));
+      return server;
+    } catch (Exception e) {
+      throw new IllegalStateException("S3Proxy did not start", e);
+    }
+  }
+
   /** S3Proxy over an in-memory store. */
   public static S3ProxyServer start() throws Exception {
     return start("transient", new Properties(), store -> store);
