@@ -4,9 +4,9 @@ import dev.ociregistry.core.Digest;
 import dev.ociregistry.core.ManifestParser;
 import dev.ociregistry.core.RepositoryName;
 import dev.ociregistry.core.Tag;
+import dev.ociregistry.storage.LayoutEntry;
 import dev.ociregistry.storage.ManifestStore.TagLink;
 import dev.ociregistry.storage.ReferrerStore;
-import dev.ociregistry.storage.RegistryPaths.Entry;
 import dev.ociregistry.storage.RegistryStore;
 import dev.ociregistry.storage.UploadStore;
 import java.io.IOException;
@@ -36,12 +36,12 @@ final class RepositoryCollector {
     // Tags and referrer links before revisions: a push writes the revision link first, so every
     // tag or referrer link read here has its revision in the listing below.
     List<TagLink> tags = store.manifests().tagLinks(name);
-    List<Entry.ReferrerLink> referrerLinks = store.referrers().links(name);
+    List<LayoutEntry.ReferrerLink> referrerLinks = store.referrers().links(name);
     Map<Digest, Instant> revisions = store.manifests().revisions(name);
     Map<Digest, Instant> layers = store.blobs().layerLinks(name);
     List<UploadStore.Session> uploads = store.uploads().sessions(name);
     Map<Digest, List<Digest>> referrers = new HashMap<>();
-    for (Entry.ReferrerLink link : referrerLinks) {
+    for (LayoutEntry.ReferrerLink link : referrerLinks) {
       referrers.computeIfAbsent(link.subject(), k -> new ArrayList<>()).add(link.referrer());
     }
 
@@ -101,7 +101,7 @@ final class RepositoryCollector {
           && run.old(revision.getValue())
           && !store.manifests().revisionWrittenSince(name, digest, run.graceCutoff)) {
         run.delete(() -> store.manifests().removeRevision(name, digest), run.manifestsDeleted);
-        run.deletedLinks.add(new Entry.RevisionLink(name, digest));
+        run.deletedLinks.add(new LayoutEntry.RevisionLink(name, digest));
         remainingRevisions.remove(digest);
       }
     }
@@ -118,11 +118,11 @@ final class RepositoryCollector {
           && run.old(layer.getValue())
           && !store.blobs().layerLinkWrittenSince(name, digest, run.graceCutoff)) {
         run.delete(() -> store.blobs().removeLayerLink(name, digest), run.layerLinksDeleted);
-        run.deletedLinks.add(new Entry.LayerLink(name, digest));
+        run.deletedLinks.add(new LayoutEntry.LayerLink(name, digest));
         remainingLayers--;
       }
     }
-    for (Entry.ReferrerLink link : referrerLinks) {
+    for (LayoutEntry.ReferrerLink link : referrerLinks) {
       if (!remainingRevisions.contains(link.referrer())) {
         run.delete(() -> store.referrers().removeLink(link), run.referrerLinksDeleted);
       }

@@ -1,7 +1,7 @@
 package dev.ociregistry.gc;
 
 import dev.ociregistry.core.Digest;
-import dev.ociregistry.storage.RegistryPaths.Entry;
+import dev.ociregistry.storage.LayoutEntry;
 import java.io.IOException;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -24,7 +24,7 @@ final class Run {
   final Set<Digest> live = ConcurrentHashMap.newKeySet();
 
   /** Layer and revision links deleted (or, on a dry run, that would be). */
-  final Set<Entry.ContentLink> deletedLinks = ConcurrentHashMap.newKeySet();
+  final Set<LayoutEntry.ContentLink> deletedLinks = ConcurrentHashMap.newKeySet();
 
   final List<String> warnings = Collections.synchronizedList(new ArrayList<>());
   final AtomicLong marked = new AtomicLong();

@@ -3,7 +3,6 @@ package dev.ociregistry.storage;
 import dev.ociregistry.core.Digest;
 import dev.ociregistry.core.ErrorCode;
 import dev.ociregistry.core.RepositoryName;
-import dev.ociregistry.storage.RegistryPaths.Entry;
 import dev.ociregistry.storage.driver.FileInfo;
 import dev.ociregistry.storage.driver.PathNotFoundException;
 import dev.ociregistry.storage.driver.StorageDriver;
@@ -126,17 +125,17 @@ public final class BlobStore implements BlobSource {
     Walks.entries(
         driver,
         RegistryPaths.layersDir(repository),
-        Entry.LayerLink.class,
+        LayoutEntry.LayerLink.class,
         (link, file) -> layers.put(link.digest(), file.modified()));
     return layers;
   }
 
   /** Every layer and revision link of every repository, by one walk of all of them. */
-  public void forEachContentLink(Consumer<Entry.ContentLink> visitor) throws IOException {
+  public void forEachContentLink(Consumer<LayoutEntry.ContentLink> visitor) throws IOException {
     Walks.entries(
         driver,
         RegistryPaths.REPOSITORIES,
-        Entry.ContentLink.class,
+        LayoutEntry.ContentLink.class,
         (link, file) -> visitor.accept(link));
   }
 
@@ -145,7 +144,7 @@ public final class BlobStore implements BlobSource {
     Walks.entries(
         driver,
         RegistryPaths.BLOBS,
-        Entry.BlobData.class,
+        LayoutEntry.BlobData.class,
         (data, file) -> visitor.visit(new Content(data.digest(), file.size(), file.modified())));
   }
 

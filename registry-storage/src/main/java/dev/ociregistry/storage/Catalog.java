@@ -1,7 +1,6 @@
 package dev.ociregistry.storage;
 
 import dev.ociregistry.core.RepositoryName;
-import dev.ociregistry.storage.RegistryPaths.Entry;
 import dev.ociregistry.storage.driver.PathNotFoundException;
 import dev.ociregistry.storage.driver.StorageDriver;
 import java.io.IOException;
@@ -63,7 +62,7 @@ public final class Catalog {
    * @return whether the repository is (or would be) gone
    */
   public boolean removeIfUntouchedSince(
-      RepositoryName name, Instant since, Set<? extends Entry> ignored, boolean dryRun)
+      RepositoryName name, Instant since, Set<? extends LayoutEntry> ignored, boolean dryRun)
       throws IOException {
     String base = RegistryPaths.repository(name);
     boolean[] touched = {false};

@@ -215,7 +215,7 @@ public final class ManifestStore implements ManifestSource {
     Walks.entries(
         driver,
         RegistryPaths.tagsDir(repository),
-        RegistryPaths.Entry.TagCurrentLink.class,
+        LayoutEntry.TagCurrentLink.class,
         (link, file) -> written.put(link.tag(), file.modified()));
     List<TagLink> tags = new ArrayList<>();
     for (var tag : written.entrySet()) {
@@ -231,7 +231,7 @@ public final class ManifestStore implements ManifestSource {
     Walks.entries(
         driver,
         RegistryPaths.revisionsDir(repository),
-        RegistryPaths.Entry.RevisionLink.class,
+        LayoutEntry.RevisionLink.class,
         (link, file) -> revisions.put(link.digest(), file.modified()));
     return revisions;
   }

@@ -234,19 +234,18 @@ public final class ReferrerStore {
   // ---- for garbage collection ----
 
   /** Every referrer link of the repository, by one walk. */
-  public List<RegistryPaths.Entry.ReferrerLink> links(RepositoryName repository)
-      throws IOException {
-    List<RegistryPaths.Entry.ReferrerLink> links = new ArrayList<>();
+  public List<LayoutEntry.ReferrerLink> links(RepositoryName repository) throws IOException {
+    List<LayoutEntry.ReferrerLink> links = new ArrayList<>();
     Walks.entries(
         driver,
         RegistryPaths.referrersRoot(repository),
-        RegistryPaths.Entry.ReferrerLink.class,
+        LayoutEntry.ReferrerLink.class,
         (link, file) -> links.add(link));
     return links;
   }
 
   /** Removes a referrer link, whether or not it is there. */
-  public void removeLink(RegistryPaths.Entry.ReferrerLink link) throws IOException {
+  public void removeLink(LayoutEntry.ReferrerLink link) throws IOException {
     driver.delete(link.path());
   }
 

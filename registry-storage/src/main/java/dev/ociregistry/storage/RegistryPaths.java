@@ -32,7 +32,7 @@ import java.util.Optional;
  * <p>A link file holds the digest as text ({@code sha256:...}). Paths are built only from validated
  * values ({@link Digest}, {@link RepositoryName}, {@link Tag}, upload UUIDs), never from raw input.
  * This class is the only code that knows the layout: it builds paths, and {@link #parse}s them back
- * into typed {@link Entry entries} for code that walks storage (garbage collection).
+ * into typed {@link LayoutEntry entries} for code that walks storage (garbage collection).
  */
 public final class RegistryPaths {
   public static final String ROOT = "/docker/registry/v2";
@@ -188,88 +188,6 @@ public final class RegistryPaths {
 
   // ---- parsing paths
 
-  /**
-   * A file of the layout, parsed from its path by {@link RegistryPaths#parse}; {@link #path} builds
-   * it back.
-   */
-  public sealed interface Entry {
-    String path();
-
-    /** A file that belongs to one repository. */
-    sealed interface InRepository extends Entry {
-      RepositoryName repository();
-    }
-
-    /** A link that makes content visible in a repository: a layer or a manifest revision. */
-    sealed interface ContentLink extends InRepository {
-      Digest digest();
-    }
-
-    record BlobData(Digest digest) implements Entry {
-      @Override
-      public String path() {
-        return blobData(digest);
-      }
-    }
-
-    record LayerLink(RepositoryName repository, Digest digest) implements ContentLink {
-      @Override
-      public String path() {
-        return layerLink(repository, digest);
-      }
-    }
-
-    record RevisionLink(RepositoryName repository, Digest digest) implements ContentLink {
-      @Override
-      public String path() {
-        return revisionLink(repository, digest);
-      }
-    }
-
-    record TagCurrentLink(RepositoryName repository, Tag tag) implements InRepository {
-      @Override
-      public String path() {
-        return tagCurrentLink(repository, tag);
-      }
-    }
-
-    record TagIndexLink(RepositoryName repository, Tag tag, Digest digest) implements InRepository {
-      @Override
-      public String path() {
-        return tagIndexLink(repository, tag, digest);
-      }
-    }
-
-    record ReferrerLink(RepositoryName repository, Digest subject, Digest referrer)
-        implements InRepository {
-      @Override
-      public String path() {
-        return referrerLink(repository, subject, referrer);
-      }
-    }
-
-    /**
-     * A file of an upload session: {@code data} and {@code startedat}, or what else a driver or
-     * registry:2 keeps there (S3 segments {@code data.seg/<offset>}, {@code hashstates/...}).
-     *
-     * @param file the path below the session's directory
-     */
-    record UploadFile(RepositoryName repository, UploadId id, String file) implements InRepository {
-      public UploadFile {
-        if (file.isEmpty()
-            || Arrays.stream(file.split("/", -1))
-                .anyMatch(s -> s.isEmpty() || s.equals(".") || s.equals(".."))) {
-          throw new IllegalArgumentException("invalid upload file: " + file);
-        }
-      }
-
-      @Override
-      public String path() {
-        return uploadDir(repository, id) + "/" + file;
-      }
-    }
-  }
-
   // ---- what may be cached
 
   /**
@@ -300,8 +218,8 @@ public final class RegistryPaths {
             if (entry.isPresent()) {
               return Optional.of(
                   switch (entry.get()) {
-                    case Entry.BlobData b -> List.of(b.path());
-                    case Entry.ContentLink l -> List.of(l.path());
+                    case LayoutEntry.BlobData b -> List.of(b.path());
+                    case LayoutEntry.ContentLink l -> List.of(l.path());
                     default -> List.of(); // upload sessions: nothing cached
                   });
             }
@@ -316,7 +234,7 @@ public final class RegistryPaths {
    * The entry a path names, or empty for any path that is not a file of the layout (a directory, a
    * foreign file, an invalid digest, name, tag or upload id).
    */
-  public static Optional<Entry> parse(String path) {
+  public static Optional<LayoutEntry> parse(String path) {
     try {
       if (path.startsWith(BLOBS + "/")) {
         return blobEntry(path.substring(BLOBS.length() + 1).split("/", -1));
@@ -349,32 +267,32 @@ public final class RegistryPaths {
   }
 
   /** {@code <alg>/<first two hex>/<hex>/data} */
-  private static Optional<Entry> blobEntry(String[] s) {
+  private static Optional<LayoutEntry> blobEntry(String[] s) {
     if (s.length != 4 || !s[3].equals(DATA) || !s[2].startsWith(s[1]) || s[1].length() != 2) {
       return Optional.empty();
     }
-    return Optional.of(new Entry.BlobData(digest(s[0], s[2])));
+    return Optional.of(new LayoutEntry.BlobData(digest(s[0], s[2])));
   }
 
   /** {@code <name>/_<part>/...}: the name may have several components, the part never does. */
-  private static Optional<Entry> repositoryEntry(String[] segments) {
+  private static Optional<LayoutEntry> repositoryEntry(String[] segments) {
     int end = nameEnd(segments);
     if (end < 0) {
       return Optional.empty();
     }
     RepositoryName name = name(segments, end);
     List<String> s = Arrays.asList(segments).subList(end, segments.length);
-    Entry entry =
+    LayoutEntry entry =
         switch (s.get(0)) {
           case LAYERS ->
               s.size() == 4 && s.get(3).equals(LINK)
-                  ? new Entry.LayerLink(name, digest(s.get(1), s.get(2)))
+                  ? new LayoutEntry.LayerLink(name, digest(s.get(1), s.get(2)))
                   : null;
           case MANIFESTS -> manifestsEntry(name, s);
           case REFERRERS -> s.size() == 4 ? referrerLink(name, s) : null;
           case UPLOADS ->
               s.size() >= 3
-                  ? new Entry.UploadFile(
+                  ? new LayoutEntry.UploadFile(
                       name, UploadId.parse(s.get(1)), String.join("/", s.subList(2, s.size())))
                   : null;
           default -> null;
@@ -386,27 +304,27 @@ public final class RegistryPaths {
    * {@code _manifests/revisions/<alg>/<hex>/link}, {@code _manifests/tags/<tag>/current/link} or
    * {@code _manifests/tags/<tag>/index/<alg>/<hex>/link}.
    */
-  private static Entry manifestsEntry(RepositoryName name, List<String> s) {
+  private static LayoutEntry manifestsEntry(RepositoryName name, List<String> s) {
     if (!s.get(s.size() - 1).equals(LINK)) {
       return null;
     }
     if (s.size() == 5 && s.get(1).equals("revisions")) {
-      return new Entry.RevisionLink(name, digest(s.get(2), s.get(3)));
+      return new LayoutEntry.RevisionLink(name, digest(s.get(2), s.get(3)));
     }
     if (s.size() == 5 && s.get(1).equals("tags") && s.get(3).equals("current")) {
-      return new Entry.TagCurrentLink(name, Tag.parse(s.get(2)));
+      return new LayoutEntry.TagCurrentLink(name, Tag.parse(s.get(2)));
     }
     if (s.size() == 7 && s.get(1).equals("tags") && s.get(3).equals("index")) {
-      return new Entry.TagIndexLink(name, Tag.parse(s.get(2)), digest(s.get(4), s.get(5)));
+      return new LayoutEntry.TagIndexLink(name, Tag.parse(s.get(2)), digest(s.get(4), s.get(5)));
     }
     return null;
   }
 
   /** {@code _referrers/<alg>/<subject hex>/<alg>-<hex>} */
-  private static Entry referrerLink(RepositoryName name, List<String> s) {
+  private static LayoutEntry referrerLink(RepositoryName name, List<String> s) {
     Digest subject = digest(s.get(1), s.get(2));
     return parseReferrerLinkName(s.get(3))
-        .map(referrer -> new Entry.ReferrerLink(name, subject, referrer))
+        .map(referrer -> new LayoutEntry.ReferrerLink(name, subject, referrer))
         .orElse(null);
   }
 

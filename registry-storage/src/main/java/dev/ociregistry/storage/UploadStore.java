@@ -218,7 +218,7 @@ public final class UploadStore {
     Walks.entries(
         driver,
         RegistryPaths.uploadsDir(repository),
-        RegistryPaths.Entry.UploadFile.class,
+        LayoutEntry.UploadFile.class,
         (entry, file) ->
             oldest.merge(entry.id(), file.modified(), (a, b) -> a.isBefore(b) ? a : b));
     List<Session> sessions = new ArrayList<>();

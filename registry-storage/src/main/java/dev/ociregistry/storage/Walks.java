@@ -1,6 +1,5 @@
 package dev.ociregistry.storage;
 
-import dev.ociregistry.storage.RegistryPaths.Entry;
 import dev.ociregistry.storage.driver.FileInfo;
 import dev.ociregistry.storage.driver.StorageDriver;
 import java.io.IOException;
@@ -15,12 +14,12 @@ final class Walks {
 
   /** Receives the entries of a walk with the file they were parsed from. */
   @FunctionalInterface
-  interface EntryVisitor<E extends Entry> {
+  interface EntryVisitor<E extends LayoutEntry> {
     void visit(E entry, FileInfo file) throws IOException;
   }
 
   /** Every entry of type {@code kind} below {@code dir}; other files are skipped. */
-  static <E extends Entry> void entries(
+  static <E extends LayoutEntry> void entries(
       StorageDriver driver, String dir, Class<E> kind, EntryVisitor<E> visitor) throws IOException {
     driver.walk(
         dir,

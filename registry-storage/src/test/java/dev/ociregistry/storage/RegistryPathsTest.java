@@ -8,7 +8,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.ociregistry.core.Digest;
 import dev.ociregistry.core.RepositoryName;
 import dev.ociregistry.core.Tag;
-import dev.ociregistry.storage.RegistryPaths.Entry;
 import java.util.List;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
@@ -35,26 +34,26 @@ class RegistryPathsTest {
   static final List<Tag> TAGS =
       List.of(Tag.parse("latest"), Tag.parse("_layers"), Tag.parse("sha256-" + HEX));
 
-  static List<Entry> everyKind() {
-    var entries = new java.util.ArrayList<Entry>();
+  static List<LayoutEntry> everyKind() {
+    var entries = new java.util.ArrayList<LayoutEntry>();
     for (Digest d : List.of(SHA256, SHA512)) {
-      entries.add(new Entry.BlobData(d));
+      entries.add(new LayoutEntry.BlobData(d));
     }
     for (RepositoryName n : NAMES) {
       for (Digest d : List.of(SHA256, SHA512)) {
-        entries.add(new Entry.LayerLink(n, d));
-        entries.add(new Entry.RevisionLink(n, d));
-        entries.add(new Entry.ReferrerLink(n, d, OTHER));
-        entries.add(new Entry.ReferrerLink(n, OTHER, d));
+        entries.add(new LayoutEntry.LayerLink(n, d));
+        entries.add(new LayoutEntry.RevisionLink(n, d));
+        entries.add(new LayoutEntry.ReferrerLink(n, d, OTHER));
+        entries.add(new LayoutEntry.ReferrerLink(n, OTHER, d));
         for (Tag t : TAGS) {
-          entries.add(new Entry.TagIndexLink(n, t, d));
+          entries.add(new LayoutEntry.TagIndexLink(n, t, d));
         }
       }
       for (Tag t : TAGS) {
-        entries.add(new Entry.TagCurrentLink(n, t));
+        entries.add(new LayoutEntry.TagCurrentLink(n, t));
       }
       for (String file : List.of("data", "startedat", "hashstates/sha256/100", "data.seg/00042")) {
-        entries.add(new Entry.UploadFile(n, UPLOAD, file));
+        entries.add(new LayoutEntry.UploadFile(n, UPLOAD, file));
       }
     }
     return entries;
@@ -62,7 +61,7 @@ class RegistryPathsTest {
 
   @Test
   void everyEntryParsesBackFromItsPath() {
-    for (Entry entry : everyKind()) {
+    for (LayoutEntry entry : everyKind()) {
       assertEquals(Optional.of(entry), RegistryPaths.parse(entry.path()), entry.path());
     }
   }
@@ -73,44 +72,46 @@ class RegistryPathsTest {
     var tag = Tag.parse("v1");
     String repo = REPOS + "library/app/";
     assertEquals(
-        "/docker/registry/v2/blobs/sha256/ab/" + HEX + "/data", new Entry.BlobData(SHA256).path());
+        "/docker/registry/v2/blobs/sha256/ab/" + HEX + "/data",
+        new LayoutEntry.BlobData(SHA256).path());
     assertEquals(
-        repo + "_layers/sha256/" + HEX + "/link", new Entry.LayerLink(name, SHA256).path());
+        repo + "_layers/sha256/" + HEX + "/link", new LayoutEntry.LayerLink(name, SHA256).path());
     assertEquals(
         repo + "_manifests/revisions/sha256/" + HEX + "/link",
-        new Entry.RevisionLink(name, SHA256).path());
+        new LayoutEntry.RevisionLink(name, SHA256).path());
     assertEquals(
-        repo + "_manifests/tags/v1/current/link", new Entry.TagCurrentLink(name, tag).path());
+        repo + "_manifests/tags/v1/current/link", new LayoutEntry.TagCurrentLink(name, tag).path());
     assertEquals(
         repo + "_manifests/tags/v1/index/sha256/" + HEX + "/link",
-        new Entry.TagIndexLink(name, tag, SHA256).path());
+        new LayoutEntry.TagIndexLink(name, tag, SHA256).path());
     assertEquals(
         repo + "_referrers/sha256/" + HEX + "/sha256-" + OTHER.hex(),
-        new Entry.ReferrerLink(name, SHA256, OTHER).path());
+        new LayoutEntry.ReferrerLink(name, SHA256, OTHER).path());
     assertEquals(
         repo + "_uploads/" + UPLOAD + "/startedat",
-        new Entry.UploadFile(name, UPLOAD, "startedat").path());
+        new LayoutEntry.UploadFile(name, UPLOAD, "startedat").path());
   }
 
   @Test
   void entriesAndBuildersAgree() {
     var name = RepositoryName.parse("team/app");
     var tag = Tag.parse("v1");
-    assertEquals(RegistryPaths.blobData(SHA256), new Entry.BlobData(SHA256).path());
+    assertEquals(RegistryPaths.blobData(SHA256), new LayoutEntry.BlobData(SHA256).path());
     assertEquals(
         RegistryPaths.layerLinkDir(name, SHA256) + "/link",
-        new Entry.LayerLink(name, SHA256).path());
+        new LayoutEntry.LayerLink(name, SHA256).path());
     assertEquals(
         RegistryPaths.revisionLinkDir(name, SHA256) + "/link",
-        new Entry.RevisionLink(name, SHA256).path());
+        new LayoutEntry.RevisionLink(name, SHA256).path());
     assertEquals(
         RegistryPaths.tagDir(name, tag) + "/current/link",
-        new Entry.TagCurrentLink(name, tag).path());
+        new LayoutEntry.TagCurrentLink(name, tag).path());
     assertEquals(
         RegistryPaths.referrersDir(name, SHA256) + "/" + RegistryPaths.referrerLinkName(OTHER),
-        new Entry.ReferrerLink(name, SHA256, OTHER).path());
+        new LayoutEntry.ReferrerLink(name, SHA256, OTHER).path());
     assertEquals(
-        RegistryPaths.uploadData(name, UPLOAD), new Entry.UploadFile(name, UPLOAD, "data").path());
+        RegistryPaths.uploadData(name, UPLOAD),
+        new LayoutEntry.UploadFile(name, UPLOAD, "data").path());
     assertEquals(RegistryPaths.tagsDir(name), RegistryPaths.manifestsDir(name) + "/tags");
     assertEquals(
         RegistryPaths.referrersDir(name, SHA256),
@@ -180,7 +181,9 @@ class RegistryPathsTest {
     var name = RepositoryName.parse("app");
     for (String file : List.of("", "..", "../data", "a//b", "./data", "data/")) {
       assertThrows(
-          IllegalArgumentException.class, () -> new Entry.UploadFile(name, UPLOAD, file), file);
+          IllegalArgumentException.class,
+          () -> new LayoutEntry.UploadFile(name, UPLOAD, file),
+          file);
     }
   }
 
@@ -192,8 +195,8 @@ class RegistryPathsTest {
     assertEquals(
         Optional.of(RepositoryName.parse("lib/app")),
         RegistryPaths.repositoryOf(REPOS + "lib/app/_manifests/tags/_uploads/current/link"));
-    for (Entry entry : everyKind()) {
-      if (entry instanceof Entry.InRepository in) {
+    for (LayoutEntry entry : everyKind()) {
+      if (entry instanceof LayoutEntry.InRepository in) {
         assertEquals(Optional.of(in.repository()), RegistryPaths.repositoryOf(entry.path()));
       } else {
         assertEquals(Optional.empty(), RegistryPaths.repositoryOf(entry.path()));
