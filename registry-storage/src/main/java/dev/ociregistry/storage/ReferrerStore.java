@@ -180,12 +180,29 @@ public final class ReferrerStore {
   }
 
   /**
+   * Deletes a manifest by digest, as {@link ManifestStore#delete} does. Where fallback tags are
+   * served ({@link #servingFallbackTags}), the delete of an index served on the fly also succeeds:
+   * a tag-schema client replacing it deletes the old one by digest, though it was never stored.
+   */
+  public void deleteManifest(RepositoryName repository, Digest digest, boolean fallbackTagsServed)
+      throws IOException {
+    try {
+      manifests.delete(repository, digest);
+    } catch (RegistryException e) {
+      if (e.code() != ErrorCode.MANIFEST_UNKNOWN
+          || !fallbackTagsServed
+          || !isSynthesizedFallbackIndex(repository, digest)) {
+        throw e;
+      }
+    }
+  }
+
+  /**
    * Whether {@code digest} is that of an index {@link #synthesizedFallbackIndex} would serve in
    * this repository. A tag-schema client replacing such an index deletes the old one by digest; it
    * was never stored, and the delete must still succeed.
    */
-  public boolean isSynthesizedFallbackIndex(RepositoryName repository, Digest digest)
-      throws IOException {
+  boolean isSynthesizedFallbackIndex(RepositoryName repository, Digest digest) throws IOException {
     for (Digest subject : subjects(repository)) {
       var referrers = linked(repository, subject);
       if (!referrers.isEmpty()

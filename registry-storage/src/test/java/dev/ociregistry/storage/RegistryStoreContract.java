@@ -713,7 +713,12 @@ public interface RegistryStoreContract {
             store.referrers().referrers(REPO, subject.digest(), null)),
         index);
     assertEquals(2, parsed.path("manifests").size());
-    assertTrue(store.referrers().isSynthesizedFallbackIndex(REPO, Digest.sha256(index)));
+    // A tag-schema client replacing the served index deletes it by digest: that succeeds where
+    // fallback tags are served, and only there.
+    assertError(
+        ErrorCode.MANIFEST_UNKNOWN,
+        () -> store.referrers().deleteManifest(REPO, Digest.sha256(index), false));
+    store.referrers().deleteManifest(REPO, Digest.sha256(index), true);
     assertEquals(List.of("v1"), store.manifests().tags(REPO), "served, not stored");
     assertEquals(Optional.empty(), synthesized(store, Tag.parse("v1")));
 
@@ -721,7 +726,9 @@ public interface RegistryStoreContract {
     store.manifests().delete(REPO, Digest.sha256(sbom));
 
     assertEquals(Optional.empty(), synthesized(store, fallback));
-    assertFalse(store.referrers().isSynthesizedFallbackIndex(REPO, Digest.sha256(index)));
+    assertError(
+        ErrorCode.MANIFEST_UNKNOWN,
+        () -> store.referrers().deleteManifest(REPO, Digest.sha256(index), true));
   }
 
   @Test

@@ -4,7 +4,6 @@ import dev.ociregistry.core.Digest;
 import dev.ociregistry.core.ErrorCode;
 import dev.ociregistry.core.MediaTypes;
 import dev.ociregistry.core.Reference;
-import dev.ociregistry.core.RegistryException;
 import dev.ociregistry.core.RepositoryName;
 import dev.ociregistry.core.Tag;
 import dev.ociregistry.http.Headers;
@@ -76,18 +75,7 @@ public final class ManifestHandler {
   public Response delete(Request request) throws IOException {
     RepositoryName name = request.name();
     switch (Reference.parse(request.param("reference"))) {
-      case Digest digest -> {
-        try {
-          manifests.delete(name, digest);
-        } catch (RegistryException e) {
-          // A tag-schema client replacing a served-on-the-fly fallback index deletes the old one.
-          if (e.code() != ErrorCode.MANIFEST_UNKNOWN
-              || !serveFallbackTags
-              || !referrers.isSynthesizedFallbackIndex(name, digest)) {
-            throw e;
-          }
-        }
-      }
+      case Digest digest -> referrers.deleteManifest(name, digest, serveFallbackTags);
       case Tag tag -> manifests.deleteTag(name, tag);
     }
     return Response.status(HttpResponseStatus.ACCEPTED);
