@@ -23,7 +23,8 @@ import java.util.concurrent.Semaphore;
  *       root the collector follows index and manifest-list children, config and layers, and
  *       referrers, recursively. Manifest revisions, layer links and referrer links nothing live
  *       needs are removed, as are orphaned referrers fallback tags ({@code sha256-<hex>} whose
- *       subject is gone) and old upload sessions. A repository left with nothing is removed.
+ *       subject is gone) and old upload sessions. A repository left with nothing is removed. Names
+ *       that hold only upload sessions (a push abandoned before any content) are visited too.
  *   <li><b>Sweep blobs</b>: one walk of the remaining links of every repository, then one walk of
  *       all stored content: content that no live manifest references and no repository links is
  *       deleted.
@@ -54,7 +55,8 @@ public final class GarbageCollector {
       throws IOException, InterruptedException {
     long startNanos = System.nanoTime();
     Run run = new Run(options, progress, clock.instant());
-    List<String> repositories = store.catalog().repositories();
+    // Names that hold only abandoned uploads too: nothing else would ever remove those.
+    List<String> repositories = store.catalog().repositoriesAndUploadOnlyNames();
     markRepositories(run, repositories);
     if (run.blobSweepUnsafe) {
       run.warnings.add("blobs were not swept because a live manifest could not be read");

@@ -461,6 +461,48 @@ class GarbageCollectorTest {
     assertEquals(image.own(), push.pull(up, Tag.parse("v1")));
   }
 
+  @Test
+  void abandonedUploadsOfANameWithoutContentGoWithTheirDirectory() throws Exception {
+    var never = repo("orphan/never");
+    UploadStore.Status old = store.uploads().start(never);
+    store.uploads().append(never, old.id(), new ByteArrayInputStream(randomBytes(1000)), 0, 1000);
+    var busy = repo("orphan/busy");
+    UploadStore.Status other = store.uploads().start(busy);
+    Thread.sleep(20);
+    Instant cut = Instant.now();
+    Thread.sleep(20);
+    UploadStore.Status fresh = store.uploads().start(busy);
+    assertEquals(List.of(), store.catalog().repositories());
+    var options = new GcOptions(true, false, Duration.ofHours(1), Duration.ZERO, 2);
+    Map<String, String> before = snapshot();
+
+    GcReport dry = collect(options, cut.plus(Duration.ofHours(1)));
+
+    assertEquals(before, snapshot(), "a dry run changes nothing");
+    assertEquals(new Counts(0, 0, 0, 0, 0, 2, 1, 0), Counts.of(dry));
+
+    GcReport report =
+        collect(
+            new GcOptions(false, false, Duration.ofHours(1), Duration.ZERO, 2),
+            cut.plus(Duration.ofHours(1)));
+
+    assertEquals(Counts.of(dry), Counts.of(report));
+    assertEquals(2, report.repositories());
+    List<String> left = new ArrayList<>();
+    store.driver().walk(RegistryPaths.repository(never), f -> left.add(f.path()));
+    assertEquals(List.of(), left);
+    if (!backend.isS3()) {
+      assertTrue(store.driver().stat(RegistryPaths.repository(never)).isEmpty());
+    }
+    var e = assertThrows(RegistryException.class, () -> store.uploads().status(busy, other.id()));
+    assertEquals(ErrorCode.BLOB_UPLOAD_UNKNOWN, e.code());
+    byte[] content = randomBytes(300);
+    store
+        .uploads()
+        .complete(busy, fresh.id(), Digest.sha256(content), new ByteArrayInputStream(content));
+    assertEquals(List.of(busy.value()), store.catalog().repositories());
+  }
+
   // ---- an unreadable manifest
 
   @Test

@@ -8,6 +8,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
+import java.util.function.Predicate;
 
 /**
  * The list of repositories. A directory under {@code repositories/} is a repository when it has a
@@ -23,13 +24,19 @@ public final class Catalog {
 
   /** Every repository name, sorted. */
   public List<String> repositories() throws IOException {
+    return names(RegistryPaths::marksRepository);
+  }
+
+  /** The names of the directories with a child that {@code marks} accepts, sorted. */
+  private List<String> names(Predicate<String> marks) throws IOException {
     List<String> names = new ArrayList<>();
-    collect(RegistryPaths.REPOSITORIES, "", names);
+    collect(RegistryPaths.REPOSITORIES, "", marks, names);
     names.sort(null);
     return names;
   }
 
-  private void collect(String dir, String prefix, List<String> names) throws IOException {
+  private void collect(String dir, String prefix, Predicate<String> marks, List<String> names)
+      throws IOException {
     List<String> children;
     try {
       children = driver.list(dir);
@@ -39,9 +46,9 @@ public final class Catalog {
     boolean isRepository = false;
     for (String child : children) {
       if (RegistryPaths.isRepositoryPart(child)) {
-        isRepository |= RegistryPaths.marksRepository(child);
+        isRepository |= marks.test(child);
       } else {
-        collect(dir + "/" + child, prefix + child + "/", names);
+        collect(dir + "/" + child, prefix + child + "/", marks, names);
       }
     }
     if (isRepository) {
@@ -50,6 +57,15 @@ public final class Catalog {
   }
 
   // ---- for garbage collection ----
+
+  /**
+   * Every repository name, and every name that holds only upload sessions (abandoned uploads in a
+   * repository that never got content, which {@link #repositories} does not list), sorted.
+   */
+  public List<String> repositoriesAndUploadOnlyNames() throws IOException {
+    return names(
+        child -> RegistryPaths.marksRepository(child) || RegistryPaths.holdsUploads(child));
+  }
 
   /**
    * Removes what is left of a repository unless something was written to it at or after {@code

@@ -178,6 +178,11 @@ public final class RegistryPaths {
     return childName.equals(MANIFESTS) || childName.equals(LAYERS);
   }
 
+  /** Whether a directory with a child of this name holds upload sessions ({@code _uploads}). */
+  static boolean holdsUploads(String childName) {
+    return childName.equals(UPLOADS);
+  }
+
   /**
    * Whether a child of a repository's directory is part of it ({@code _layers}, {@code _uploads}
    * ...) rather than a nested repository: name components never start with {@code _}.
