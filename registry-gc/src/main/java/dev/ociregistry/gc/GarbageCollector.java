@@ -3,6 +3,7 @@ package dev.ociregistry.gc;
 import dev.ociregistry.core.Digest;
 import dev.ociregistry.core.RepositoryName;
 import dev.ociregistry.storage.RegistryStore;
+import dev.ociregistry.storage.TemporaryFiles;
 import java.io.IOException;
 import java.time.Clock;
 import java.util.ArrayList;
@@ -18,6 +19,8 @@ import java.util.concurrent.Semaphore;
  * Mark-and-sweep garbage collection of a registry store. One entry point, {@link #collect}.
  *
  * <ol>
+ *   <li><b>Remove temporary files</b> older than the grace period: what a crash between a write and
+ *       its rename left (filesystem driver), and blob directories that held only such a file.
  *   <li><b>Mark and prune each repository</b> (in parallel, {@link RepositoryCollector}): roots are
  *       the tagged manifests with {@code deleteUntagged}, else every stored manifest. From each
  *       root the collector follows index and manifest-list children, config and layers, and
@@ -55,6 +58,7 @@ public final class GarbageCollector {
       throws IOException, InterruptedException {
     long startNanos = System.nanoTime();
     Run run = new Run(options, progress, clock.instant());
+    removeTemporaryFiles(run);
     // Names that hold only abandoned uploads too: nothing else would ever remove those.
     List<String> repositories = store.catalog().repositoriesAndUploadOnlyNames();
     markRepositories(run, repositories);
@@ -73,10 +77,30 @@ public final class GarbageCollector {
         run.referrerLinksDeleted.get(),
         run.uploadsDeleted.get(),
         run.repositoriesDeleted.get(),
+        run.temporaryFilesDeleted.get(),
         run.blobsDeleted.get(),
         run.bytesDeleted.get(),
         (System.nanoTime() - startNanos) / 1_000_000,
         List.copyOf(run.warnings));
+  }
+
+  /**
+   * Phase 0: temporary files of writes that crashed before their rename, with the directories that
+   * leaves empty. First, so that an upload session directory emptied here goes with its repository.
+   */
+  private void removeTemporaryFiles(Run run) throws IOException {
+    List<TemporaryFiles.TemporaryFile> stale = new ArrayList<>();
+    store
+        .temporaryFiles()
+        .forEach(
+            file -> {
+              if (run.old(file.modified())) {
+                stale.add(file);
+              }
+            });
+    for (TemporaryFiles.TemporaryFile file : stale) {
+      run.delete(() -> store.temporaryFiles().remove(file), run.temporaryFilesDeleted);
+    }
   }
 
   private void markRepositories(Run run, List<String> repositories)

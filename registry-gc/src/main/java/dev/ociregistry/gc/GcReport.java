@@ -5,6 +5,7 @@ import java.util.List;
 /**
  * What a collection found and deleted (or, on a dry run, would delete).
  *
+ * @param temporaryFilesDeleted files a crash between a write and its rename left
  * @param warnings conditions that made the collector keep more than it otherwise would
  */
 public record GcReport(
@@ -17,6 +18,7 @@ public record GcReport(
     long referrerLinksDeleted,
     long uploadsDeleted,
     long repositoriesDeleted,
+    long temporaryFilesDeleted,
     long blobsDeleted,
     long bytesDeleted,
     long durationMillis,

@@ -34,6 +34,7 @@ final class Run {
   final AtomicLong referrerLinksDeleted = new AtomicLong();
   final AtomicLong uploadsDeleted = new AtomicLong();
   final AtomicLong repositoriesDeleted = new AtomicLong();
+  final AtomicLong temporaryFilesDeleted = new AtomicLong();
   final AtomicLong blobsDeleted = new AtomicLong();
   final AtomicLong bytesDeleted = new AtomicLong();
   final AtomicInteger repositoriesDone = new AtomicInteger();

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeFalse;
 
 import dev.ociregistry.core.Descriptor;
 import dev.ociregistry.core.Digest;
@@ -25,7 +26,9 @@ import dev.ociregistry.storage.UploadStore;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -37,6 +40,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.UUID;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -501,6 +507,60 @@ class GarbageCollectorTest {
         .uploads()
         .complete(busy, fresh.id(), Digest.sha256(content), new ByteArrayInputStream(content));
     assertEquals(List.of(busy.value()), store.catalog().repositories());
+  }
+
+  // ---- temporary files
+
+  @Test
+  void temporaryFilesOfCrashedWritesGoWhenOldWithTheBlobDirectoriesTheyLeaveEmpty()
+      throws Exception {
+    assumeFalse(backend.isS3(), "only the filesystem driver writes temporary files");
+    var app = repo("tmp/app");
+    Pushed image = push.image(app, "v1", new int[] {100});
+    Instant now = later();
+    Path root = temp.resolve("root");
+    Digest never = Digest.sha256(randomBytes(10));
+    Path blobOnlyTemporary =
+        crashedWrite(root, RegistryPaths.blobDir(never), now.minusSeconds(7200));
+    Path inLiveBlob =
+        crashedWrite(root, RegistryPaths.blobDir(image.digest()), now.minusSeconds(7200));
+    Path inTag =
+        crashedWrite(
+            root, RegistryPaths.tagDir(app, Tag.parse("v1")) + "/current", now.minusSeconds(7200));
+    Path young = crashedWrite(root, RegistryPaths.blobDir(never) + "x", now.minusSeconds(60));
+    Set<Path> before = files(root);
+
+    GcReport dry = collect(new GcOptions(true, true, Duration.ofHours(24), GRACE, 2), now);
+
+    assertEquals(3, dry.temporaryFilesDeleted());
+    assertEquals(before, files(root), "a dry run changes nothing");
+
+    GcReport report = collect(new GcOptions(false, true, Duration.ofHours(24), GRACE, 2), now);
+
+    assertEquals(3, report.temporaryFilesDeleted());
+    assertEquals(new Counts(1, 0, 0, 0, 0, 0, 0, 0), Counts.of(report));
+    for (Path gone : List.of(blobOnlyTemporary, inLiveBlob, inTag)) {
+      assertFalse(Files.exists(gone), gone + " is still there");
+    }
+    assertFalse(Files.exists(blobOnlyTemporary.getParent()), "the emptied blob directory stays");
+    assertTrue(Files.exists(young));
+    assertEquals(image.own(), push.pull(app, Tag.parse("v1")));
+  }
+
+  /** A temporary file as a crash between write and rename leaves it, last written at {@code at}. */
+  static Path crashedWrite(Path root, String dir, Instant at) throws IOException {
+    Path file =
+        Files.createDirectories(root.resolve(dir.substring(1)))
+            .resolve(".tmp-" + UUID.randomUUID());
+    Files.write(file, randomBytes(50));
+    Files.setLastModifiedTime(file, FileTime.from(at));
+    return file;
+  }
+
+  static Set<Path> files(Path root) throws IOException {
+    try (Stream<Path> walk = Files.walk(root)) {
+      return walk.collect(Collectors.toSet());
+    }
   }
 
   // ---- an unreadable manifest

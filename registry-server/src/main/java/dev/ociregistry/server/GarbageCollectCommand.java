@@ -79,6 +79,7 @@ public final class GarbageCollectCommand implements Callable<Integer> {
     out.printf("  referrer links %s:   %d%n", verb, r.referrerLinksDeleted());
     out.printf("  uploads %s:          %d%n", verb, r.uploadsDeleted());
     out.printf("  repositories %s:     %d%n", verb, r.repositoriesDeleted());
+    out.printf("  temporary files %s:  %d%n", verb, r.temporaryFilesDeleted());
     out.printf("  took %.1f s%n", r.durationMillis() / 1000.0);
     r.warnings().forEach(w -> out.println("  warning: " + w));
   }

@@ -14,6 +14,7 @@ public final class RegistryStore {
   private final ManifestStore manifests;
   private final ReferrerStore referrers;
   private final Catalog catalog;
+  private final TemporaryFiles temporaryFiles;
 
   public RegistryStore(StorageDriver driver, Options options) {
     driver = new ValidatingDriver(driver);
@@ -29,6 +30,7 @@ public final class RegistryStore {
     this.manifests = new ManifestStore(driver, blobs, ingest, options.manifestCacheBytes());
     this.referrers = new ReferrerStore(driver, manifests);
     this.catalog = new Catalog(driver);
+    this.temporaryFiles = new TemporaryFiles(driver);
   }
 
   /** Link contents and blob stats kept by the {@link CachingDriver}. */
@@ -75,5 +77,10 @@ public final class RegistryStore {
 
   public Catalog catalog() {
     return catalog;
+  }
+
+  /** Leftovers of crashed writes, for garbage collection. */
+  public TemporaryFiles temporaryFiles() {
+    return temporaryFiles;
   }
 }

@@ -81,6 +81,11 @@ public abstract class ForwardingDriver implements StorageDriver {
   }
 
   @Override
+  public void walkTemporaryFiles(String path, FileVisitor visitor) throws IOException {
+    delegate.walkTemporaryFiles(path, visitor);
+  }
+
+  @Override
   public Optional<URI> redirectUrl(String path) throws IOException {
     return delegate.redirectUrl(path);
   }

@@ -92,6 +92,14 @@ public interface StorageDriver extends AutoCloseable {
    */
   void walk(String path, FileVisitor visitor) throws IOException;
 
+  /**
+   * Calls {@code visitor} with every temporary file below {@code path}: what a crash between
+   * writing a file and renaming it into place leaves, which {@link #list} and {@link #walk} never
+   * show. Its path may be given to {@link #delete}. Drivers that write no temporary files (S3: an
+   * object appears whole or not at all) have none.
+   */
+  default void walkTemporaryFiles(String path, FileVisitor visitor) throws IOException {}
+
   /** Receives the files of a {@link #walk}. */
   @FunctionalInterface
   interface FileVisitor {

@@ -95,6 +95,11 @@ public final class ValidatingDriver extends ForwardingDriver {
   }
 
   @Override
+  public void walkTemporaryFiles(String path, FileVisitor visitor) throws IOException {
+    super.walkTemporaryFiles(requireValid(path), visitor);
+  }
+
+  @Override
   public Optional<URI> redirectUrl(String path) throws IOException {
     return super.redirectUrl(requireValid(path));
   }

@@ -270,6 +270,16 @@ public final class FilesystemDriver implements StorageDriver {
 
   @Override
   public void walk(String path, FileVisitor visitor) throws IOException {
+    walk(path, false, visitor);
+  }
+
+  @Override
+  public void walkTemporaryFiles(String path, FileVisitor visitor) throws IOException {
+    walk(path, true, visitor);
+  }
+
+  /** Visits the regular files below {@code path} that are temporary, or those that are not. */
+  private void walk(String path, boolean temporary, FileVisitor visitor) throws IOException {
     Path start = resolve(path);
     if (!Files.isDirectory(start)) {
       return;
@@ -280,7 +290,8 @@ public final class FilesystemDriver implements StorageDriver {
           @Override
           public FileVisitResult visitFile(Path file, BasicFileAttributes attrs)
               throws IOException {
-            if (attrs.isRegularFile() && !file.getFileName().toString().startsWith(TEMP_PREFIX)) {
+            if (attrs.isRegularFile()
+                && file.getFileName().toString().startsWith(TEMP_PREFIX) == temporary) {
               visitor.visit(
                   new FileInfo(
                       "/" + root.relativize(file).toString().replace('\\', '/'),

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.ociregistry.storage.driver.FileInfo;
 import dev.ociregistry.storage.driver.FileWriter;
 import dev.ociregistry.storage.driver.InvalidPathException;
 import dev.ociregistry.storage.driver.PathNotFoundException;
@@ -152,6 +153,26 @@ class FilesystemDriverTest implements StorageDriverContract {
     driver.putContent("/dir/real", bytes("x"));
     Files.writeString(root.resolve("dir").resolve(FilesystemDriver.TEMP_PREFIX + "crashed"), "y");
     assertEquals(List.of("real"), driver.list("/dir"));
+  }
+
+  @Test
+  void leftoverTempFilesAreWalkedOnlyAsTemporaryFilesAndCanBeDeleted() throws IOException {
+    driver.putContent("/dir/real", bytes("x"));
+    Files.createDirectories(root.resolve("dir/sub"));
+    Files.writeString(root.resolve("dir/sub").resolve(FilesystemDriver.TEMP_PREFIX + "a"), "yz");
+    List<String> walked = new ArrayList<>();
+    driver.walk("/", f -> walked.add(f.path()));
+    List<FileInfo> temporary = new ArrayList<>();
+    driver.walkTemporaryFiles("/dir", temporary::add);
+
+    assertEquals(List.of("/dir/real"), walked);
+    assertEquals(1, temporary.size());
+    assertEquals("/dir/sub/" + FilesystemDriver.TEMP_PREFIX + "a", temporary.get(0).path());
+    assertEquals(2, temporary.get(0).size());
+    driver.delete(temporary.get(0).path());
+    temporary.clear();
+    driver.walkTemporaryFiles("/", temporary::add);
+    assertEquals(List.of(), temporary);
   }
 
   @Test
