@@ -454,6 +454,7 @@ class GcTest {
         r.referrerLinksDeleted(),
         r.uploadsDeleted(),
         r.repositoriesDeleted(),
+        r.temporaryFilesDeleted(),
         r.blobsDeleted(),
         r.bytesDeleted());
   }
@@ -564,6 +565,29 @@ class GcTest {
     assertEquals(404, oci.status(location));
     assertEquals(image.allDigests(), oci.pull(repo, "v1"));
     assertEquals(new TreeSet<>(image.allDigests()), storage.blobs());
+  }
+
+  @Test
+  void abandonedUploadInANameWithoutContentGoesWithItsDirectory() throws Exception {
+    String repo = "orphan/never";
+    String location = Oci.startUpload(registry, repo, randomBytes(4096));
+    location = Oci.acceptChunk(registry, location, randomBytes(1 << 20), 4096);
+    String session = repository(repo) + "/_uploads/" + uploadId(location);
+    assertTrue(storage.exists(session), "upload stored at " + session);
+    assertEquals(List.of(), oci.catalog());
+
+    GcReport defaults = collect(GcOptions.defaults());
+
+    assertEquals(0, defaults.uploadsDeleted());
+    assertTrue(storage.exists(session), "a young upload stays");
+
+    GcReport zero = collect(new GcOptions(false, false, Duration.ZERO, Duration.ZERO, 4));
+
+    assertEquals(1, zero.uploadsDeleted());
+    assertEquals(1, zero.repositoriesDeleted());
+    assertFalse(storage.exists(repository(repo)), "nothing of the name is left");
+    assertEquals(404, oci.status(location));
+    assertEquals(List.of(), oci.catalog());
   }
 
   @Test
