@@ -59,6 +59,7 @@ final class HttpExchange extends ChannelInboundHandlerAdapter {
   private final Executor handlers;
   private final Executor loop;
   private final ResponseWriter writer;
+  private final HeadDeadline deadline;
   private final ArrayDeque<Object> pending = new ArrayDeque<>();
   private ChannelHandlerContext ctx;
   private Call current;
@@ -68,14 +69,21 @@ final class HttpExchange extends ChannelInboundHandlerAdapter {
    * @param maxBodyBytes the limit of aggregated bodies
    * @param handlers runs route handlers (virtual threads)
    * @param loop the channel's event loop, where handlers hand their answers back
+   * @param deadline the channel's request head deadline, before the codec
    */
   HttpExchange(
-      Routes routes, int maxBodyBytes, Executor handlers, Executor loop, ResponseWriter writer) {
+      Routes routes,
+      int maxBodyBytes,
+      Executor handlers,
+      Executor loop,
+      ResponseWriter writer,
+      HeadDeadline deadline) {
     this.routes = routes;
     this.maxBodyBytes = maxBodyBytes;
     this.handlers = handlers;
     this.loop = loop;
     this.writer = writer;
+    this.deadline = deadline;
   }
 
   /** One request, from its head to its answer. */
@@ -84,6 +92,9 @@ final class HttpExchange extends ChannelInboundHandlerAdapter {
     final Routes.Route route;
     final BodyStream body;
     final Request request;
+
+    /** The connection closes after the answer: what follows this head cannot be trusted. */
+    final boolean closes;
 
     /** The client waits for {@code 100 Continue} before it sends the body. */
     boolean expectsContinue;
@@ -100,9 +111,11 @@ final class HttpExchange extends ChannelInboundHandlerAdapter {
         QueryStringDecoder query,
         Map<String, String> params,
         String id,
-        RegistryException rejection) {
+        RegistryException rejection,
+        boolean closes) {
       this.head = head;
       this.route = route;
+      this.closes = closes;
       this.body = route.body() == Routes.BodyMode.NONE ? null : new BodyStream(this::demand);
       this.request =
           new Request(head, query, params, id, route.body(), body, maxBodyBytes, rejection);
@@ -167,18 +180,22 @@ final class HttpExchange extends ChannelInboundHandlerAdapter {
 
   /** A request head: routed, and its handler started at once. */
   private void begin(HttpRequest head) {
+    deadline.headArrived();
     String given = head.headers().get("X-Request-Id");
     String id =
         given != null && given.length() <= MAX_REQUEST_ID_CHARS
             ? given
             : Long.toString(REQUEST_IDS.incrementAndGet(), 36);
     var query = new QueryStringDecoder(head.uri());
+    // A head the decoder refused, or with an unknown expectation, leaves the body's framing
+    // unknown.
+    boolean broken = head.decoderResult().isFailure() || unsupportedExpectation(head);
     var rejection =
         head.decoderResult().isFailure()
-            ? ErrorMapper.malformed()
-            : unsupportedExpectation(head)
+            ? malformed(head)
+            : broken
                 ? ErrorMapper.expectationFailed(head.headers().get(HttpHeaderNames.EXPECT))
-                : null;
+                : undecodable(query) ? ErrorMapper.invalidEscape() : null;
     Routes.Route route = routes.malformed();
     Map<String, String> params = Map.of();
     if (rejection == null) {
@@ -186,12 +203,38 @@ final class HttpExchange extends ChannelInboundHandlerAdapter {
       route = match != null ? match.route() : routes.unmatched();
       params = match != null ? match.params() : params;
     }
-    Call call = new Call(head, route, query, params, id, rejection);
+    Call call = new Call(head, route, query, params, id, rejection, broken);
     current = call;
     try {
       handlers.execute(() -> run(call));
     } catch (RejectedExecutionException e) {
       ctx.close(); // the server is stopping
+    }
+  }
+
+  /**
+   * Why the decoder refused a head: one debug line, never a stack trace an attacker could repeat.
+   */
+  private static RegistryException malformed(HttpRequest head) {
+    Throwable cause = head.decoderResult().cause();
+    if (log.isDebugEnabled()) {
+      String why = String.valueOf(cause);
+      log.debug("malformed request: {}", why.length() > 200 ? why.substring(0, 200) + "..." : why);
+    }
+    return ErrorMapper.malformed(cause);
+  }
+
+  /**
+   * Whether the path or query has a percent-escape that decodes to nothing. Both are decoded here,
+   * once (the decoder keeps them), so a handler never meets the failure.
+   */
+  private static boolean undecodable(QueryStringDecoder query) {
+    try {
+      query.path();
+      query.parameters();
+      return false;
+    } catch (IllegalArgumentException e) {
+      return true;
     }
   }
 
@@ -259,10 +302,7 @@ final class HttpExchange extends ChannelInboundHandlerAdapter {
     // waiting for 100 Continue will not send it.
     boolean unread = !call.bodyEnded && (call.body != null || call.expectsContinue);
     boolean close =
-        call.request.rejection() != null
-            || call.request.bodyRefused()
-            || unread
-            || !HttpUtil.isKeepAlive(call.head);
+        call.closes || call.request.bodyRefused() || unread || !HttpUtil.isKeepAlive(call.head);
     var headers = response.headers();
     headers.set(Headers.API_VERSION, "registry/2.0");
     headers.set("X-Request-Id", call.request.id());
@@ -316,6 +356,7 @@ final class HttpExchange extends ChannelInboundHandlerAdapter {
   /** After an answer: serve what was pipelined behind it, else read the next request. */
   private void next() {
     current = null;
+    deadline.awaitHead();
     while (!pending.isEmpty() && (current == null || !current.bodyEnded)) {
       handle(pending.poll());
     }
@@ -348,7 +389,9 @@ final class HttpExchange extends ChannelInboundHandlerAdapter {
 
   @Override
   public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
-    if (evt instanceof IdleStateEvent) {
+    if (evt == HeadDeadline.EXPIRED) {
+      headTimedOut();
+    } else if (evt instanceof IdleStateEvent) {
       // An idle keep-alive connection, or a client that stopped sending a body it was asked for.
       boolean waitingForHandler = current != null && current.expectsContinue && !current.bodyEnded;
       if (wantsRead() && !waitingForHandler) {
@@ -357,6 +400,20 @@ final class HttpExchange extends ChannelInboundHandlerAdapter {
     } else {
       ReferenceCountUtil.release(evt);
     }
+  }
+
+  /** The request head did not arrive in time: 408 when no request is under way, then close. */
+  private void headTimedOut() {
+    log.debug("request head not received in time: {}", ctx.channel().remoteAddress());
+    if (current != null || draining) {
+      ctx.close();
+      return;
+    }
+    draining = true; // what still arrives is dropped
+    Response response = ErrorMapper.render(ErrorMapper.headTimeout());
+    response.headers().set(Headers.API_VERSION, "registry/2.0");
+    response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+    writer.write(ctx, response, false).addListener(ChannelFutureListener.CLOSE);
   }
 
   @Override
