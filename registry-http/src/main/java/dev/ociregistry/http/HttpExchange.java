@@ -1,6 +1,5 @@
 package dev.ociregistry.http;
 
-import dev.ociregistry.core.RegistryException;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
@@ -111,14 +110,21 @@ final class HttpExchange extends ChannelInboundHandlerAdapter {
         QueryStringDecoder query,
         Map<String, String> params,
         String id,
-        RegistryException rejection,
-        boolean closes) {
+        HeadRefusal refusal) {
       this.head = head;
       this.route = route;
-      this.closes = closes;
+      this.closes = refusal != null && refusal.closes();
       this.body = route.body() == Routes.BodyMode.NONE ? null : new BodyStream(this::demand);
       this.request =
-          new Request(head, query, params, id, route.body(), body, maxBodyBytes, rejection);
+          new Request(
+              head,
+              query,
+              params,
+              id,
+              route.body(),
+              body,
+              maxBodyBytes,
+              refusal == null ? null : refusal.reason());
       this.expectsContinue = HttpUtil.is100ContinueExpected(head);
     }
 
@@ -187,63 +193,21 @@ final class HttpExchange extends ChannelInboundHandlerAdapter {
             ? given
             : Long.toString(REQUEST_IDS.incrementAndGet(), 36);
     var query = new QueryStringDecoder(head.uri());
-    // A head the decoder refused, or with an unknown expectation, leaves the body's framing
-    // unknown.
-    boolean broken = head.decoderResult().isFailure() || unsupportedExpectation(head);
-    var rejection =
-        head.decoderResult().isFailure()
-            ? malformed(head)
-            : broken
-                ? ErrorMapper.expectationFailed(head.headers().get(HttpHeaderNames.EXPECT))
-                : undecodable(query) ? ErrorMapper.invalidEscape() : null;
+    HeadRefusal refusal = HeadRefusal.of(head, query);
     Routes.Route route = routes.malformed();
     Map<String, String> params = Map.of();
-    if (rejection == null) {
+    if (refusal == null) {
       var match = routes.match(head.method(), query.path()).orElse(null);
       route = match != null ? match.route() : routes.unmatched();
       params = match != null ? match.params() : params;
     }
-    Call call = new Call(head, route, query, params, id, rejection, broken);
+    Call call = new Call(head, route, query, params, id, refusal);
     current = call;
     try {
       handlers.execute(() -> run(call));
     } catch (RejectedExecutionException e) {
       ctx.close(); // the server is stopping
     }
-  }
-
-  /**
-   * Why the decoder refused a head: one debug line, never a stack trace an attacker could repeat.
-   */
-  private static RegistryException malformed(HttpRequest head) {
-    Throwable cause = head.decoderResult().cause();
-    if (log.isDebugEnabled()) {
-      String why = String.valueOf(cause);
-      log.debug("malformed request: {}", why.length() > 200 ? why.substring(0, 200) + "..." : why);
-    }
-    return ErrorMapper.malformed(cause);
-  }
-
-  /**
-   * Whether the path or query has a percent-escape that decodes to nothing. Both are decoded here,
-   * once (the decoder keeps them), so a handler never meets the failure.
-   */
-  private static boolean undecodable(QueryStringDecoder query) {
-    try {
-      query.path();
-      query.parameters();
-      return false;
-    } catch (IllegalArgumentException e) {
-      return true;
-    }
-  }
-
-  /** An {@code Expect} other than {@code 100-continue} (HTTP/1.1 defines no other). */
-  private static boolean unsupportedExpectation(HttpRequest head) {
-    String expect = head.headers().get(HttpHeaderNames.EXPECT);
-    return expect != null
-        && head.protocolVersion().compareTo(HttpVersion.HTTP_1_1) >= 0
-        && !HttpHeaderValues.CONTINUE.contentEqualsIgnoreCase(expect);
   }
 
   /** A piece of the current request's body. */
