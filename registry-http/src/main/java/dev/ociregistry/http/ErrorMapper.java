@@ -10,6 +10,8 @@ import dev.ociregistry.storage.mirror.UpstreamUnavailableException;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.TooLongHttpHeaderException;
+import io.netty.handler.codec.http.TooLongHttpLineException;
 import java.io.IOException;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -33,6 +35,33 @@ final class ErrorMapper {
   /** 400: the request could not be parsed as HTTP. */
   static RegistryException malformed() {
     return new RegistryException(ErrorCode.UNSUPPORTED, 400, "malformed HTTP request", null);
+  }
+
+  /**
+   * The answer to a request the HTTP decoder refused: 414 for too long a request line, 431 for too
+   * large a header block, else 400.
+   */
+  static RegistryException malformed(Throwable cause) {
+    return switch (cause) {
+      case TooLongHttpLineException l ->
+          new RegistryException(ErrorCode.UNSUPPORTED, 414, "request line is too long", null);
+      case TooLongHttpHeaderException h ->
+          new RegistryException(
+              ErrorCode.UNSUPPORTED, 431, "request header fields are too large", null);
+      case null, default -> malformed();
+    };
+  }
+
+  /** 400: a percent-escape in the path or query that decodes to nothing. */
+  static RegistryException invalidEscape() {
+    return new RegistryException(
+        ErrorCode.UNSUPPORTED, 400, "invalid percent-encoding in the request target", null);
+  }
+
+  /** 408: the request head did not arrive in time. */
+  static RegistryException headTimeout() {
+    return new RegistryException(
+        ErrorCode.UNSUPPORTED, 408, "the request head did not arrive in time", null);
   }
 
   /** 417: an {@code Expect} other than {@code 100-continue}. */

@@ -1,6 +1,5 @@
 package dev.ociregistry.http;
 
-import dev.ociregistry.core.RegistryException;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
@@ -59,6 +58,7 @@ final class HttpExchange extends ChannelInboundHandlerAdapter {
   private final Executor handlers;
   private final Executor loop;
   private final ResponseWriter writer;
+  private final HeadDeadline deadline;
   private final ArrayDeque<Object> pending = new ArrayDeque<>();
   private ChannelHandlerContext ctx;
   private Call current;
@@ -68,14 +68,21 @@ final class HttpExchange extends ChannelInboundHandlerAdapter {
    * @param maxBodyBytes the limit of aggregated bodies
    * @param handlers runs route handlers (virtual threads)
    * @param loop the channel's event loop, where handlers hand their answers back
+   * @param deadline the channel's request head deadline, before the codec
    */
   HttpExchange(
-      Routes routes, int maxBodyBytes, Executor handlers, Executor loop, ResponseWriter writer) {
+      Routes routes,
+      int maxBodyBytes,
+      Executor handlers,
+      Executor loop,
+      ResponseWriter writer,
+      HeadDeadline deadline) {
     this.routes = routes;
     this.maxBodyBytes = maxBodyBytes;
     this.handlers = handlers;
     this.loop = loop;
     this.writer = writer;
+    this.deadline = deadline;
   }
 
   /** One request, from its head to its answer. */
@@ -84,6 +91,9 @@ final class HttpExchange extends ChannelInboundHandlerAdapter {
     final Routes.Route route;
     final BodyStream body;
     final Request request;
+
+    /** The connection closes after the answer: what follows this head cannot be trusted. */
+    final boolean closes;
 
     /** The client waits for {@code 100 Continue} before it sends the body. */
     boolean expectsContinue;
@@ -100,12 +110,21 @@ final class HttpExchange extends ChannelInboundHandlerAdapter {
         QueryStringDecoder query,
         Map<String, String> params,
         String id,
-        RegistryException rejection) {
+        HeadRefusal refusal) {
       this.head = head;
       this.route = route;
+      this.closes = refusal != null && refusal.closes();
       this.body = route.body() == Routes.BodyMode.NONE ? null : new BodyStream(this::demand);
       this.request =
-          new Request(head, query, params, id, route.body(), body, maxBodyBytes, rejection);
+          new Request(
+              head,
+              query,
+              params,
+              id,
+              route.body(),
+              body,
+              maxBodyBytes,
+              refusal == null ? null : refusal.reason());
       this.expectsContinue = HttpUtil.is100ContinueExpected(head);
     }
 
@@ -167,40 +186,28 @@ final class HttpExchange extends ChannelInboundHandlerAdapter {
 
   /** A request head: routed, and its handler started at once. */
   private void begin(HttpRequest head) {
+    deadline.headArrived();
     String given = head.headers().get("X-Request-Id");
     String id =
         given != null && given.length() <= MAX_REQUEST_ID_CHARS
             ? given
             : Long.toString(REQUEST_IDS.incrementAndGet(), 36);
     var query = new QueryStringDecoder(head.uri());
-    var rejection =
-        head.decoderResult().isFailure()
-            ? ErrorMapper.malformed()
-            : unsupportedExpectation(head)
-                ? ErrorMapper.expectationFailed(head.headers().get(HttpHeaderNames.EXPECT))
-                : null;
+    HeadRefusal refusal = HeadRefusal.of(head, query);
     Routes.Route route = routes.malformed();
     Map<String, String> params = Map.of();
-    if (rejection == null) {
+    if (refusal == null) {
       var match = routes.match(head.method(), query.path()).orElse(null);
       route = match != null ? match.route() : routes.unmatched();
       params = match != null ? match.params() : params;
     }
-    Call call = new Call(head, route, query, params, id, rejection);
+    Call call = new Call(head, route, query, params, id, refusal);
     current = call;
     try {
       handlers.execute(() -> run(call));
     } catch (RejectedExecutionException e) {
       ctx.close(); // the server is stopping
     }
-  }
-
-  /** An {@code Expect} other than {@code 100-continue} (HTTP/1.1 defines no other). */
-  private static boolean unsupportedExpectation(HttpRequest head) {
-    String expect = head.headers().get(HttpHeaderNames.EXPECT);
-    return expect != null
-        && head.protocolVersion().compareTo(HttpVersion.HTTP_1_1) >= 0
-        && !HttpHeaderValues.CONTINUE.contentEqualsIgnoreCase(expect);
   }
 
   /** A piece of the current request's body. */
@@ -259,10 +266,7 @@ final class HttpExchange extends ChannelInboundHandlerAdapter {
     // waiting for 100 Continue will not send it.
     boolean unread = !call.bodyEnded && (call.body != null || call.expectsContinue);
     boolean close =
-        call.request.rejection() != null
-            || call.request.bodyRefused()
-            || unread
-            || !HttpUtil.isKeepAlive(call.head);
+        call.closes || call.request.bodyRefused() || unread || !HttpUtil.isKeepAlive(call.head);
     var headers = response.headers();
     headers.set(Headers.API_VERSION, "registry/2.0");
     headers.set("X-Request-Id", call.request.id());
@@ -316,6 +320,7 @@ final class HttpExchange extends ChannelInboundHandlerAdapter {
   /** After an answer: serve what was pipelined behind it, else read the next request. */
   private void next() {
     current = null;
+    deadline.awaitHead();
     while (!pending.isEmpty() && (current == null || !current.bodyEnded)) {
       handle(pending.poll());
     }
@@ -348,7 +353,9 @@ final class HttpExchange extends ChannelInboundHandlerAdapter {
 
   @Override
   public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
-    if (evt instanceof IdleStateEvent) {
+    if (evt == HeadDeadline.EXPIRED) {
+      headTimedOut();
+    } else if (evt instanceof IdleStateEvent) {
       // An idle keep-alive connection, or a client that stopped sending a body it was asked for.
       boolean waitingForHandler = current != null && current.expectsContinue && !current.bodyEnded;
       if (wantsRead() && !waitingForHandler) {
@@ -357,6 +364,20 @@ final class HttpExchange extends ChannelInboundHandlerAdapter {
     } else {
       ReferenceCountUtil.release(evt);
     }
+  }
+
+  /** The request head did not arrive in time: 408 when no request is under way, then close. */
+  private void headTimedOut() {
+    log.debug("request head not received in time: {}", ctx.channel().remoteAddress());
+    if (current != null || draining) {
+      ctx.close();
+      return;
+    }
+    draining = true; // what still arrives is dropped
+    Response response = ErrorMapper.render(ErrorMapper.headTimeout());
+    response.headers().set(Headers.API_VERSION, "registry/2.0");
+    response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+    writer.write(ctx, response, false).addListener(ChannelFutureListener.CLOSE);
   }
 
   @Override

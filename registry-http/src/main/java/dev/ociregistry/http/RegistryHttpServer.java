@@ -114,10 +114,15 @@ public final class RegistryHttpServer implements AutoCloseable {
     return (InetSocketAddress) channel.localAddress();
   }
 
-  /** One connection's pipeline. A TLS handler would go first; files are then sent in chunks. */
+  /**
+   * One connection's pipeline. A TLS handler would go first; files are then sent in chunks. The
+   * head deadline sees bytes before the codec; the exchange starts and stops it.
+   */
   private void pipeline(Channel ch) {
     ChannelPipeline p = ch.pipeline();
+    var deadline = new HeadDeadline(options.requestHeadTimeout());
     p.addLast(new IdleStateHandler(options.idleTimeout().toSeconds(), 0, 0, TimeUnit.SECONDS))
+        .addLast(deadline)
         .addLast(codec())
         .addLast(new ChunkedWriteHandler());
     // sendfile bypasses the pipeline: not possible when a handler encrypts what is written
@@ -128,7 +133,8 @@ public final class RegistryHttpServer implements AutoCloseable {
             options.maxManifestBytes(),
             handlers,
             ch.eventLoop(),
-            new ResponseWriter(zeroCopy, handlers, ch.eventLoop())));
+            new ResponseWriter(zeroCopy, handlers, ch.eventLoop()),
+            deadline));
   }
 
   /** HTTP/1.1 parsing and encoding, with the limits above. */

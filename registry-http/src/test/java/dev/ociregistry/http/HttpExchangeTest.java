@@ -14,9 +14,11 @@ import dev.ociregistry.http.Routes.Route;
 import dev.ociregistry.storage.driver.StorageUnavailableException;
 import io.netty.handler.codec.http.HttpMethod;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.regex.Pattern;
@@ -310,6 +312,113 @@ class HttpExchangeTest {
     var c = connect();
     c.send("GET /hello HTTP/1.0\r\n\r\n");
     assertEquals("close", c.responses(1).get(0).header("Connection"));
+    c.pumpUntil(() -> !c.isOpen());
+  }
+
+  @Test
+  void headersTheDecoderRefusesAre400AndClose() {
+    for (String header :
+        List.of(
+            "BadHeaderNoColon",
+            "Content-Length: 1\r\nContent-Length: 2",
+            "Content-Length: zz",
+            "Content-Length: 1\r\nTransfer-Encoding: chunked",
+            "X: a\u0000b",
+            "X: a\u001bb")) {
+      var c = connect();
+      c.send("GET /hello HTTP/1.1\r\nHost: x\r\n" + header + "\r\n\r\n");
+      var answer = c.responses(1).get(0);
+      assertEquals(400, answer.status(), header);
+      assertEquals("malformed HTTP request", errorMessage(answer));
+      assertEquals("close", answer.header("Connection"));
+      c.pumpUntil(() -> !c.isOpen());
+      assertEquals(0, helloCalls.get());
+    }
+  }
+
+  @Test
+  void tooLongRequestLineIs414AndTooLargeHeadersAre431() {
+    var line = connect();
+    line.send("GET /" + "a".repeat(RegistryHttpServer.MAX_INITIAL_LINE_BYTES) + " HTTP/1.1\r\n");
+    assertEquals(414, line.responses(1).get(0).status());
+    line.pumpUntil(() -> !line.isOpen());
+    var headers = connect();
+    headers.send(
+        "GET /hello HTTP/1.1\r\nX: " + "a".repeat(RegistryHttpServer.MAX_HEADER_BYTES) + "\r\n");
+    var answer = headers.responses(1).get(0);
+    assertEquals(431, answer.status());
+    assertEquals("UNSUPPORTED", errorCode(answer));
+    headers.pumpUntil(() -> !headers.isOpen());
+  }
+
+  @Test
+  void invalidPercentEscapeIs400AndKeepsTheConnection() {
+    var c = connect();
+    c.send(
+        "GET /hello?last=%zz HTTP/1.1\r\nHost: x\r\n\r\n"
+            + "GET /hel%zz HTTP/1.1\r\nHost: x\r\n\r\n"
+            + "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n");
+    var responses = c.responses(3);
+    for (var answer : responses.subList(0, 2)) {
+      assertEquals(400, answer.status());
+      assertEquals("UNSUPPORTED", errorCode(answer));
+      assertEquals("invalid percent-encoding in the request target", errorMessage(answer));
+      assertNull(answer.header("Connection"));
+    }
+    assertEquals(200, responses.get(2).status());
+    assertEquals(1, helloCalls.get());
+    assertTrue(c.isOpen());
+  }
+
+  private TestConnection connectWithHeadTimeout() {
+    var c = new TestConnection(routes(), LIMIT, true, Duration.ofSeconds(30));
+    connections.add(c);
+    c.channel.freezeTime();
+    return c;
+  }
+
+  @Test
+  void aHeadSentSlowlyIsAnswered408WhenItsDeadlinePasses() {
+    var c = connectWithHeadTimeout();
+    c.send("GET /hello HTTP/1.1\r\n");
+    for (int second = 0; second < 29; second++) {
+      c.send("X"); // a byte a second: never idle
+      c.channel.advanceTimeBy(1, TimeUnit.SECONDS);
+      c.pumpFor(1);
+    }
+    assertTrue(c.isOpen());
+    assertEquals(0, c.responses().size());
+    c.send("X");
+    c.channel.advanceTimeBy(1, TimeUnit.SECONDS);
+    var answer = c.responses(1).get(0);
+    assertEquals(408, answer.status());
+    assertEquals("UNSUPPORTED", errorCode(answer));
+    assertEquals("close", answer.header("Connection"));
+    c.pumpUntil(() -> !c.isOpen());
+    assertEquals(0, helloCalls.get());
+  }
+
+  @Test
+  void theHeadDeadlineStartsWithEachRequestsFirstByte() {
+    var c = connectWithHeadTimeout();
+    c.channel.advanceTimeBy(60, TimeUnit.SECONDS); // idle, before any request: not this deadline
+    c.send("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n");
+    assertEquals(200, c.responses(1).get(0).status());
+    c.channel.advanceTimeBy(60, TimeUnit.SECONDS); // idle between requests
+    c.pumpFor(1);
+    assertTrue(c.isOpen());
+    c.send("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n");
+    c.pumpFor(5);
+    c.channel.advanceTimeBy(60, TimeUnit.SECONDS); // a slow handler is not a slow head
+    c.pumpFor(5);
+    release.countDown();
+    assertEquals(200, c.responses(2).get(1).status());
+    c.send("GET /hel");
+    c.channel.advanceTimeBy(29, TimeUnit.SECONDS);
+    c.pumpFor(5);
+    assertEquals(2, c.responses().size());
+    c.channel.advanceTimeBy(1, TimeUnit.SECONDS);
+    assertEquals(408, c.responses(3).get(2).status());
     c.pumpUntil(() -> !c.isOpen());
   }
 }

@@ -18,6 +18,7 @@ import java.io.UncheckedIOException;
 import java.nio.channels.Channels;
 import java.nio.channels.WritableByteChannel;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -53,6 +54,11 @@ final class TestConnection implements AutoCloseable {
   private List<Raw> parsed;
 
   TestConnection(Routes routes, int maxBodyBytes, boolean zeroCopy) {
+    this(routes, maxBodyBytes, zeroCopy, HttpOptions.DEFAULT_REQUEST_HEAD_TIMEOUT);
+  }
+
+  TestConnection(Routes routes, int maxBodyBytes, boolean zeroCopy, Duration headTimeout) {
+    var deadline = new HeadDeadline(headTimeout);
     channel = new EmbeddedChannel(false, false);
     channel.config().setAutoRead(false);
     channel
@@ -65,6 +71,7 @@ final class TestConnection implements AutoCloseable {
                 ctx.read();
               }
             },
+            deadline,
             RegistryHttpServer.codec(),
             new ChunkedWriteHandler(),
             new ChannelOutboundHandlerAdapter() {
@@ -79,7 +86,8 @@ final class TestConnection implements AutoCloseable {
                 maxBodyBytes,
                 threads,
                 loopTasks::add,
-                new ResponseWriter(zeroCopy, threads, loopTasks::add)));
+                new ResponseWriter(zeroCopy, threads, loopTasks::add),
+                deadline));
     try {
       channel.register();
     } catch (Exception e) {

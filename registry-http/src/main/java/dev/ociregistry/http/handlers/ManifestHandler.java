@@ -4,6 +4,7 @@ import dev.ociregistry.core.Digest;
 import dev.ociregistry.core.ErrorCode;
 import dev.ociregistry.core.MediaTypes;
 import dev.ociregistry.core.Reference;
+import dev.ociregistry.core.RegistryException;
 import dev.ociregistry.core.RepositoryName;
 import dev.ociregistry.core.Tag;
 import dev.ociregistry.http.Headers;
@@ -42,7 +43,7 @@ public final class ManifestHandler {
   /** GET and HEAD. The stored bytes are served as they are: never converted, never rewritten. */
   public Response get(Request request) throws IOException {
     RepositoryName name = request.name();
-    Reference reference = Reference.parse(request.param("reference"));
+    Reference reference = existing(request.param("reference"));
     var manifest = source.get(name, reference);
     if (!acceptable(request.headers().getAll(HttpHeaderNames.ACCEPT), manifest.mediaType())) {
       throw ErrorCode.MANIFEST_UNKNOWN.exception(
@@ -74,11 +75,24 @@ public final class ManifestHandler {
 
   public Response delete(Request request) throws IOException {
     RepositoryName name = request.name();
-    switch (Reference.parse(request.param("reference"))) {
+    switch (existing(request.param("reference"))) {
       case Digest digest -> referrers.deleteManifest(name, digest, serveFallbackTags);
       case Tag tag -> manifests.deleteTag(name, tag);
     }
     return Response.status(HttpResponseStatus.ACCEPTED);
+  }
+
+  /**
+   * The reference of a read or delete. One that is not a valid tag or digest cannot name anything
+   * stored, so it is unknown (404), as the OCI conformance suite expects; only a push under it is
+   * invalid (400).
+   */
+  private static Reference existing(String reference) {
+    try {
+      return Reference.parse(reference);
+    } catch (RegistryException e) {
+      throw ErrorCode.MANIFEST_UNKNOWN.exception("no manifest can exist under " + reference);
+    }
   }
 
   /**
@@ -92,19 +106,56 @@ public final class ManifestHandler {
     }
     for (String header : acceptHeaders) {
       for (String part : header.split(",")) {
-        String[] params = part.split(";");
-        String type = params[0].trim();
-        boolean refused = false; // q=0 means "not this one"
-        for (int i = 1; i < params.length; i++) {
-          String param = params[i].trim().replace(" ", "");
-          refused |= param.matches("q=0(\\.0*)?");
-        }
-        if (!refused
-            && (type.equals(mediaType) || type.equals("*/*") || type.equals("application/*"))) {
+        if (accepts(part, mediaType)) {
           return true;
         }
       }
     }
     return false;
+  }
+
+  /**
+   * Whether one {@code Accept} element, {@code type/subtype *(; param)}, accepts the type. A
+   * malformed element (empty, no type) accepts nothing; {@code q=0} means "not this one".
+   */
+  private static boolean accepts(String element, String mediaType) {
+    String[] params = element.split(";");
+    if (params.length == 0) {
+      return false; // only separators
+    }
+    String type = params[0].trim();
+    if (!(type.equals(mediaType) || type.equals("*/*") || type.equals("application/*"))) {
+      return false;
+    }
+    for (int i = 1; i < params.length; i++) {
+      if (isQualityZero(params[i])) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** {@code q=0}, {@code q=0.}, {@code q=0.000}, spaces allowed around the {@code =}. */
+  private static boolean isQualityZero(String param) {
+    int eq = param.indexOf('=');
+    if (eq < 0 || !param.substring(0, eq).trim().equalsIgnoreCase("q")) {
+      return false;
+    }
+    String value = param.substring(eq + 1).trim();
+    if (value.isEmpty() || value.charAt(0) != '0') {
+      return false;
+    }
+    if (value.length() == 1) {
+      return true;
+    }
+    if (value.charAt(1) != '.') {
+      return false;
+    }
+    for (int i = 2; i < value.length(); i++) {
+      if (value.charAt(i) != '0') {
+        return false;
+      }
+    }
+    return true;
   }
 }

@@ -42,4 +42,31 @@ class ManifestAcceptTest {
         ManifestHandler.acceptable(
             List.of(MediaTypes.OCI_MANIFEST + ";q=0.5"), MediaTypes.OCI_MANIFEST));
   }
+
+  @Test
+  void malformedElementsAreIgnored() {
+    for (String accept : List.of(";;;;", ",", " , ;", ";q=0", "")) {
+      assertFalse(ManifestHandler.acceptable(List.of(accept), MediaTypes.OCI_MANIFEST), accept);
+    }
+    assertTrue(
+        ManifestHandler.acceptable(
+            List.of(";;;;, " + MediaTypes.OCI_MANIFEST + ";;"), MediaTypes.OCI_MANIFEST));
+    assertTrue(ManifestHandler.acceptable(List.of(";;;;"), MediaTypes.DOCKER_MANIFEST));
+  }
+
+  @Test
+  void qualityZeroInAnyForm() {
+    for (String q : List.of("q=0", " q = 0 ", "Q=0.", "q=0.000")) {
+      assertFalse(
+          ManifestHandler.acceptable(
+              List.of(MediaTypes.OCI_MANIFEST + ";" + q), MediaTypes.OCI_MANIFEST),
+          q);
+    }
+    for (String q : List.of("q=0.001", "q=1", "q=", "level=0")) {
+      assertTrue(
+          ManifestHandler.acceptable(
+              List.of(MediaTypes.OCI_MANIFEST + ";" + q), MediaTypes.OCI_MANIFEST),
+          q);
+    }
+  }
 }
