@@ -14,6 +14,8 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Locale;
@@ -558,12 +560,22 @@ class ProtocolTest {
               + declared
               + "\r\n\r\n");
       c.write(Oci.randomBytes(5 << 20, 45));
-      // Wait until the server is storing this chunk, then go away in the middle of it.
+      // Wait until the server is storing this chunk (its data file grows), then go away in the
+      // middle of it. Meanwhile the status reports only what was committed: the chunk may still
+      // be rolled back.
+      Path data =
+          registry
+              .root()
+              .resolve(StorageView.repository("proto/cut"))
+              .resolve("_uploads")
+              .resolve(upload.substring(upload.lastIndexOf('/') + 1))
+              .resolve("data");
       long deadline = System.nanoTime() + 20_000_000_000L;
-      while (uploadRange(upload).equals("0-99")) {
+      while (Files.size(data) <= 100) {
         assertTrue(System.nanoTime() < deadline, "the server never stored part of the chunk");
         Thread.sleep(20);
       }
+      assertEquals("0-99", uploadRange(upload), "the status during an unfinished chunk");
     }
     // The next chunk waits for the cut one to be rolled back, then continues after byte 99.
     Raw second = patchChunked(upload, "100-199", Arrays.copyOfRange(content, 100, 200));

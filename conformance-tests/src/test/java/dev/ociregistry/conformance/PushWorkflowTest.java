@@ -26,9 +26,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.ByteArrayInputStream;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.AfterParameterizedClassInvocation;
 import org.junit.jupiter.params.BeforeParameterizedClassInvocation;
@@ -416,6 +422,62 @@ class PushWorkflowTest {
     assertCreatedBlob(putDigest(upload, Oci.sha256(bytes), bytes), "push/done", Oci.sha256(bytes));
     assertError(get(upload), 404, "BLOB_UPLOAD_UNKNOWN");
     assertError(patchChunk(registry, upload, bytes, 10), 404, "BLOB_UPLOAD_UNKNOWN");
+  }
+
+  /**
+   * Simultaneous completions of one session, with status requests alongside: exactly one publishes
+   * the blob, every other request of the session answers 404 {@code BLOB_UPLOAD_UNKNOWN} (never a
+   * 500, never {@code DIGEST_INVALID} for the right digest), and the blob's bytes are intact. The
+   * exact interleavings are pinned in the storage module's {@code UploadConcurrencyTest}; this is
+   * the same race through HTTP.
+   */
+  @Test
+  void simultaneousCompletionsOfOneSessionPublishOnce() throws Exception {
+    for (int round = 0; round < 3; round++) {
+      byte[] bytes = Oci.randomBytes(3 * MIB + round, 40 + round);
+      String digest = Oci.sha256(bytes);
+      String upload = startSession("push/race");
+      assertEquals(202, patchChunk(registry, upload, bytes, 0).statusCode());
+      CountDownLatch go = new CountDownLatch(1);
+      List<Future<HttpResponse<byte[]>>> puts = new ArrayList<>();
+      List<Future<HttpResponse<byte[]>>> others = new ArrayList<>();
+      try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
+        for (int i = 0; i < 3; i++) {
+          puts.add(pool.submit(() -> awaitThen(go, () -> putDigest(upload, digest, new byte[0]))));
+        }
+        for (int i = 0; i < 2; i++) {
+          others.add(pool.submit(() -> awaitThen(go, () -> get(upload))));
+        }
+        go.countDown();
+      }
+      int created = 0;
+      for (Future<HttpResponse<byte[]>> put : puts) {
+        HttpResponse<byte[]> r = put.get();
+        if (r.statusCode() == 201) {
+          assertCreatedBlob(r, "push/race", digest);
+          created++;
+        } else {
+          assertError(r, 404, "BLOB_UPLOAD_UNKNOWN");
+        }
+      }
+      assertEquals(1, created, "completions that published the blob");
+      for (Future<HttpResponse<byte[]>> other : others) {
+        HttpResponse<byte[]> r = other.get();
+        if (r.statusCode() == 204) {
+          assertEquals("0-" + (bytes.length - 1), header(r, "Range")); // before the completion
+        } else {
+          assertError(r, 404, "BLOB_UPLOAD_UNKNOWN");
+        }
+      }
+      assertBlob("push/race", bytes);
+      assertError(get(upload), 404, "BLOB_UPLOAD_UNKNOWN");
+    }
+    assertNoUploadLeft("push/race");
+  }
+
+  private static <T> T awaitThen(CountDownLatch go, Callable<T> call) throws Exception {
+    go.await();
+    return call.call();
   }
 
   @Test

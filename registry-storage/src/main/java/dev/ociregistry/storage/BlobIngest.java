@@ -71,6 +71,15 @@ public final class BlobIngest {
    * Verifies the session's content and makes it a blob linked in {@code repository}; the session
    * ends either way. {@code actual} is the digest of the session's {@code size} bytes, as the
    * caller hashed them; a mismatch with {@code expected} is {@code DIGEST_INVALID}.
+   *
+   * <p>Only verified bytes become a blob, even when another instance sharing the storage publishes
+   * or appends to the same session at the same time (this instance's {@link UploadStore} serialises
+   * its own requests; nothing serialises instances). The data is first moved to a name of this
+   * attempt's own ({@link RegistryPaths#uploadPublishing}): a move is atomic, so from then on no
+   * other request changes those bytes, and a file of exactly {@code size} bytes there holds what
+   * was hashed. Anything else (the data was taken by a concurrent publish, which on S3 may leave
+   * this move only some of the segments; or a concurrent chunk added bytes after they were hashed)
+   * ends the session as unknown, and the blob, if another attempt published it, is left untouched.
    */
   public Descriptor publish(
       RepositoryName repository, UploadId id, Digest expected, Digest actual, long size)
@@ -87,13 +96,23 @@ public final class BlobIngest {
         writer.commit(); // the empty blob: nothing ever created the file
       }
     }
+    String claimed = RegistryPaths.uploadPublishing(repository, id, UploadId.random());
+    try {
+      driver.move(data, claimed);
+    } catch (PathNotFoundException e) {
+      // published or cancelled (or collected as abandoned) while this request ran
+      throw unknownUpload(id);
+    }
+    if (driver.stat(claimed).map(FileInfo::size).orElse(-1L) != size) {
+      cancel(repository, id);
+      throw unknownUpload(id);
+    }
     // Moved even when the content exists: the fresh modification time tells garbage collection
     // that a push is about to reference it (the grace period).
     try {
-      driver.move(data, RegistryPaths.blobData(actual));
+      driver.move(claimed, RegistryPaths.blobData(actual));
     } catch (PathNotFoundException e) {
-      // cancelled, or collected as abandoned, while this request ran
-      throw unknownUpload(id);
+      throw unknownUpload(id); // cancelled meanwhile
     }
     blobs.link(repository, actual);
     cancel(repository, id);

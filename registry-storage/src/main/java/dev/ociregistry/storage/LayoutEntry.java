@@ -67,7 +67,8 @@ public sealed interface LayoutEntry {
 
   /**
    * A file of an upload session: {@code data} and {@code startedat}, or what else a driver or
-   * registry:2 keeps there (S3 segments {@code data.seg/<offset>}, {@code hashstates/...}).
+   * registry:2 keeps there (S3 segments {@code data.seg/<offset>}, a completion's {@code
+   * publishing-<id>}, {@code hashstates/...}).
    *
    * @param file the path below the session's directory
    */

@@ -23,6 +23,7 @@ import java.util.Optional;
  *     _manifests/tags/&lt;tag&gt;/index/&lt;alg&gt;/&lt;hex&gt;/link  every digest the tag has pointed at
  *     _uploads/&lt;id&gt;/data                           bytes of an upload in progress
  *     _uploads/&lt;id&gt;/startedat                      RFC 3339 start time
+ *     _uploads/&lt;id&gt;/publishing-&lt;id&gt;                verified bytes on their way to blobs/
  *     _referrers/&lt;alg&gt;/&lt;subject hex&gt;/&lt;alg&gt;-&lt;hex&gt;  link: a manifest whose subject is that digest
  * </pre>
  *
@@ -168,6 +169,14 @@ public final class RegistryPaths {
 
   public static String uploadStartedAt(RepositoryName name, UploadId id) {
     return uploadDir(name, id) + "/startedat";
+  }
+
+  /**
+   * Where one attempt to publish a session holds its verified bytes before they become a blob (see
+   * {@code BlobIngest.publish}): a name of its own, so that no other attempt writes there.
+   */
+  public static String uploadPublishing(RepositoryName name, UploadId id, UploadId attempt) {
+    return uploadDir(name, id) + "/publishing-" + attempt;
   }
 
   /**

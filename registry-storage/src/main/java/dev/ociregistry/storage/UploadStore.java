@@ -6,6 +6,7 @@ import dev.ociregistry.core.Descriptor;
 import dev.ociregistry.core.Digest;
 import dev.ociregistry.core.ErrorCode;
 import dev.ociregistry.core.RepositoryName;
+import dev.ociregistry.storage.driver.PathNotFoundException;
 import dev.ociregistry.storage.driver.StorageDriver;
 import java.io.IOException;
 import java.io.InputStream;
@@ -16,6 +17,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
@@ -27,6 +29,23 @@ import java.util.concurrent.locks.ReentrantLock;
  * is only a cache: an instance that has no hash state for a session (after a restart, or because
  * another instance sharing the storage took the previous chunk) re-hashes the stored bytes, so any
  * instance can continue any upload.
+ *
+ * <p><b>Concurrent requests on one session.</b> Within this process, chunks and completions of a
+ * session take turns on its lock ({@link Active}), which lives as long as any request uses the
+ * session, so two requests never hold different locks for one session. A completion holds it until
+ * the session's files are gone: the requests that waited then find no {@code startedat} and answer
+ * {@code BLOB_UPLOAD_UNKNOWN}, never a digest of data that was moved away, and no chunk writes into
+ * a file that was just published. Cancelling (a client's {@code DELETE}, garbage collection of an
+ * abandoned session) does not wait for a chunk in progress: a request that then finds its data gone
+ * answers {@code BLOB_UPLOAD_UNKNOWN}. Across instances sharing S3 nothing takes turns; {@link
+ * BlobIngest#publish} moves only bytes it verified, so the worst a race does is end the session as
+ * unknown (the loser finds the data gone), never publish wrong bytes.
+ *
+ * <p><b>Status.</b> What a status reports is committed: a client resumes from it. The data file of
+ * the filesystem driver grows while a chunk is written, so while a chunk of this process is in
+ * progress the status is the size it started from, recorded in {@link Active} at no cost to the
+ * chunk. Otherwise the driver's size is committed: S3 shows a segment only once it is finished, and
+ * a filesystem is written by one process only (several instances share S3, DESIGN §7).
  */
 public final class UploadStore {
   /** Size of the copy buffer between the request body and storage. */
@@ -34,8 +53,13 @@ public final class UploadStore {
 
   private final StorageDriver driver;
   private final BlobIngest ingest;
+
+  /** Running hashes; read and written only under the session's lock. */
   private final Cache<UploadId, HashState> hashes =
       Caffeine.newBuilder().maximumSize(10_000).expireAfterAccess(Duration.ofHours(1)).build();
+
+  /** The sessions some request of this process is using, with the number of those requests. */
+  private final ConcurrentHashMap<UploadId, Active> active = new ConcurrentHashMap<>();
 
   UploadStore(StorageDriver driver, BlobIngest ingest) {
     this.driver = driver;
@@ -46,17 +70,65 @@ public final class UploadStore {
   public record Status(UploadId id, long size) {}
 
   private static final class HashState {
-    final ReentrantLock lock = new ReentrantLock();
     MessageDigest sha256 = Digest.Algorithm.SHA256.newMessageDigest();
     long offset;
+  }
+
+  /** A session while requests of this process use it. */
+  private static final class Active {
+    final ReentrantLock lock = new ReentrantLock();
+
+    /** Requests using it; changed only inside {@link ConcurrentHashMap#compute}. */
+    int users;
+
+    /** Bumped when a write of the session's data starts and when it ends: odd while one runs. */
+    volatile long writes;
+
+    /** The committed size the last write started from or ended at. */
+    volatile long committed;
+
+    /** Before writing: {@code committed} first, so a reader that sees the bump sees it. */
+    void writing(long size) {
+      committed = size;
+      writes++; // only under the lock
+    }
+
+    void written(long size) {
+      committed = size;
+      writes++;
+    }
+  }
+
+  private Active enter(UploadId id) {
+    return active.compute(
+        id,
+        (k, a) -> {
+          Active session = a == null ? new Active() : a;
+          session.users++;
+          return session;
+        });
+  }
+
+  private void leave(UploadId id) {
+    active.computeIfPresent(id, (k, a) -> --a.users == 0 ? null : a);
   }
 
   public Status start(RepositoryName repository) throws IOException {
     return new Status(ingest.start(repository), 0);
   }
 
+  /** The committed size of the session; see the class comment. */
   public Status status(RepositoryName repository, UploadId id) throws IOException {
-    return new Status(id, ingest.size(repository, id));
+    Active session = enter(id);
+    try {
+      long before = session.writes;
+      long stored = ingest.size(repository, id);
+      // No write of this process ran at any moment of the stat: the driver's size is committed.
+      boolean quiet = before % 2 == 0 && session.writes == before;
+      return new Status(id, quiet ? stored : session.committed);
+    } finally {
+      leave(id);
+    }
   }
 
   /**
@@ -73,16 +145,35 @@ public final class UploadStore {
       long expectedOffset,
       long expectedLength)
       throws IOException {
-    HashState state = hashes.get(id, k -> new HashState());
-    state.lock.lock();
+    Active session = enter(id);
+    session.lock.lock();
     try {
-      long size = ingest.size(repository, id);
-      if (expectedOffset >= 0 && expectedOffset != size) {
-        throw ErrorCode.RANGE_INVALID.exception(
-            "chunk starts at " + expectedOffset + " but the upload has " + size + " bytes");
-      }
-      catchUp(repository, id, state, size);
-      MessageDigest hashBefore = copyOf(state.sha256);
+      return appendLocked(repository, id, session, body, expectedOffset, expectedLength);
+    } finally {
+      session.lock.unlock();
+      leave(id);
+    }
+  }
+
+  private Status appendLocked(
+      RepositoryName repository,
+      UploadId id,
+      Active session,
+      InputStream body,
+      long expectedOffset,
+      long expectedLength)
+      throws IOException {
+    long size = ingest.size(repository, id);
+    if (expectedOffset >= 0 && expectedOffset != size) {
+      throw ErrorCode.RANGE_INVALID.exception(
+          "chunk starts at " + expectedOffset + " but the upload has " + size + " bytes");
+    }
+    HashState state = hashes.get(id, k -> new HashState());
+    catchUp(repository, id, state, size);
+    MessageDigest hashBefore = copyOf(state.sha256);
+    session.writing(size);
+    long committed = size;
+    try {
       BlobIngest.Sink sink = ingest.append(repository, id, state.sha256);
       try {
         copy(body, sink, expectedLength);
@@ -94,8 +185,9 @@ public final class UploadStore {
                   + expectedLength);
         }
         sink.commit(); // each accepted chunk is durable before it is acknowledged
-        state.offset = sink.size();
-        return new Status(id, sink.size());
+        committed = sink.size();
+        state.offset = committed;
+        return new Status(id, committed);
       } catch (IOException | RuntimeException e) {
         try {
           sink.abort();
@@ -108,7 +200,7 @@ public final class UploadStore {
         throw e;
       }
     } finally {
-      state.lock.unlock();
+      session.written(committed);
     }
   }
 
@@ -127,16 +219,31 @@ public final class UploadStore {
 
   /**
    * Appends an optional last chunk, verifies the digest, and publishes the blob in {@code
-   * repository}. A mismatch ends the session with {@code DIGEST_INVALID}.
+   * repository}. A mismatch ends the session with {@code DIGEST_INVALID}. Holds the session's lock
+   * throughout, so that a concurrent request of this process finds the session ended.
    */
   public Descriptor complete(
       RepositoryName repository, UploadId id, Digest expected, InputStream lastChunk)
       throws IOException {
-    Status status =
-        lastChunk == null ? status(repository, id) : append(repository, id, lastChunk, -1, -1);
-    Digest actual = digest(repository, id, expected.algorithm(), status.size());
-    hashes.invalidate(id);
-    return ingest.publish(repository, id, expected, actual, status.size());
+    Active session = enter(id);
+    session.lock.lock();
+    try {
+      long size =
+          lastChunk == null
+              ? ingest.size(repository, id)
+              : appendLocked(repository, id, session, lastChunk, -1, -1).size();
+      session.writing(size); // publishing moves the data away: a status meanwhile says size
+      try {
+        Digest actual = digest(repository, id, expected.algorithm(), size);
+        hashes.invalidate(id);
+        return ingest.publish(repository, id, expected, actual, size);
+      } finally {
+        session.written(size);
+      }
+    } finally {
+      session.lock.unlock();
+      leave(id);
+    }
   }
 
   public void cancel(RepositoryName repository, UploadId id) throws IOException {
@@ -144,7 +251,10 @@ public final class UploadStore {
     ingest.cancel(repository, id);
   }
 
-  /** Brings the cached hash up to {@code size} by reading what storage has and it has not seen. */
+  /**
+   * Brings the cached hash up to {@code size} by reading what storage has and it has not seen.
+   * Under the session's lock.
+   */
   private void catchUp(RepositoryName repository, UploadId id, HashState state, long size)
       throws IOException {
     if (state.offset == size) {
@@ -154,31 +264,37 @@ public final class UploadStore {
       state.sha256 = Digest.Algorithm.SHA256.newMessageDigest();
       state.offset = 0;
     }
-    try (InputStream in = driver.reader(RegistryPaths.uploadData(repository, id), state.offset)) {
+    try (InputStream in = reader(repository, id, state.offset)) {
       state.offset += update(state.sha256, in, size - state.offset);
     }
   }
 
+  /** The digest of the session's first {@code size} bytes. Under the session's lock. */
   private Digest digest(
       RepositoryName repository, UploadId id, Digest.Algorithm algorithm, long size)
       throws IOException {
     if (algorithm == Digest.Algorithm.SHA256) {
       HashState state = hashes.get(id, k -> new HashState());
-      state.lock.lock();
-      try {
-        catchUp(repository, id, state, size);
-        return Digest.of(algorithm, copyOf(state.sha256).digest());
-      } finally {
-        state.lock.unlock();
-      }
+      catchUp(repository, id, state, size);
+      return Digest.of(algorithm, copyOf(state.sha256).digest());
     }
     MessageDigest md = algorithm.newMessageDigest();
     if (size > 0) {
-      try (InputStream in = driver.reader(RegistryPaths.uploadData(repository, id), 0)) {
+      try (InputStream in = reader(repository, id, 0)) {
         update(md, in, size);
       }
     }
     return Digest.of(algorithm, md.digest());
+  }
+
+  /** The session's data from {@code offset}; a session cancelled meanwhile is unknown. */
+  private InputStream reader(RepositoryName repository, UploadId id, long offset)
+      throws IOException {
+    try {
+      return driver.reader(RegistryPaths.uploadData(repository, id), offset);
+    } catch (PathNotFoundException e) {
+      throw BlobIngest.unknownUpload(id);
+    }
   }
 
   private static MessageDigest copyOf(MessageDigest md) {
