@@ -2,13 +2,18 @@ package dev.ociregistry.gc;
 
 import dev.ociregistry.core.Digest;
 import dev.ociregistry.core.RepositoryName;
+import dev.ociregistry.storage.GcHandshake;
+import dev.ociregistry.storage.LayoutEntry;
 import dev.ociregistry.storage.RegistryStore;
 import dev.ociregistry.storage.TemporaryFiles;
 import java.io.IOException;
 import java.time.Clock;
+import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
@@ -57,19 +62,26 @@ public final class GarbageCollector {
   public GcReport collect(GcOptions options, GcProgress progress)
       throws IOException, InterruptedException {
     long startNanos = System.nanoTime();
-    Run run = new Run(options, progress, clock.instant());
-    removeTemporaryFiles(run);
-    // Names that hold only abandoned uploads too: nothing else would ever remove those.
-    List<String> repositories = store.catalog().repositoriesAndUploadOnlyNames();
-    markRepositories(run, repositories);
-    if (run.blobSweepUnsafe) {
-      run.warnings.add("blobs were not swept because a live manifest could not be read");
-    } else {
-      sweepBlobs(run);
+    Instant now = clock.instant();
+    try (var collection = options.dryRun() ? null : store.handshake().startCollection(now)) {
+      Run run = new Run(options, progress, now, collection);
+      removeTemporaryFiles(run);
+      // Names that hold only abandoned uploads too: nothing else would ever remove those.
+      List<String> repositories = store.catalog().repositoriesAndUploadOnlyNames();
+      markRepositories(run, repositories);
+      if (run.blobSweepUnsafe) {
+        run.warnings.add("blobs were not swept because a live manifest could not be read");
+      } else {
+        sweepBlobs(run);
+      }
+      return report(run, repositories.size(), startNanos);
     }
+  }
+
+  private static GcReport report(Run run, int repositories, long startNanos) {
     return new GcReport(
-        options.dryRun(),
-        repositories.size(),
+        run.options.dryRun(),
+        repositories,
         run.marked.get(),
         run.manifestsDeleted.get(),
         run.tagsDeleted.get(),
@@ -139,37 +151,88 @@ public final class GarbageCollector {
     }
   }
 
-  /** Phase 2: what remains linked anywhere, then all content nothing links or references. */
+  /**
+   * Phase 2: content no live manifest references and no remaining link names. Candidates are
+   * claimed, then pins and every link are read again: a push that linked one meanwhile, or is about
+   * to, keeps it (see {@link dev.ociregistry.storage.GcHandshake}).
+   */
   private void sweepBlobs(Run run) throws IOException {
-    Set<Digest> linked = new HashSet<>();
-    store
-        .blobs()
-        .forEachContentLink(
-            link -> {
-              if (!run.deletedLinks.contains(link)) {
-                linked.add(link.digest());
-              }
-            });
+    Set<Digest> linked = linkedContent(run);
+    Map<Digest, Long> dead = new HashMap<>();
     store
         .blobs()
         .forEachContent(
             content -> {
               Digest digest = content.digest();
-              if (run.live.contains(digest)
-                  || linked.contains(digest)
-                  || !run.old(content.modified())) {
-                return;
-              }
-              // Looked at once more right before deleting (a walk, never cached), so content a
-              // push re-uploaded while the sweep ran stays.
-              if (store.blobs().contentWrittenSince(digest, run.graceCutoff)) {
-                return;
-              }
-              run.delete(() -> store.blobs().removeContent(digest), run.blobsDeleted);
-              run.bytesDeleted.addAndGet(content.size());
-              if (run.blobsDeleted.get() % 1000 == 0) {
-                run.progress.update("sweep", run.blobsDeleted.get(), -1, run.marked.get());
+              if (!run.live.contains(digest)
+                  && !linked.contains(digest)
+                  && run.old(content.modified())) {
+                dead.put(digest, content.size());
               }
             });
+    if (dead.isEmpty()) {
+      return;
+    }
+    if (run.collection == null) { // a dry run: counted, nothing claimed or deleted
+      for (var entry : dead.entrySet()) {
+        deleteContent(run, entry.getKey(), entry.getValue());
+      }
+      return;
+    }
+    List<GcHandshake.Claim> claims = new ArrayList<>();
+    try {
+      List<LayoutEntry.BlobData> batch = new ArrayList<>();
+      for (Digest digest : dead.keySet()) {
+        batch.add(new LayoutEntry.BlobData(digest));
+        if (batch.size() == CLAIM_BATCH) {
+          claims.add(run.collection.claim(batch));
+          batch.clear();
+        }
+      }
+      if (!batch.isEmpty()) {
+        claims.add(run.collection.claim(batch));
+      }
+      GcHandshake.Pinned pinned = run.collection.pinned();
+      Set<Digest> linkedNow = linkedContent(run);
+      for (var entry : dead.entrySet()) {
+        Digest digest = entry.getKey();
+        if (!linkedNow.contains(digest) && !pinned.holds(new LayoutEntry.BlobData(digest))) {
+          deleteContent(run, digest, entry.getValue());
+        }
+      }
+    } finally {
+      for (GcHandshake.Claim claim : claims) {
+        claim.close();
+      }
+    }
+  }
+
+  /** Content paths per claim file: a writer reads the claims it meets whole. */
+  private static final int CLAIM_BATCH = 1000;
+
+  /**
+   * Digests some layer or revision link names. A dry run deleted nothing, so the links it would
+   * have deleted are left out; a real run must not leave them out, since a push may have written
+   * the same link again since.
+   */
+  private Set<Digest> linkedContent(Run run) throws IOException {
+    Set<Digest> linked = new HashSet<>();
+    store
+        .blobs()
+        .forEachContentLink(
+            link -> {
+              if (!run.options.dryRun() || !run.deletedLinks.contains(link)) {
+                linked.add(link.digest());
+              }
+            });
+    return linked;
+  }
+
+  private void deleteContent(Run run, Digest digest, long size) throws IOException {
+    run.delete(() -> store.blobs().removeContent(digest), run.blobsDeleted);
+    run.bytesDeleted.addAndGet(size);
+    if (run.blobsDeleted.get() % 1000 == 0) {
+      run.progress.update("sweep", run.blobsDeleted.get(), -1, run.marked.get());
+    }
   }
 }

@@ -4,6 +4,7 @@ import dev.ociregistry.core.Digest;
 import dev.ociregistry.core.ManifestParser;
 import dev.ociregistry.core.RepositoryName;
 import dev.ociregistry.core.Tag;
+import dev.ociregistry.storage.GcHandshake;
 import dev.ociregistry.storage.LayoutEntry;
 import dev.ociregistry.storage.ManifestStore.TagLink;
 import dev.ociregistry.storage.ReferrerStore;
@@ -49,7 +50,7 @@ final class RepositoryCollector {
     Set<Tag> orphanedFallbackTags = new HashSet<>();
     Set<Digest> taggedDigests = new HashSet<>();
     for (TagLink tag : tags) {
-      if (isOrphanedFallbackTag(tag.tag(), revisions) && run.old(tag.written())) {
+      if (isOrphanedFallbackTag(tag.tag(), revisions.keySet()) && run.old(tag.written())) {
         orphanedFallbackTags.add(tag.tag());
       } else {
         taggedDigests.add(tag.digest());
@@ -61,65 +62,63 @@ final class RepositoryCollector {
         orphanedIndexes.add(tag.digest());
       }
     }
-    var stack = new ArrayDeque<Digest>(taggedDigests);
+    var roots = new ArrayDeque<Digest>(taggedDigests);
     for (var revision : revisions.entrySet()) {
       boolean root =
           run.options.deleteUntagged()
               ? !run.old(revision.getValue())
               : !orphanedIndexes.contains(revision.getKey()) || !run.old(revision.getValue());
       if (root) {
-        stack.add(revision.getKey());
+        roots.add(revision.getKey());
       }
     }
 
-    // Mark.
-    Set<Digest> liveManifests = new HashSet<>();
-    Set<Digest> referencedBlobs = new HashSet<>();
-    while (!stack.isEmpty()) {
-      Digest digest = stack.pop();
-      if (!revisions.containsKey(digest) || !liveManifests.add(digest)) {
-        continue; // absent (a sparse index's child) or already marked
-      }
-      Optional<ManifestParser.References> refs = store.manifests().references(digest);
-      if (refs.isEmpty()) {
-        keepEverything(revisions, layers, digest);
-        return;
-      }
-      referencedBlobs.addAll(refs.get().blobs());
-      stack.addAll(refs.get().manifests());
-      stack.addAll(referrers.getOrDefault(digest, List.of()));
+    Optional<Marked> marked = mark(roots, revisions.keySet(), referrers);
+    if (marked.isEmpty()) {
+      keepEverything(revisions, layers);
+      return;
     }
-    run.marked.addAndGet(liveManifests.size());
-    run.live.addAll(liveManifests);
-    run.live.addAll(referencedBlobs);
+    run.marked.addAndGet(marked.get().manifests().size());
+    run.live.addAll(marked.get().manifests());
+    run.live.addAll(marked.get().blobs());
 
-    // Prune.
-    Set<Digest> remainingRevisions = new HashSet<>(revisions.keySet());
-    for (var revision : revisions.entrySet()) {
-      Digest digest = revision.getKey();
-      if (!liveManifests.contains(digest)
-          && run.old(revision.getValue())
-          && !store.manifests().revisionWrittenSince(name, digest, run.graceCutoff)) {
-        run.delete(() -> store.manifests().removeRevision(name, digest), run.manifestsDeleted);
-        run.deletedLinks.add(new LayoutEntry.RevisionLink(name, digest));
-        remainingRevisions.remove(digest);
-      }
-    }
+    // What nothing live needs and is older than the grace period.
+    Set<Digest> deadRevisions = new HashSet<>();
+    revisions.forEach(
+        (digest, written) -> {
+          if (!marked.get().manifests().contains(digest) && run.old(written)) {
+            deadRevisions.add(digest);
+          }
+        });
+    Set<Digest> deadLayers = new HashSet<>();
+    layers.forEach(
+        (digest, written) -> {
+          if (!marked.get().blobs().contains(digest) && run.old(written)) {
+            deadLayers.add(digest);
+          }
+        });
+    Map<Tag, Digest> deadTags = new HashMap<>();
     for (TagLink tag : tags) {
       if (orphanedFallbackTags.contains(tag.tag())
-          || (!remainingRevisions.contains(tag.digest()) && run.old(tag.written()))) {
-        run.delete(() -> store.manifests().removeTag(name, tag.tag()), run.tagsDeleted);
+          || (run.old(tag.written())
+              && (!revisions.containsKey(tag.digest()) || deadRevisions.contains(tag.digest())))) {
+        deadTags.put(tag.tag(), tag.digest());
       }
     }
-    int remainingLayers = layers.size();
-    for (var layer : layers.entrySet()) {
-      Digest digest = layer.getKey();
-      if (!referencedBlobs.contains(digest)
-          && run.old(layer.getValue())
-          && !store.blobs().layerLinkWrittenSince(name, digest, run.graceCutoff)) {
-        run.delete(() -> store.blobs().removeLayerLink(name, digest), run.layerLinksDeleted);
-        run.deletedLinks.add(new LayoutEntry.LayerLink(name, digest));
-        remainingLayers--;
+
+    Set<Digest> remainingRevisions = new HashSet<>(revisions.keySet());
+    if (run.collection == null
+        || deadRevisions.isEmpty() && deadLayers.isEmpty() && deadTags.isEmpty()) {
+      delete(deadRevisions, deadTags, deadLayers, remainingRevisions);
+    } else {
+      GcHandshake.Claim claim = run.collection.claim(entries(deadRevisions, deadTags, deadLayers));
+      try {
+        if (!recheck(revisions, referrers, deadRevisions, deadTags, deadLayers)) {
+          return;
+        }
+        delete(deadRevisions, deadTags, deadLayers, remainingRevisions);
+      } finally {
+        claim.close();
       }
     }
     for (LayoutEntry.ReferrerLink link : referrerLinks) {
@@ -134,15 +133,126 @@ final class RepositoryCollector {
         remainingUploads--;
       }
     }
-    if (remainingRevisions.isEmpty() && remainingLayers == 0 && remainingUploads == 0) {
+    if (remainingRevisions.isEmpty()
+        && layers.size() == deadLayers.size()
+        && remainingUploads == 0) {
       removeRepositoryIfUntouched();
     }
   }
 
+  /** Manifests reached from roots, and the blobs they reference. */
+  private record Marked(Set<Digest> manifests, Set<Digest> blobs) {}
+
+  /**
+   * Follows index and manifest-list children, config and layers, and referrers from {@code roots},
+   * over the manifests {@code present}; empty if a manifest on the way cannot be read.
+   */
+  private Optional<Marked> mark(
+      ArrayDeque<Digest> roots, Set<Digest> present, Map<Digest, List<Digest>> referrers) {
+    Set<Digest> manifests = new HashSet<>();
+    Set<Digest> blobs = new HashSet<>();
+    while (!roots.isEmpty()) {
+      Digest digest = roots.pop();
+      if (!present.contains(digest) || !manifests.add(digest)) {
+        continue; // absent (a sparse index's child) or already marked
+      }
+      Optional<ManifestParser.References> refs = store.manifests().references(digest);
+      if (refs.isEmpty()) {
+        run.warnings.add("cannot read manifest " + digest + " in " + name + "; kept everything");
+        return Optional.empty();
+      }
+      blobs.addAll(refs.get().blobs());
+      roots.addAll(refs.get().manifests());
+      roots.addAll(referrers.getOrDefault(digest, List.of()));
+    }
+    return Optional.of(new Marked(manifests, blobs));
+  }
+
+  /**
+   * After claiming: what writers pinned and what was written since the listing, read again. What
+   * they need is taken off the dead sets; false if a manifest could not be read (nothing goes).
+   */
+  private boolean recheck(
+      Map<Digest, Instant> revisions,
+      Map<Digest, List<Digest>> referrers,
+      Set<Digest> deadRevisions,
+      Map<Tag, Digest> deadTags,
+      Set<Digest> deadLayers)
+      throws IOException {
+    GcHandshake.Pinned pinned = run.collection.pinned();
+    Map<Digest, Instant> revisionsNow = store.manifests().revisions(name);
+    List<TagLink> tagsNow = store.manifests().tagLinks(name);
+    var roots = new ArrayDeque<Digest>();
+    revisionsNow.keySet().stream().filter(d -> !revisions.containsKey(d)).forEach(roots::add);
+    Set<Tag> moved = new HashSet<>();
+    for (TagLink tag : tagsNow) {
+      Digest dead = deadTags.get(tag.tag());
+      if (dead == null || !dead.equals(tag.digest())) {
+        roots.add(tag.digest());
+        moved.add(tag.tag());
+      }
+    }
+    for (Digest digest : deadRevisions) {
+      if (pinned.holds(new LayoutEntry.RevisionLink(name, digest))) {
+        roots.add(digest);
+      }
+    }
+    Set<Digest> present = new HashSet<>(revisions.keySet());
+    present.addAll(revisionsNow.keySet());
+    Optional<Marked> rescued = mark(roots, present, referrers);
+    if (rescued.isEmpty()) {
+      run.blobSweepUnsafe = true;
+      return false;
+    }
+    run.live.addAll(rescued.get().manifests());
+    run.live.addAll(rescued.get().blobs());
+    deadRevisions.removeAll(rescued.get().manifests());
+    deadLayers.removeIf(
+        d -> rescued.get().blobs().contains(d) || pinned.holds(new LayoutEntry.LayerLink(name, d)));
+    Set<Digest> remaining = new HashSet<>(present);
+    remaining.removeAll(deadRevisions);
+    deadTags
+        .entrySet()
+        .removeIf(
+            tag ->
+                moved.contains(tag.getKey())
+                    || pinned.holds(new LayoutEntry.TagCurrentLink(name, tag.getKey()))
+                    || (remaining.contains(tag.getValue())
+                        && !isOrphanedFallbackTag(tag.getKey(), remaining)));
+    return true;
+  }
+
+  private List<LayoutEntry> entries(
+      Set<Digest> deadRevisions, Map<Tag, Digest> deadTags, Set<Digest> deadLayers) {
+    List<LayoutEntry> entries = new ArrayList<>();
+    deadRevisions.forEach(d -> entries.add(new LayoutEntry.RevisionLink(name, d)));
+    deadTags.keySet().forEach(t -> entries.add(new LayoutEntry.TagCurrentLink(name, t)));
+    deadLayers.forEach(d -> entries.add(new LayoutEntry.LayerLink(name, d)));
+    return entries;
+  }
+
+  private void delete(
+      Set<Digest> deadRevisions,
+      Map<Tag, Digest> deadTags,
+      Set<Digest> deadLayers,
+      Set<Digest> remainingRevisions)
+      throws IOException {
+    for (Digest digest : deadRevisions) {
+      run.delete(() -> store.manifests().removeRevision(name, digest), run.manifestsDeleted);
+      run.deletedLinks.add(new LayoutEntry.RevisionLink(name, digest));
+      remainingRevisions.remove(digest);
+    }
+    for (Tag tag : deadTags.keySet()) {
+      run.delete(() -> store.manifests().removeTag(name, tag), run.tagsDeleted);
+    }
+    for (Digest digest : deadLayers) {
+      run.delete(() -> store.blobs().removeLayerLink(name, digest), run.layerLinksDeleted);
+      run.deletedLinks.add(new LayoutEntry.LayerLink(name, digest));
+    }
+  }
+
   /** An unreadable live manifest: keep all of this repository and do not sweep blobs. */
-  private void keepEverything(
-      Map<Digest, Instant> revisions, Map<Digest, Instant> layers, Digest unreadable) {
-    run.warnings.add("cannot read manifest " + unreadable + " in " + name + "; kept everything");
+  private void keepEverything(Map<Digest, Instant> revisions, Map<Digest, Instant> layers) {
     run.blobSweepUnsafe = true;
     run.live.addAll(revisions.keySet());
     run.live.addAll(layers.keySet());
@@ -150,9 +260,9 @@ final class RepositoryCollector {
   }
 
   /** A fallback tag ({@code sha256-<hex>}) whose subject is not a manifest of this repository. */
-  private static boolean isOrphanedFallbackTag(Tag tag, Map<Digest, Instant> revisions) {
+  private static boolean isOrphanedFallbackTag(Tag tag, Set<Digest> revisions) {
     return ReferrerStore.isFallbackTag(tag)
-        && revisions.keySet().stream().map(ReferrerStore::fallbackTag).noneMatch(tag::equals);
+        && revisions.stream().map(ReferrerStore::fallbackTag).noneMatch(tag::equals);
   }
 
   /**

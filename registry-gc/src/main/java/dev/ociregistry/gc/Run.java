@@ -1,6 +1,7 @@
 package dev.ociregistry.gc;
 
 import dev.ociregistry.core.Digest;
+import dev.ociregistry.storage.GcHandshake;
 import dev.ociregistry.storage.LayoutEntry;
 import java.io.IOException;
 import java.time.Instant;
@@ -19,6 +20,9 @@ final class Run {
   final Instant startedAt;
   final Instant graceCutoff;
   final Instant uploadCutoff;
+
+  /** This run's side of the handshake with writers; null on a dry run, which deletes nothing. */
+  final GcHandshake.ActiveCollection collection;
 
   /** Manifests and blobs that live manifests reference, in any repository. */
   final Set<Digest> live = ConcurrentHashMap.newKeySet();
@@ -40,8 +44,13 @@ final class Run {
   final AtomicInteger repositoriesDone = new AtomicInteger();
   volatile boolean blobSweepUnsafe;
 
-  Run(GcOptions options, GcProgress progress, Instant now) {
+  Run(
+      GcOptions options,
+      GcProgress progress,
+      Instant now,
+      GcHandshake.ActiveCollection collection) {
     this.options = options;
+    this.collection = collection;
     this.progress = progress;
     this.startedAt = now;
     this.graceCutoff = now.minus(options.grace());
@@ -59,9 +68,13 @@ final class Run {
     void run() throws IOException;
   }
 
-  /** Deletes (unless this is a dry run) and counts the deletion either way. */
+  /**
+   * Deletes (unless this is a dry run) and counts the deletion either way. Never once the run's
+   * heartbeat lags: writers may already take its claims for void.
+   */
   void delete(Deletion deletion, AtomicLong counter) throws IOException {
     if (!options.dryRun()) {
+      collection.checkAlive();
       deletion.run();
     }
     counter.incrementAndGet();

@@ -5,6 +5,7 @@ import dev.ociregistry.gc.GarbageCollector;
 import dev.ociregistry.gc.GcOptions;
 import dev.ociregistry.gc.GcProgress;
 import dev.ociregistry.gc.GcReport;
+import dev.ociregistry.storage.GcHandshake;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -51,13 +52,22 @@ public final class GarbageCollectCommand implements Callable<Integer> {
   @Option(names = "--json", description = "Print the report as JSON.")
   boolean json;
 
+  /** Another collection holds the store: nothing was done, try again later. */
+  static final int EXIT_BUSY = 3;
+
   @Override
   public Integer call() throws Exception {
     RegistryConfig cfg = ConfigLoader.load(config, System.getenv());
     var store = RegistryServer.store(cfg);
     var options =
         new GcOptions(dryRun, deleteUntagged, uploadMaxAge, grace, GcOptions.DEFAULT_PARALLELISM);
-    GcReport report = new GarbageCollector(store).collect(options, new ConsoleProgress(System.err));
+    GcReport report;
+    try {
+      report = new GarbageCollector(store).collect(options, new ConsoleProgress(System.err));
+    } catch (GcHandshake.CollectionRunningException e) {
+      System.err.println("garbage-collect: " + e.getMessage() + "; try again when it has finished");
+      return EXIT_BUSY;
+    }
     System.err.println();
     if (json) {
       System.out.println(new String(Json.write(report), java.nio.charset.StandardCharsets.UTF_8));

@@ -7,6 +7,7 @@ import dev.ociregistry.gc.GcProgress;
 import dev.ociregistry.http.HttpOptions;
 import dev.ociregistry.http.RegistryHttpServer;
 import dev.ociregistry.storage.BlobSource;
+import dev.ociregistry.storage.GcHandshake;
 import dev.ociregistry.storage.ManifestSource;
 import dev.ociregistry.storage.RegistryStore;
 import dev.ociregistry.storage.driver.ReadOnlyDriver;
@@ -120,6 +121,8 @@ public final class RegistryServer implements AutoCloseable {
           try {
             log.info(
                 "garbage collection finished: {}", collector.collect(options, GcProgress.NONE));
+          } catch (GcHandshake.CollectionRunningException e) {
+            log.info("scheduled garbage collection skipped: {}", e.getMessage());
           } catch (Exception e) {
             log.error("scheduled garbage collection failed", e);
           }

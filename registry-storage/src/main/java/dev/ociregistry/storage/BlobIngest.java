@@ -26,10 +26,12 @@ import java.util.Optional;
 public final class BlobIngest {
   private final StorageDriver driver;
   private final BlobStore blobs;
+  private final GcHandshake handshake;
 
-  BlobIngest(StorageDriver driver, BlobStore blobs) {
+  BlobIngest(StorageDriver driver, BlobStore blobs, GcHandshake handshake) {
     this.driver = driver;
     this.blobs = blobs;
+    this.handshake = handshake;
   }
 
   /** Opens a session: its {@code startedat} record is what makes it exist. */
@@ -107,14 +109,21 @@ public final class BlobIngest {
       cancel(repository, id);
       throw unknownUpload(id);
     }
-    // Moved even when the content exists: the fresh modification time tells garbage collection
-    // that a push is about to reference it (the grace period).
-    try {
-      driver.move(claimed, RegistryPaths.blobData(actual));
-    } catch (PathNotFoundException e) {
-      throw unknownUpload(id); // cancelled meanwhile
-    }
-    blobs.link(repository, actual);
+    // Pinned: a collection that has claimed this content (an old copy nothing referenced) either
+    // sees the pin, or finishes with the old copy before the new one moves in.
+    handshake.pinned(
+        BlobStore.pinsFor(repository, actual),
+        () -> {
+          // Moved even when the content exists: the fresh modification time tells garbage
+          // collection that a push is about to reference it (the grace period).
+          try {
+            driver.move(claimed, RegistryPaths.blobData(actual));
+          } catch (PathNotFoundException e) {
+            throw unknownUpload(id); // cancelled meanwhile
+          }
+          blobs.link(repository, actual);
+          return null;
+        });
     cancel(repository, id);
     return new Descriptor("application/octet-stream", actual, size);
   }
@@ -139,13 +148,12 @@ public final class BlobIngest {
   }
 
   /**
-   * Stores content whose digest {@link #verify} established, atomically and only if absent. Not
+   * Stores content whose digest {@link #verify} established, atomically; the caller holds a pin on
+   * it. Written even when it exists, as {@link #publish} does, for the fresh modification time. Not
    * linked: manifests are linked as revisions by their store.
    */
-  public void putVerified(Digest digest, byte[] bytes) throws IOException {
-    if (blobs.statContent(digest).isEmpty()) {
-      driver.putContent(RegistryPaths.blobData(digest), bytes);
-    }
+  void putVerified(Digest digest, byte[] bytes) throws IOException {
+    driver.putContent(RegistryPaths.blobData(digest), bytes);
   }
 
   static RuntimeException unknownUpload(UploadId id) {

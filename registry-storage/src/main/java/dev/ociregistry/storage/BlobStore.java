@@ -9,7 +9,9 @@ import dev.ociregistry.storage.driver.StorageDriver;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
@@ -22,10 +24,15 @@ import java.util.function.Consumer;
  */
 public final class BlobStore implements BlobSource {
   private final StorageDriver driver;
+  private final StorageDriver direct;
+  private final GcHandshake handshake;
   private final boolean redirect;
 
-  BlobStore(StorageDriver driver, boolean redirect) {
+  /** {@code direct}: the same storage without a cache, for what a pinned write checks. */
+  BlobStore(StorageDriver driver, StorageDriver direct, GcHandshake handshake, boolean redirect) {
     this.driver = driver;
+    this.direct = direct;
+    this.handshake = handshake;
     this.redirect = redirect;
   }
 
@@ -82,12 +89,54 @@ public final class BlobStore implements BlobSource {
     }
   }
 
-  /** Makes stored content visible in {@code repository}. */
-  public void link(RepositoryName repository, Digest digest) throws IOException {
-    String link = RegistryPaths.layerLink(repository, digest);
-    if (!Links.exists(driver, link, digest)) {
-      Links.write(driver, link, digest);
-    }
+  /**
+   * Makes stored content visible in {@code repository}; the caller holds a pin on both. Written
+   * even when the link exists: its fresh modification time gives the push that needs it the grace
+   * period.
+   */
+  void link(RepositoryName repository, Digest digest) throws IOException {
+    Links.write(driver, RegistryPaths.layerLink(repository, digest), digest);
+  }
+
+  /**
+   * Cross-repository mount: links the blob in {@code repository} if it is visible in {@code from}
+   * (any stored copy when {@code from} is empty). Returns whether it did.
+   */
+  public boolean mount(RepositoryName repository, Optional<RepositoryName> from, Digest digest)
+      throws IOException {
+    List<String> pinned = new ArrayList<>(pinsFor(repository, digest));
+    from.ifPresent(source -> pinned.add(RegistryPaths.layerLink(source, digest)));
+    return handshake.pinned(
+        pinned,
+        () -> {
+          boolean visible =
+              from.isPresent() ? presentNow(from.get(), digest) : contentPresentNow(digest);
+          if (visible) {
+            link(repository, digest);
+          }
+          return visible;
+        });
+  }
+
+  /**
+   * What a write that links {@code digest} in {@code repository} pins: the link and the content.
+   */
+  static List<String> pinsFor(RepositoryName repository, Digest digest) {
+    return List.of(RegistryPaths.layerLink(repository, digest), RegistryPaths.blobData(digest));
+  }
+
+  /**
+   * Whether the blob is linked in the repository and its content exists, as storage says now (never
+   * a cache: another process's collection may have deleted either a moment ago). For pinned writes.
+   */
+  boolean presentNow(RepositoryName repository, Digest digest) throws IOException {
+    return (Links.exists(direct, RegistryPaths.layerLink(repository, digest), digest)
+            || Links.exists(direct, RegistryPaths.revisionLink(repository, digest), digest))
+        && contentPresentNow(digest);
+  }
+
+  boolean contentPresentNow(Digest digest) throws IOException {
+    return direct.stat(RegistryPaths.blobData(digest)).filter(i -> !i.directory()).isPresent();
   }
 
   /** Removes a blob from a repository. The content stays until garbage collection. */
@@ -146,17 +195,6 @@ public final class BlobStore implements BlobSource {
         RegistryPaths.BLOBS,
         LayoutEntry.BlobData.class,
         (data, file) -> visitor.visit(new Content(data.digest(), file.size(), file.modified())));
-  }
-
-  /** Whether the layer link was written at or after {@code since}, as storage says now. */
-  public boolean layerLinkWrittenSince(RepositoryName repository, Digest digest, Instant since)
-      throws IOException {
-    return Walks.writtenSince(driver, RegistryPaths.layerLinkDir(repository, digest), since);
-  }
-
-  /** Whether the content was written at or after {@code since}, as storage says now. */
-  public boolean contentWrittenSince(Digest digest, Instant since) throws IOException {
-    return Walks.writtenSince(driver, RegistryPaths.blobDir(digest), since);
   }
 
   /** Removes a layer link, whether or not it is there. */

@@ -30,6 +30,7 @@ public final class ManifestStore implements ManifestSource {
   private final StorageDriver driver;
   private final BlobStore blobs;
   private final BlobIngest ingest;
+  private final GcHandshake handshake;
 
   /**
    * Manifests by digest, with the media type read from their bytes: immutable, so safe to cache;
@@ -37,10 +38,16 @@ public final class ManifestStore implements ManifestSource {
    */
   private final Cache<Digest, StoredManifest> contents;
 
-  ManifestStore(StorageDriver driver, BlobStore blobs, BlobIngest ingest, long cacheBytes) {
+  ManifestStore(
+      StorageDriver driver,
+      BlobStore blobs,
+      BlobIngest ingest,
+      GcHandshake handshake,
+      long cacheBytes) {
     this.driver = driver;
     this.blobs = blobs;
     this.ingest = ingest;
+    this.handshake = handshake;
     this.contents =
         Caffeine.newBuilder()
             .maximumWeight(cacheBytes)
@@ -82,14 +89,42 @@ public final class ManifestStore implements ManifestSource {
       throws IOException {
     Digest digest = BlobIngest.verify(reference instanceof Digest d ? d : null, bytes);
     Manifest manifest = ManifestParser.parse(bytes, contentType);
+    List<Digest> required = new ArrayList<>();
     for (Descriptor blob : requireBlobs ? manifest.blobs() : List.<Descriptor>of()) {
-      if (MediaTypes.isForeignLayer(blob.mediaType()) && !blob.urls().isEmpty()) {
-        continue;
+      if (!MediaTypes.isForeignLayer(blob.mediaType()) || blob.urls().isEmpty()) {
+        required.add(blob.digest());
       }
-      if (blobs.stat(repository, blob.digest()).isEmpty()) {
+    }
+    // Everything this write relies on or creates is pinned before it is checked, and checked past
+    // any cache, so a collection running meanwhile (here or in another process) either sees the
+    // pin or has finished deleting before the check (GcHandshake).
+    List<String> pinned = new ArrayList<>();
+    pinned.add(RegistryPaths.blobData(digest));
+    pinned.add(RegistryPaths.revisionLink(repository, digest));
+    if (reference instanceof Tag tag) {
+      pinned.add(RegistryPaths.tagCurrentLink(repository, tag));
+    }
+    required.forEach(blob -> pinned.addAll(BlobStore.pinsFor(repository, blob)));
+    for (Descriptor child : manifest.manifests()) {
+      pinned.add(RegistryPaths.revisionLink(repository, child.digest()));
+      pinned.add(RegistryPaths.blobData(child.digest()));
+    }
+    handshake.pinned(pinned, () -> write(repository, reference, digest, manifest, bytes, required));
+    return new PutResult(digest, manifest);
+  }
+
+  private Void write(
+      RepositoryName repository,
+      Reference reference,
+      Digest digest,
+      Manifest manifest,
+      byte[] bytes,
+      List<Digest> required)
+      throws IOException {
+    for (Digest blob : required) {
+      if (!blobs.presentNow(repository, blob)) {
         throw ErrorCode.MANIFEST_BLOB_UNKNOWN.exception(
-            "manifest references blob " + blob.digest() + ", unknown in " + repository,
-            blob.digest().toString());
+            "manifest references blob " + blob + ", unknown in " + repository, blob.toString());
       }
     }
     ingest.putVerified(digest, bytes);
@@ -103,13 +138,25 @@ public final class ManifestStore implements ManifestSource {
       }
     }
     if (reference instanceof Tag tag) {
-      tag(repository, tag, digest);
+      writeTag(repository, tag, digest);
     }
-    return new PutResult(digest, manifest);
+    return null;
   }
 
-  /** Points {@code tag} at a stored manifest. */
+  /** Points {@code tag} at a stored manifest (a mirror's refresh of a tag it has cached). */
   public void tag(RepositoryName repository, Tag tag, Digest digest) throws IOException {
+    handshake.pinned(
+        List.of(
+            RegistryPaths.tagCurrentLink(repository, tag),
+            RegistryPaths.revisionLink(repository, digest),
+            RegistryPaths.blobData(digest)),
+        () -> {
+          writeTag(repository, tag, digest);
+          return null;
+        });
+  }
+
+  private void writeTag(RepositoryName repository, Tag tag, Digest digest) throws IOException {
     Links.write(driver, RegistryPaths.tagIndexLink(repository, tag, digest), digest);
     Links.write(driver, RegistryPaths.tagCurrentLink(repository, tag), digest);
   }
@@ -247,12 +294,6 @@ public final class ManifestStore implements ManifestSource {
     } catch (IOException | RegistryException e) {
       return Optional.empty();
     }
-  }
-
-  /** Whether the revision link was written at or after {@code since}, as storage says now. */
-  public boolean revisionWrittenSince(RepositoryName repository, Digest digest, Instant since)
-      throws IOException {
-    return Walks.writtenSince(driver, RegistryPaths.revisionLinkDir(repository, digest), since);
   }
 
   /** Removes a revision link only: tags and referrer links are the collector's to judge. */

@@ -25,10 +25,15 @@ import java.util.Optional;
  *     _uploads/&lt;id&gt;/startedat                      RFC 3339 start time
  *     _uploads/&lt;id&gt;/publishing-&lt;id&gt;                verified bytes on their way to blobs/
  *     _referrers/&lt;alg&gt;/&lt;subject hex&gt;/&lt;alg&gt;-&lt;hex&gt;  link: a manifest whose subject is that digest
+ *   _gc/                                            the handshake of pushes and collections (GcHandshake)
+ *     pins/&lt;uuid&gt;                                  paths a write in progress relies on, one per line
+ *     claims/&lt;run&gt;-&lt;n&gt;                             paths a collection is about to delete
+ *     runs/&lt;run&gt;                                   a running collection's heartbeat
  * </pre>
  *
- * {@code _referrers} is this registry's addition (registry:2 ignores it): one listing of a
- * subject's directory answers a referrers query, without scanning the repository's manifests.
+ * {@code _referrers} and {@code _gc} are this registry's additions (registry:2 ignores both). One
+ * listing of a subject's directory answers a referrers query, without scanning the repository's
+ * manifests.
  *
  * <p>A link file holds the digest as text ({@code sha256:...}). Paths are built only from validated
  * values ({@link Digest}, {@link RepositoryName}, {@link Tag}, upload UUIDs), never from raw input.
@@ -39,6 +44,9 @@ public final class RegistryPaths {
   public static final String ROOT = "/docker/registry/v2";
   public static final String BLOBS = ROOT + "/blobs";
   public static final String REPOSITORIES = ROOT + "/repositories";
+  static final String GC_PINS = ROOT + "/_gc/pins";
+  static final String GC_CLAIMS = ROOT + "/_gc/claims";
+  static final String GC_RUNS = ROOT + "/_gc/runs";
 
   private static final String LAYERS = "_layers";
   private static final String MANIFESTS = "_manifests";
@@ -177,6 +185,18 @@ public final class RegistryPaths {
    */
   public static String uploadPublishing(RepositoryName name, UploadId id, UploadId attempt) {
     return uploadDir(name, id) + "/publishing-" + attempt;
+  }
+
+  static String gcPin(String id) {
+    return GC_PINS + "/" + id;
+  }
+
+  static String gcClaim(String name) {
+    return GC_CLAIMS + "/" + name;
+  }
+
+  static String gcRun(String run) {
+    return GC_RUNS + "/" + run;
   }
 
   /**

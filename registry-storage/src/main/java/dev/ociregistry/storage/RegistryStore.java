@@ -15,19 +15,23 @@ public final class RegistryStore {
   private final ReferrerStore referrers;
   private final Catalog catalog;
   private final TemporaryFiles temporaryFiles;
+  private final GcHandshake handshake;
 
   public RegistryStore(StorageDriver driver, Options options) {
-    driver = new ValidatingDriver(driver);
+    // What a push checks after pinning, and the handshake itself, are read past the cache.
+    StorageDriver direct = new ValidatingDriver(driver);
     driver =
         options.cacheTtl().isZero()
-            ? driver
+            ? direct
             : new CachingDriver(
-                driver, RegistryPaths.CACHE_POLICY, options.cacheTtl(), CACHE_ENTRIES);
+                direct, RegistryPaths.CACHE_POLICY, options.cacheTtl(), CACHE_ENTRIES);
     this.driver = driver;
-    this.blobs = new BlobStore(driver, options.redirect());
-    this.ingest = new BlobIngest(driver, blobs);
+    this.handshake = new GcHandshake(direct, GcHandshake.DEFAULT_STALE);
+    this.blobs = new BlobStore(driver, direct, handshake, options.redirect());
+    this.ingest = new BlobIngest(driver, blobs, handshake);
     this.uploads = new UploadStore(driver, ingest);
-    this.manifests = new ManifestStore(driver, blobs, ingest, options.manifestCacheBytes());
+    this.manifests =
+        new ManifestStore(driver, blobs, ingest, handshake, options.manifestCacheBytes());
     this.referrers = new ReferrerStore(driver, manifests);
     this.catalog = new Catalog(driver);
     this.temporaryFiles = new TemporaryFiles(driver);
@@ -77,6 +81,11 @@ public final class RegistryStore {
 
   public Catalog catalog() {
     return catalog;
+  }
+
+  /** The collector's side of the handshake with writes in progress. */
+  public GcHandshake handshake() {
+    return handshake;
   }
 
   /** Leftovers of crashed writes, for garbage collection. */

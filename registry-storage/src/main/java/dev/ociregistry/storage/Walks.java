@@ -3,7 +3,6 @@ package dev.ociregistry.storage;
 import dev.ociregistry.storage.driver.FileInfo;
 import dev.ociregistry.storage.driver.StorageDriver;
 import java.io.IOException;
-import java.time.Instant;
 
 /**
  * Walks of storage for garbage collection: typed entries instead of paths, and modification times
@@ -29,12 +28,5 @@ final class Walks {
             visitor.visit(kind.cast(entry.get()), file);
           }
         });
-  }
-
-  /** Whether any file below {@code dir} was written at or after {@code since}. */
-  static boolean writtenSince(StorageDriver driver, String dir, Instant since) throws IOException {
-    boolean[] written = {false};
-    driver.walk(dir, file -> written[0] |= !file.modified().isBefore(since));
-    return written[0];
   }
 }

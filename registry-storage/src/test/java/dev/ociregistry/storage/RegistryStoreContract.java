@@ -316,8 +316,8 @@ public interface RegistryStoreContract {
     assertEquals(OptionalLong.empty(), store.blobs().stat(OTHER, digest));
     assertError(ErrorCode.BLOB_UNKNOWN, () -> open(store, OTHER, digest, 0, -1));
 
-    store.blobs().link(OTHER, digest);
-    store.blobs().link(OTHER, digest);
+    assertTrue(store.blobs().mount(OTHER, Optional.of(REPO), digest));
+    assertTrue(store.blobs().mount(OTHER, Optional.empty(), digest));
 
     assertPublished(store, OTHER, digest, blob);
   }
@@ -327,7 +327,7 @@ public interface RegistryStoreContract {
     RegistryStore store = store();
     byte[] blob = bytes(4000, 14);
     Digest digest = push(store, REPO, blob);
-    store.blobs().link(OTHER, digest);
+    store.blobs().mount(OTHER, Optional.of(REPO), digest);
 
     store.blobs().unlink(REPO, digest);
 

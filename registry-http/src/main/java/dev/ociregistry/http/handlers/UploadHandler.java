@@ -13,6 +13,7 @@ import dev.ociregistry.storage.UploadStore;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import java.io.IOException;
+import java.util.Optional;
 
 /** end-4a/4b, 5, 6, 11, 13 and cancel: blob upload sessions and cross-repository mounts. */
 public final class UploadHandler {
@@ -33,12 +34,9 @@ public final class UploadHandler {
       String from = request.query("from");
       // Without "from" any stored copy will do: with no access control, every repository is
       // readable by the caller anyway.
-      boolean visible =
-          from != null
-              ? blobs.stat(RepositoryName.parse(from), digest).isPresent()
-              : blobs.statContent(digest).isPresent();
-      if (visible) {
-        blobs.link(name, digest);
+      Optional<RepositoryName> source =
+          from == null ? Optional.empty() : Optional.of(RepositoryName.parse(from));
+      if (blobs.mount(name, source, digest)) {
         return created(name, digest);
       }
     }

@@ -164,7 +164,7 @@ public final class Mirror implements BlobSource, ManifestSource {
   public OpenBlob open(RepositoryName name, Digest digest) throws IOException {
     for (int attempt = 0; attempt < 3; attempt++) {
       if (blobs.stat(name, digest).isEmpty() && blobs.statContent(digest).isPresent()) {
-        blobs.link(name, digest); // fetched through another repository
+        blobs.mount(name, Optional.empty(), digest); // fetched through another repository
       }
       if (blobs.stat(name, digest).isPresent()) {
         return blobs.open(name, digest);
