@@ -34,7 +34,10 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.extension.AnnotatedElementContext;
+import org.junit.jupiter.api.extension.ExtensionContext;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.io.TempDirFactory;
 import org.junit.jupiter.params.Parameter;
 import org.junit.jupiter.params.ParameterizedClass;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -59,7 +62,24 @@ class GcInterleavingTest {
   static final RepositoryName APP2 = RepositoryName.parse("team/app2");
 
   @Parameter Backend backend;
-  @TempDir Path temp;
+
+  /**
+   * In memory where the machine has a tmpfs: one collection per boundary means hundreds of runs,
+   * and what the test is about is the order of storage calls, not the disk's fsync.
+   */
+  @TempDir(factory = InMemoryWhereAvailable.class)
+  Path temp;
+
+  static final class InMemoryWhereAvailable implements TempDirFactory {
+    @Override
+    public Path createTempDirectory(AnnotatedElementContext element, ExtensionContext context)
+        throws IOException {
+      Path shm = Path.of("/dev/shm");
+      return Files.isDirectory(shm) && Files.isWritable(shm)
+          ? Files.createTempDirectory(shm, "gc-interleaving")
+          : Files.createTempDirectory("gc-interleaving");
+    }
+  }
 
   /** What each push does; the setup is the same for all. */
   enum Scenario {
