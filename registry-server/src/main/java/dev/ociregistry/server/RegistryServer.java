@@ -7,6 +7,7 @@ import dev.ociregistry.gc.GcProgress;
 import dev.ociregistry.http.HttpOptions;
 import dev.ociregistry.http.RegistryHttpServer;
 import dev.ociregistry.storage.BlobSource;
+import dev.ociregistry.storage.IndexValidation;
 import dev.ociregistry.storage.ManifestSource;
 import dev.ociregistry.storage.RegistryStore;
 import dev.ociregistry.storage.driver.ReadOnlyDriver;
@@ -55,6 +56,13 @@ public final class RegistryServer implements AutoCloseable {
       throw new IllegalArgumentException("a mirror caches what it pulls: it cannot be read-only");
     }
     var store = store(config);
+    IndexValidation indexes = config.validation().indexValidation();
+    if (indexes != IndexValidation.ALL) {
+      log.warn(
+          "validation.manifests.indexes.platforms is {}: a pushed index need not have all its"
+              + " children, so clients may get indexes they cannot pull whole",
+          indexes);
+    }
     Mirror mirror = mirror(config.proxy(), store);
     BlobSource blobs = mirror != null ? mirror : store.blobs();
     ManifestSource manifests = mirror != null ? mirror : store.manifests();
@@ -155,7 +163,8 @@ public final class RegistryServer implements AutoCloseable {
         new RegistryStore.Options(
             redirect,
             defaults.manifestCacheBytes(),
-            Durations.parse(config.storage().cache().ttl())));
+            Durations.parse(config.storage().cache().ttl()),
+            config.validation().indexValidation()));
   }
 
   private static String describe(RegistryConfig.Storage storage) {

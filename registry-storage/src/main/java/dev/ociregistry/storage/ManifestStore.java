@@ -30,6 +30,7 @@ public final class ManifestStore implements ManifestSource {
   private final StorageDriver driver;
   private final BlobStore blobs;
   private final BlobIngest ingest;
+  private final IndexValidation indexes;
 
   /**
    * Manifests by digest, with the media type read from their bytes: immutable, so safe to cache;
@@ -37,10 +38,16 @@ public final class ManifestStore implements ManifestSource {
    */
   private final Cache<Digest, StoredManifest> contents;
 
-  ManifestStore(StorageDriver driver, BlobStore blobs, BlobIngest ingest, long cacheBytes) {
+  ManifestStore(
+      StorageDriver driver,
+      BlobStore blobs,
+      BlobIngest ingest,
+      long cacheBytes,
+      IndexValidation indexes) {
     this.driver = driver;
     this.blobs = blobs;
     this.ingest = ingest;
+    this.indexes = indexes;
     this.contents =
         Caffeine.newBuilder()
             .maximumWeight(cacheBytes)
@@ -56,7 +63,8 @@ public final class ManifestStore implements ManifestSource {
 
   /**
    * Validates and stores a manifest under a tag or a digest. Every blob it references must be
-   * visible in the repository; the child manifests of an index need not be (sparse indexes).
+   * visible in the repository, and the child manifests of an index that {@link IndexValidation}
+   * requires must be stored in it.
    */
   public PutResult put(
       RepositoryName repository, Reference reference, byte[] bytes, String contentType)
@@ -66,7 +74,8 @@ public final class ManifestStore implements ManifestSource {
 
   /**
    * Stores a manifest fetched from a mirror's upstream: validated and verified like a push, but its
-   * blobs are fetched only when a client asks for them, so they need not be here yet.
+   * blobs and child manifests are fetched only when a client asks for them, so they need not be
+   * here yet.
    */
   public PutResult putMirrored(RepositoryName repository, Reference reference, byte[] bytes)
       throws IOException {
@@ -82,15 +91,8 @@ public final class ManifestStore implements ManifestSource {
       throws IOException {
     Digest digest = BlobIngest.verify(reference instanceof Digest d ? d : null, bytes);
     Manifest manifest = ManifestParser.parse(bytes, contentType);
-    for (Descriptor blob : requireBlobs ? manifest.blobs() : List.<Descriptor>of()) {
-      if (MediaTypes.isForeignLayer(blob.mediaType()) && !blob.urls().isEmpty()) {
-        continue;
-      }
-      if (blobs.stat(repository, blob.digest()).isEmpty()) {
-        throw ErrorCode.MANIFEST_BLOB_UNKNOWN.exception(
-            "manifest references blob " + blob.digest() + ", unknown in " + repository,
-            blob.digest().toString());
-      }
+    if (requireBlobs) {
+      requireReferences(repository, manifest);
     }
     ingest.putVerified(digest, bytes);
     contents.put(digest, new StoredManifest(digest, manifest.mediaType(), bytes));
@@ -106,6 +108,32 @@ public final class ManifestStore implements ManifestSource {
       tag(repository, tag, digest);
     }
     return new PutResult(digest, manifest);
+  }
+
+  /**
+   * Refuses a push, before anything is written, whose references are not in the repository: every
+   * blob (but foreign layers with URLs, which clients fetch elsewhere), and the child manifests the
+   * index validation requires. Through the links, as a pull would find them; a {@code subject} may
+   * be absent (OCI 1.1: referrers may be pushed before their subject).
+   */
+  private void requireReferences(RepositoryName repository, Manifest manifest) throws IOException {
+    for (Descriptor blob : manifest.blobs()) {
+      if (MediaTypes.isForeignLayer(blob.mediaType()) && !blob.urls().isEmpty()) {
+        continue;
+      }
+      if (blobs.stat(repository, blob.digest()).isEmpty()) {
+        throw ErrorCode.MANIFEST_BLOB_UNKNOWN.exception(
+            "manifest references blob " + blob.digest() + ", unknown in " + repository,
+            blob.digest().toString());
+      }
+    }
+    for (Descriptor child : manifest.manifests()) {
+      if (indexes.requires(child) && !exists(repository, child.digest())) {
+        throw ErrorCode.MANIFEST_BLOB_UNKNOWN.exception(
+            "index references manifest " + child.digest() + ", unknown in " + repository,
+            child.digest().toString());
+      }
+    }
   }
 
   /** Points {@code tag} at a stored manifest. */
