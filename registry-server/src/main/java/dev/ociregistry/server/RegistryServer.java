@@ -141,6 +141,7 @@ public final class RegistryServer implements AutoCloseable {
 
   /** The configured store, as the server and the offline commands use it. */
   static RegistryStore store(RegistryConfig config) throws IOException {
+    IndexValidation indexes = config.validation().indexValidation(); // before anything is created
     var s3 = config.storage().s3();
     StorageDriver driver;
     boolean redirect = false;
@@ -164,7 +165,7 @@ public final class RegistryServer implements AutoCloseable {
             redirect,
             defaults.manifestCacheBytes(),
             Durations.parse(config.storage().cache().ttl()),
-            config.validation().indexValidation()));
+            indexes));
   }
 
   private static String describe(RegistryConfig.Storage storage) {
