@@ -46,7 +46,8 @@ public final class ConfigLoader {
     try {
       return YAML.treeToValue(root, RegistryConfig.class);
     } catch (JsonMappingException e) {
-      throw new IllegalArgumentException(key(e) + ": " + e.getOriginalMessage(), e);
+      throw new IllegalArgumentException(
+          key(e) + ": " + e.getOriginalMessage().replaceAll("\\s+", " "), e); // one line
     }
   }
 

@@ -1,11 +1,11 @@
 package dev.ociregistry.server;
 
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import dev.ociregistry.core.Platform;
 import dev.ociregistry.storage.IndexValidation;
-import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -81,8 +81,9 @@ public record Validation(Boolean disabled, Manifests manifests) {
       if (node != null && node.isTextual()) {
         try {
           node = PLATFORM_YAML.readTree(node.textValue());
-        } catch (IOException e) {
-          throw new IllegalArgumentException(KEY + "platformlist is not YAML: " + e.getMessage());
+        } catch (JsonProcessingException e) {
+          throw new IllegalArgumentException( // the parser's message spans lines
+              KEY + "platformlist is not YAML: " + e.getOriginalMessage().replaceAll("\\s+", " "));
         }
       }
       if (node == null || node.isNull() || node.isMissingNode()) {

@@ -163,6 +163,22 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void aPlatformListThatIsNotYamlNamesTheKey() throws Exception {
+    RegistryConfig config =
+        ConfigLoader.load(
+            null,
+            Map.of(
+                "REGISTRY_VALIDATION_MANIFESTS_INDEXES_PLATFORMS", "list",
+                "REGISTRY_VALIDATION_MANIFESTS_INDEXES_PLATFORMLIST", "[{os: linux"));
+    var e =
+        assertThrows(IllegalArgumentException.class, () -> config.validation().indexValidation());
+    assertTrue(
+        e.getMessage().startsWith("validation.manifests.indexes.platformlist is not YAML: "),
+        e.getMessage());
+    assertFalse(e.getMessage().contains("\n"), e.getMessage());
+  }
+
+  @Test
   void aValueOfTheWrongShapeNamesTheKey() {
     var e =
         assertThrows(

@@ -55,11 +55,6 @@ public final class RegistryStore {
     public static Options defaults() {
       return new Options(false, 64L * 1024 * 1024, Duration.ofSeconds(1), IndexValidation.ALL);
     }
-
-    /** These options with another index validation. */
-    public Options withIndexValidation(IndexValidation validation) {
-      return new Options(redirect, manifestCacheBytes, cacheTtl, validation);
-    }
   }
 
   public StorageDriver driver() {

@@ -50,8 +50,11 @@ class IndexValidationTest {
 
   private RegistryStore store(IndexValidation validation) throws IOException {
     driver = backend.open(temp);
+    var defaults = RegistryStore.Options.defaults();
     return new RegistryStore(
-        driver, RegistryStore.Options.defaults().withIndexValidation(validation));
+        driver,
+        new RegistryStore.Options(
+            defaults.redirect(), defaults.manifestCacheBytes(), defaults.cacheTtl(), validation));
   }
 
   @AfterEach
