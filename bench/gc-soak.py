@@ -17,7 +17,7 @@ conn = http.client.HTTPConnection(host, port, timeout=120)
 def call(method, path, body=None, headers=None):
     conn.request(method, path, body=body, headers=headers or {})
     r = conn.getresponse()
-    return r.status, dict(r.getheaders()), r.read()
+    return r.status, r.headers, r.read()
 
 
 def upload(data):
@@ -73,15 +73,17 @@ def pulls(tag):
 
 
 start = time.time()
+live = None  # the last acknowledged tag, until the loop deletes its manifest
 for i in range(1, iterations + 1):
-    if acked:
+    if live:
         # The previous image, still tagged and live: a collection that listed the repository
         # before its push has had time to finish deleting by now.
         time.sleep(0.05)
-        problem = pulls(acked[-1])
+        problem = pulls(live)
         if problem:
-            broken.append((acked[-1], problem))
-            print(f"BROKEN {acked[-1]}: {problem}", file=sys.stderr)
+            broken.append((live, problem))
+            print(f"BROKEN {live}: {problem}", file=sys.stderr)
+    live = None
     # delete the last image that uses the base layer, then push a rebuild on it
     s, _, _ = call("DELETE", f"/v2/{repo}/manifests/{previous}")
     assert s in (202, 404), s
@@ -93,13 +95,14 @@ for i in range(1, iterations + 1):
     s, h, b = call("PUT", f"/v2/{repo}/manifests/t{i}", manifest(config, [base]), MT)
     if s == 201:
         acked.append(f"t{i}")
+        live = f"t{i}"
         previous = h["Docker-Content-Digest"]
     else:
         refused += 1  # a clean refusal is allowed; a broken acknowledged image is not
         print(f"push t{i} refused: {s} {b[:200]!r}", file=sys.stderr)
 time.sleep(0.5)
-if acked and pulls(acked[-1]):
-    broken.append((acked[-1], pulls(acked[-1])))
+if live and pulls(live):
+    broken.append((live, pulls(live)))
 print(json.dumps({"iterations": iterations, "acknowledged": len(acked), "refused": refused,
                   "base_reuploaded": reuploaded, "broken": len(broken),
                   "seconds": round(time.time() - start, 1)}))

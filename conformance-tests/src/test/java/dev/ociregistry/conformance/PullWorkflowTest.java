@@ -175,6 +175,8 @@ class PullWorkflowTest {
     String digest = Oci.sha256(Oci.utf8("no such manifest"));
     assertError(get("/v2/" + REPO + "/manifests/" + digest), 404, "MANIFEST_UNKNOWN");
     assertEquals(404, head("/v2/" + REPO + "/manifests/nope").statusCode());
+    // The OCI conformance suite's "400 response body should contain OCI-conforming JSON message".
+    assertError(get("/v2/" + REPO + "/manifests/sha256:totallywrong"), 404, "MANIFEST_UNKNOWN");
   }
 
   @Test

@@ -333,6 +333,40 @@ class PushWorkflowTest {
     assertEquals("0-99", header(status, "Range"));
   }
 
+  /**
+   * The chunked upload of the OCI conformance suite (distribution-spec v1.1.1, "Blob Upload
+   * Chunked"): a first chunk that does not start at 0 is 416; a chunk sent again to the session's
+   * first URL is 416; that URL still answers the status (204, Location, Range) and takes the next
+   * chunk; the PUT with the digest and no body publishes.
+   */
+  @Test
+  void chunkedUploadAsTheConformanceSuiteSendsIt() {
+    byte[] bytes = Oci.randomBytes(42, 40);
+    byte[] first = Arrays.copyOfRange(bytes, 0, 21);
+    byte[] second = Arrays.copyOfRange(bytes, 21, 42);
+    String digest = sha256(bytes);
+
+    HttpResponse<byte[]> outOfOrder = patchChunk(registry, startSession("push/suite"), second, 21);
+    assertEquals(416, outOfOrder.statusCode(), () -> Oci.text(outOfOrder));
+
+    String upload = startSession("push/suite");
+    HttpResponse<byte[]> p1 = patchChunk(registry, upload, first, 0);
+    assertEquals(202, p1.statusCode(), () -> Oci.text(p1));
+    assertEquals("0-20", header(p1, "Range"));
+    HttpResponse<byte[]> retry = patchChunk(registry, upload, first, 0);
+    assertEquals(416, retry.statusCode(), () -> Oci.text(retry));
+
+    HttpResponse<byte[]> status = get(upload);
+    assertEquals(204, status.statusCode());
+    assertEquals("0-20", header(status, "Range"));
+    HttpResponse<byte[]> p2 = patchChunk(registry, pathOf(header(status, "Location")), second, 21);
+    assertEquals(202, p2.statusCode(), () -> Oci.text(p2));
+    assertEquals("0-41", header(p2, "Range"));
+    assertCreatedBlob(
+        putDigest(pathOf(header(p2, "Location")), digest, new byte[0]), "push/suite", digest);
+    assertBlob("push/suite", bytes);
+  }
+
   @Test
   void cancelUpload() {
     String upload = startSession("push/cancel");
@@ -578,6 +612,7 @@ class PushWorkflowTest {
         Oci.OCI_MANIFEST);
   }
 
+  /** A sparse index is refused by default; {@link IndexValidationTest} has the settings. */
   @Test
   void ociIndexAndSparseIndex() {
     Oci.Content child = Oci.pushImage(registry, "m/index", "child", "c");
@@ -591,11 +626,12 @@ class PushWorkflowTest {
     byte[] missing = Oci.utf8("{\"schemaVersion\":2,\"missing\":true}");
     Oci.Content absent = new Oci.Content(Oci.sha256(missing), Oci.OCI_MANIFEST, missing);
     byte[] sparse = Oci.index(Oci.OCI_INDEX, Oci.OCI_MANIFEST, List.of(child, absent));
-    assertCreatedManifest(
-        Oci.putManifest(registry, "m/index", "sparse", Oci.OCI_INDEX, sparse),
-        "m/index",
-        sparse,
-        Oci.OCI_INDEX);
+    HttpResponse<byte[]> refused =
+        Oci.putManifest(registry, "m/index", "sparse", Oci.OCI_INDEX, sparse);
+    assertError(refused, 400, "MANIFEST_BLOB_UNKNOWN");
+    assertEquals(absent.digest(), json(refused).path("errors").path(0).path("detail").asText());
+    assertError(get("/v2/m/index/manifests/sparse"), 404, "MANIFEST_UNKNOWN");
+    assertError(get("/v2/m/index/manifests/" + sha256(sparse)), 404, "MANIFEST_UNKNOWN");
   }
 
   @Test

@@ -4,14 +4,18 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 
-/** A content descriptor: what a manifest says about a blob or manifest it references. */
+/**
+ * A content descriptor: what a manifest says about a blob or manifest it references. {@code
+ * platform} is null unless the descriptor is an index entry that names one.
+ */
 public record Descriptor(
     String mediaType,
     Digest digest,
     long size,
     String artifactType,
     Map<String, String> annotations,
-    List<String> urls) {
+    List<String> urls,
+    Platform platform) {
 
   public Descriptor {
     if (mediaType == null || mediaType.isEmpty()) {
@@ -26,6 +30,6 @@ public record Descriptor(
   }
 
   public Descriptor(String mediaType, Digest digest, long size) {
-    this(mediaType, digest, size, null, null, null);
+    this(mediaType, digest, size, null, null, null, null);
   }
 }

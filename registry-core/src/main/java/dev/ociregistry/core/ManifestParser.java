@@ -198,7 +198,23 @@ public final class ManifestParser {
         size.asLong(),
         text(node, "artifactType"),
         stringMap(node.get("annotations")),
-        urls);
+        urls,
+        platform(node.get("platform")));
+  }
+
+  /**
+   * An index entry's platform. Read leniently, as before it was read at all: a platform that is not
+   * an object, or a field that is not a string, counts as absent.
+   */
+  private static Platform platform(JsonNode node) {
+    if (node == null || !node.isObject()) {
+      return null;
+    }
+    JsonNode os = node.get("os");
+    JsonNode architecture = node.get("architecture");
+    return new Platform(
+        os != null && os.isTextual() ? os.textValue() : null,
+        architecture != null && architecture.isTextual() ? architecture.textValue() : null);
   }
 
   private static Map<String, String> stringMap(JsonNode node) {

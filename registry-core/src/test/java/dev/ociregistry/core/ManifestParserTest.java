@@ -189,8 +189,22 @@ class ManifestParserTest {
     assertEquals(MediaTypes.OCI_INDEX, m.mediaType());
     assertEquals(
         List.of(
-            new Descriptor(MediaTypes.OCI_MANIFEST, Digest.parse(CHILD1), 1024),
-            new Descriptor(MediaTypes.OCI_MANIFEST, Digest.parse(CHILD2), 1025)),
+            new Descriptor(
+                MediaTypes.OCI_MANIFEST,
+                Digest.parse(CHILD1),
+                1024,
+                null,
+                null,
+                null,
+                new Platform("linux", "amd64")),
+            new Descriptor(
+                MediaTypes.OCI_MANIFEST,
+                Digest.parse(CHILD2),
+                1025,
+                null,
+                null,
+                null,
+                new Platform("linux", "arm64"))),
         m.manifests());
     assertEquals(List.of(), m.blobs());
     assertEquals(Optional.empty(), m.subject());
@@ -229,6 +243,9 @@ class ManifestParserTest {
         m.manifests().stream().map(Descriptor::digest).toList());
     assertEquals(MediaTypes.DOCKER_MANIFEST, m.manifests().get(0).mediaType());
     assertEquals(528, m.manifests().get(0).size());
+    assertEquals(
+        List.of(new Platform("linux", "amd64"), new Platform("linux", "arm")),
+        m.manifests().stream().map(Descriptor::platform).toList());
     assertEquals(List.of(), m.blobs());
     assertEquals(Optional.empty(), m.subject());
   }
@@ -428,6 +445,28 @@ class ManifestParserTest {
             Manifest.ImageIndex.class,
             ManifestParser.parse(bytes("{\"schemaVersion\":2,\"manifests\":[]}"), null));
     assertEquals(List.of(), index.manifests());
+  }
+
+  /** Platforms were ignored before the registry read them: a malformed one is still accepted. */
+  @ParameterizedTest
+  @ValueSource(
+      strings = {
+        "\"linux/amd64\"",
+        "null",
+        "[]",
+        "{}",
+        "{\"architecture\": 1, \"os\": \"linux\"}",
+        "{\"os\": \"linux\"}"
+      })
+  void malformedOrPartialPlatformIsReadAsFarAsItGoes(String platform) {
+    String json =
+        OCI_INDEX_JSON.replace("{\"architecture\": \"amd64\", \"os\": \"linux\"}", platform);
+    var index =
+        assertInstanceOf(Manifest.ImageIndex.class, ManifestParser.parse(bytes(json), null));
+    Platform read = index.manifests().get(0).platform();
+    boolean object = platform.startsWith("{");
+    assertEquals(object ? new Platform(platform.equals("{}") ? null : "linux", null) : null, read);
+    assertEquals(new Platform("linux", "arm64"), index.manifests().get(1).platform());
   }
 
   @Test

@@ -18,6 +18,7 @@ import dev.ociregistry.core.RepositoryName;
 import dev.ociregistry.core.Tag;
 import dev.ociregistry.gc.Pusher.Pushed;
 import dev.ociregistry.storage.Backend;
+import dev.ociregistry.storage.IndexValidation;
 import dev.ociregistry.storage.ReferrerStore;
 import dev.ociregistry.storage.RegistryPaths;
 import dev.ociregistry.storage.RegistryStore;
@@ -73,7 +74,8 @@ class GarbageCollectorTest {
     // No cache of the store's own: the backend decides (CACHED_FILESYSTEM has one).
     store =
         new RegistryStore(
-            backend.open(temp), new RegistryStore.Options(false, 1 << 20, Duration.ZERO));
+            backend.open(temp),
+            new RegistryStore.Options(false, 1 << 20, Duration.ZERO, IndexValidation.ALL));
     push = new Pusher(store);
   }
 

@@ -13,6 +13,7 @@ import dev.ociregistry.core.RepositoryName;
 import dev.ociregistry.core.Tag;
 import dev.ociregistry.gc.Pusher.Pushed;
 import dev.ociregistry.storage.Backend;
+import dev.ociregistry.storage.IndexValidation;
 import dev.ociregistry.storage.RegistryStore;
 import dev.ociregistry.storage.driver.FileInfo;
 import dev.ociregistry.storage.driver.FileWriter;
@@ -135,7 +136,8 @@ class GcInterleavingTest {
     Path dir = Files.createTempDirectory(temp, "k" + k);
     Hooked driver = new Hooked(backend.open(dir));
     RegistryStore store =
-        new RegistryStore(driver, new RegistryStore.Options(false, 1 << 20, Duration.ZERO));
+        new RegistryStore(
+            driver, new RegistryStore.Options(false, 1 << 20, Duration.ZERO, IndexValidation.ALL));
     Pusher push = new Pusher(store);
     Setup setup = setup(scenario, push, store);
 

@@ -1,6 +1,7 @@
 package dev.ociregistry.server;
 
 import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -10,6 +11,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.Map;
+import java.util.StringJoiner;
 import java.util.TreeMap;
 
 /**
@@ -41,7 +43,24 @@ public final class ConfigLoader {
             entry.getValue());
       }
     }
-    return YAML.treeToValue(root, RegistryConfig.class);
+    try {
+      return YAML.treeToValue(root, RegistryConfig.class);
+    } catch (JsonMappingException e) {
+      throw new IllegalArgumentException(
+          key(e) + ": " + e.getOriginalMessage().replaceAll("\\s+", " "), e); // one line
+    }
+  }
+
+  /** The configuration key a mapping failure is at, e.g. {@code validation.disabled}. */
+  private static String key(JsonMappingException e) {
+    var key = new StringJoiner(".");
+    for (var reference : e.getPath()) {
+      key.add(
+          reference.getFieldName() != null
+              ? reference.getFieldName()
+              : String.valueOf(reference.getIndex()));
+    }
+    return key.length() == 0 ? "configuration" : key.toString();
   }
 
   private static void apply(ObjectNode root, String[] path, String value) {

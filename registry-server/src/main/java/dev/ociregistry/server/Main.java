@@ -2,6 +2,7 @@ package dev.ociregistry.server;
 
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.ParseResult;
 
 /** The {@code registry} command line. */
 @Command(
@@ -11,6 +12,24 @@ import picocli.CommandLine.Command;
     subcommands = {ServeCommand.class, GarbageCollectCommand.class, CommandLine.HelpCommand.class})
 public final class Main {
   public static void main(String[] args) {
-    System.exit(new CommandLine(new Main()).execute(args));
+    System.exit(commandLine().execute(args));
+  }
+
+  /** The command line, with configuration errors reported as one line. */
+  static CommandLine commandLine() {
+    return new CommandLine(new Main()).setExecutionExceptionHandler(Main::configurationError);
+  }
+
+  /**
+   * A configuration the registry cannot run with (what {@code IllegalArgumentException} stands for
+   * at start) is one line naming the key, not a stack trace; anything else is left to picocli.
+   */
+  private static int configurationError(Exception e, CommandLine command, ParseResult parsed)
+      throws Exception {
+    if (!(e instanceof IllegalArgumentException)) {
+      throw e;
+    }
+    command.getErr().println("registry: " + e.getMessage());
+    return command.getCommandSpec().exitCodeOnExecutionException();
   }
 }

@@ -14,7 +14,13 @@ import java.nio.file.Path;
  */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public record RegistryConfig(
-    Log log, Http http, Storage storage, Referrers referrers, Gc gc, Proxy proxy) {
+    Log log,
+    Http http,
+    Storage storage,
+    Referrers referrers,
+    Gc gc,
+    Proxy proxy,
+    Validation validation) {
 
   public RegistryConfig {
     log = log == null ? new Log(null) : log;
@@ -22,6 +28,7 @@ public record RegistryConfig(
     storage = storage == null ? new Storage(null, null, null, null, null) : storage;
     referrers = referrers == null ? new Referrers(null) : referrers;
     gc = gc == null ? new Gc(null, null, null, null, null) : gc;
+    validation = validation == null ? new Validation(null, null) : validation;
   }
 
   @JsonIgnoreProperties(ignoreUnknown = true)
@@ -157,7 +164,8 @@ public record RegistryConfig(
             storage.cache()),
         referrers,
         gc,
-        proxy);
+        proxy,
+        validation);
   }
 
   public boolean isReadOnly() {

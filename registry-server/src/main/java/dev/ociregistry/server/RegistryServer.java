@@ -8,6 +8,7 @@ import dev.ociregistry.http.HttpOptions;
 import dev.ociregistry.http.RegistryHttpServer;
 import dev.ociregistry.storage.BlobSource;
 import dev.ociregistry.storage.GcHandshake;
+import dev.ociregistry.storage.IndexValidation;
 import dev.ociregistry.storage.ManifestSource;
 import dev.ociregistry.storage.RegistryStore;
 import dev.ociregistry.storage.driver.ReadOnlyDriver;
@@ -56,6 +57,13 @@ public final class RegistryServer implements AutoCloseable {
       throw new IllegalArgumentException("a mirror caches what it pulls: it cannot be read-only");
     }
     var store = store(config);
+    IndexValidation indexes = config.validation().indexValidation();
+    if (indexes != IndexValidation.ALL) {
+      log.warn(
+          "validation.manifests.indexes.platforms is {}: a pushed index need not have all its"
+              + " children, so clients may get indexes they cannot pull whole",
+          indexes);
+    }
     Mirror mirror = mirror(config.proxy(), store);
     BlobSource blobs = mirror != null ? mirror : store.blobs();
     ManifestSource manifests = mirror != null ? mirror : store.manifests();
@@ -136,6 +144,7 @@ public final class RegistryServer implements AutoCloseable {
 
   /** The configured store, as the server and the offline commands use it. */
   static RegistryStore store(RegistryConfig config) throws IOException {
+    IndexValidation indexes = config.validation().indexValidation(); // before anything is created
     var s3 = config.storage().s3();
     StorageDriver driver;
     boolean redirect = false;
@@ -158,7 +167,8 @@ public final class RegistryServer implements AutoCloseable {
         new RegistryStore.Options(
             redirect,
             defaults.manifestCacheBytes(),
-            Durations.parse(config.storage().cache().ttl())));
+            Durations.parse(config.storage().cache().ttl()),
+            indexes));
   }
 
   private static String describe(RegistryConfig.Storage storage) {

@@ -135,6 +135,12 @@ public final class BlobStore implements BlobSource {
         && contentPresentNow(digest);
   }
 
+  /** Whether the manifest is stored in the repository, as storage says now. For pinned writes. */
+  boolean manifestPresentNow(RepositoryName repository, Digest digest) throws IOException {
+    return Links.exists(direct, RegistryPaths.revisionLink(repository, digest), digest)
+        && contentPresentNow(digest);
+  }
+
   boolean contentPresentNow(Digest digest) throws IOException {
     return direct.stat(RegistryPaths.blobData(digest)).filter(i -> !i.directory()).isPresent();
   }

@@ -31,6 +31,7 @@ public final class ManifestStore implements ManifestSource {
   private final BlobStore blobs;
   private final BlobIngest ingest;
   private final GcHandshake handshake;
+  private final IndexValidation indexes;
 
   /**
    * Manifests by digest, with the media type read from their bytes: immutable, so safe to cache;
@@ -43,11 +44,13 @@ public final class ManifestStore implements ManifestSource {
       BlobStore blobs,
       BlobIngest ingest,
       GcHandshake handshake,
-      long cacheBytes) {
+      long cacheBytes,
+      IndexValidation indexes) {
     this.driver = driver;
     this.blobs = blobs;
     this.ingest = ingest;
     this.handshake = handshake;
+    this.indexes = indexes;
     this.contents =
         Caffeine.newBuilder()
             .maximumWeight(cacheBytes)
@@ -63,7 +66,8 @@ public final class ManifestStore implements ManifestSource {
 
   /**
    * Validates and stores a manifest under a tag or a digest. Every blob it references must be
-   * visible in the repository; the child manifests of an index need not be (sparse indexes).
+   * visible in the repository, and the child manifests of an index that {@link IndexValidation}
+   * requires must be stored in it.
    */
   public PutResult put(
       RepositoryName repository, Reference reference, byte[] bytes, String contentType)
@@ -73,7 +77,8 @@ public final class ManifestStore implements ManifestSource {
 
   /**
    * Stores a manifest fetched from a mirror's upstream: validated and verified like a push, but its
-   * blobs are fetched only when a client asks for them, so they need not be here yet.
+   * blobs and child manifests are fetched only when a client asks for them, so they need not be
+   * here yet.
    */
   public PutResult putMirrored(RepositoryName repository, Reference reference, byte[] bytes)
       throws IOException {
@@ -89,10 +94,19 @@ public final class ManifestStore implements ManifestSource {
       throws IOException {
     Digest digest = BlobIngest.verify(reference instanceof Digest d ? d : null, bytes);
     Manifest manifest = ManifestParser.parse(bytes, contentType);
+    // What must be in the repository: every blob (but foreign layers with URLs, which clients
+    // fetch elsewhere) and the children the index validation requires; a subject may be absent
+    // (OCI 1.1). Not for a mirror's cache fill, which fetches them when asked.
     List<Digest> required = new ArrayList<>();
+    List<Digest> children = new ArrayList<>();
     for (Descriptor blob : requireBlobs ? manifest.blobs() : List.<Descriptor>of()) {
       if (!MediaTypes.isForeignLayer(blob.mediaType()) || blob.urls().isEmpty()) {
         required.add(blob.digest());
+      }
+    }
+    for (Descriptor child : requireBlobs ? manifest.manifests() : List.<Descriptor>of()) {
+      if (indexes.requires(child)) {
+        children.add(child.digest());
       }
     }
     // Everything this write relies on or creates is pinned before it is checked, and checked past
@@ -109,7 +123,8 @@ public final class ManifestStore implements ManifestSource {
       pinned.add(RegistryPaths.revisionLink(repository, child.digest()));
       pinned.add(RegistryPaths.blobData(child.digest()));
     }
-    handshake.pinned(pinned, () -> write(repository, reference, digest, manifest, bytes, required));
+    handshake.pinned(
+        pinned, () -> write(repository, reference, digest, manifest, bytes, required, children));
     return new PutResult(digest, manifest);
   }
 
@@ -119,12 +134,19 @@ public final class ManifestStore implements ManifestSource {
       Digest digest,
       Manifest manifest,
       byte[] bytes,
-      List<Digest> required)
+      List<Digest> required,
+      List<Digest> children)
       throws IOException {
     for (Digest blob : required) {
       if (!blobs.presentNow(repository, blob)) {
         throw ErrorCode.MANIFEST_BLOB_UNKNOWN.exception(
             "manifest references blob " + blob + ", unknown in " + repository, blob.toString());
+      }
+    }
+    for (Digest child : children) {
+      if (!blobs.manifestPresentNow(repository, child)) {
+        throw ErrorCode.MANIFEST_BLOB_UNKNOWN.exception(
+            "index references manifest " + child + ", unknown in " + repository, child.toString());
       }
     }
     ingest.putVerified(digest, bytes);

@@ -114,6 +114,7 @@ public final class ReferrerStore {
             stored.bytes().length,
             manifest.referrerArtifactType(),
             annotations,
+            null,
             null));
   }
 

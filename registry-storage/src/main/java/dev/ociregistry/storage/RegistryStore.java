@@ -31,7 +31,13 @@ public final class RegistryStore {
     this.ingest = new BlobIngest(driver, blobs, handshake);
     this.uploads = new UploadStore(driver, ingest);
     this.manifests =
-        new ManifestStore(driver, blobs, ingest, handshake, options.manifestCacheBytes());
+        new ManifestStore(
+            driver,
+            blobs,
+            ingest,
+            handshake,
+            options.manifestCacheBytes(),
+            options.indexValidation());
     this.referrers = new ReferrerStore(driver, manifests);
     this.catalog = new Catalog(driver);
     this.temporaryFiles = new TemporaryFiles(driver);
@@ -47,10 +53,15 @@ public final class RegistryStore {
    * @param manifestCacheBytes memory for manifest contents (immutable, cached by digest)
    * @param cacheTtl how long other processes' changes to links may take to show here; zero disables
    *     the link and stat cache
+   * @param indexValidation which children of a pushed index must be in the repository
    */
-  public record Options(boolean redirect, long manifestCacheBytes, Duration cacheTtl) {
+  public record Options(
+      boolean redirect,
+      long manifestCacheBytes,
+      Duration cacheTtl,
+      IndexValidation indexValidation) {
     public static Options defaults() {
-      return new Options(false, 64L * 1024 * 1024, Duration.ofSeconds(1));
+      return new Options(false, 64L * 1024 * 1024, Duration.ofSeconds(1), IndexValidation.ALL);
     }
   }
 

@@ -503,28 +503,6 @@ public interface RegistryStoreContract {
   }
 
   @Test
-  default void indexWhoseChildrenAreAbsentIsAccepted() throws IOException {
-    RegistryStore store = store();
-    byte[] child = pushImage(store, REPO, 27);
-    store.manifests().put(REPO, Digest.sha256(child), child, OCI_MANIFEST);
-    byte[] missing = "{\"schemaVersion\":2,\"missing\":true}".getBytes(UTF_8);
-    byte[] index =
-        TestManifests.index(
-            OCI_INDEX,
-            List.of(
-                new Descriptor(OCI_MANIFEST, Digest.sha256(child), child.length),
-                new Descriptor(OCI_MANIFEST, Digest.sha256(missing), missing.length)));
-
-    store.manifests().put(REPO, Tag.parse("sparse"), index, OCI_INDEX);
-
-    var got = store.manifests().get(REPO, Tag.parse("sparse"));
-    assertArrayEquals(index, got.bytes());
-    assertEquals(OCI_INDEX, got.mediaType());
-    assertError(
-        ErrorCode.MANIFEST_UNKNOWN, () -> store.manifests().get(REPO, Digest.sha256(missing)));
-  }
-
-  @Test
   default void tagsAreListedSorted() throws IOException {
     RegistryStore store = store();
     byte[] manifest = pushImage(store, REPO, 28);
@@ -907,7 +885,13 @@ public interface RegistryStoreContract {
   static Descriptor referrer(
       byte[] artifact, String artifactType, Map<String, String> annotations) {
     return new Descriptor(
-        OCI_MANIFEST, Digest.sha256(artifact), artifact.length, artifactType, annotations, null);
+        OCI_MANIFEST,
+        Digest.sha256(artifact),
+        artifact.length,
+        artifactType,
+        annotations,
+        null,
+        null);
   }
 
   /** The bytes from {@code offset} ({@code length < 0}: to the end), looked up and read once. */

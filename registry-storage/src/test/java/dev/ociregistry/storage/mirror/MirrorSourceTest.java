@@ -3,6 +3,7 @@ package dev.ociregistry.storage.mirror;
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -289,6 +290,42 @@ class MirrorSourceTest {
     var offline = new Mirror(unreachable(), store, Duration.ZERO); // every tag re-checked
     assertArrayEquals(manifest, offline.get(REPO, Tag.parse("1.0")).bytes());
     assertThrows(StorageUnavailableException.class, () -> offline.get(REPO, Tag.parse("2.0")));
+  }
+
+  /**
+   * An index is cached when pulled, before its children, which are fetched only when asked for: a
+   * cache fill is not a push, whatever the index validation (the default requires every child).
+   */
+  @ParameterizedTest
+  @EnumSource(Backend.class)
+  void anIndexIsCachedBeforeItsChildren(Backend backend) throws IOException {
+    start(backend);
+    byte[] config = "{}".getBytes(UTF_8);
+    byte[] child =
+        ("{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
+                + "\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\","
+                + "\"digest\":\""
+                + Digest.sha256(config)
+                + "\",\"size\":2},\"layers\":[]}")
+            .getBytes(UTF_8);
+    Digest childDigest = Digest.sha256(child);
+    byte[] index =
+        ("{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.index.v1+json\","
+                + "\"manifests\":[{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
+                + "\"digest\":\""
+                + childDigest
+                + "\",\"size\":"
+                + child.length
+                + ",\"platform\":{\"os\":\"linux\",\"architecture\":\"amd64\"}}]}")
+            .getBytes(UTF_8);
+    served.put("/v2/" + REPO + "/manifests/multi", index);
+    served.put("/v2/" + REPO + "/manifests/" + Digest.sha256(index), index);
+    served.put("/v2/" + REPO + "/manifests/" + childDigest, child);
+
+    assertArrayEquals(index, mirror.get(REPO, Tag.parse("multi")).bytes());
+    assertFalse(store.manifests().exists(REPO, childDigest), "children come when asked for");
+    assertArrayEquals(child, mirror.get(REPO, childDigest).bytes());
+    assertTrue(store.manifests().exists(REPO, childDigest));
   }
 
   @ParameterizedTest
