@@ -15,6 +15,7 @@ public final class RegistryStore {
   private final ReferrerStore referrers;
   private final Catalog catalog;
   private final TemporaryFiles temporaryFiles;
+  private final Inspection inspection;
 
   public RegistryStore(StorageDriver driver, Options options) {
     driver = new ValidatingDriver(driver);
@@ -31,6 +32,7 @@ public final class RegistryStore {
     this.referrers = new ReferrerStore(driver, manifests);
     this.catalog = new Catalog(driver);
     this.temporaryFiles = new TemporaryFiles(driver);
+    this.inspection = new Inspection(driver);
   }
 
   /** Link contents and blob stats kept by the {@link CachingDriver}. */
@@ -82,5 +84,10 @@ public final class RegistryStore {
   /** Leftovers of crashed writes, for garbage collection. */
   public TemporaryFiles temporaryFiles() {
     return temporaryFiles;
+  }
+
+  /** Every file of the layout, typed, for a consistency check. */
+  public Inspection inspection() {
+    return inspection;
   }
 }
