@@ -51,8 +51,11 @@ public record Finding(
     MISSING_CHILD("missing-child", false, false),
     /** What a write that crashed before its rename left, older than the grace period. */
     TEMPORARY_FILE("temporary-file", true, true),
-    /** A directory tree with no file in it. */
-    EMPTY_DIRECTORY("empty-directory", true, true),
+    /**
+     * A directory tree with no file in it: junk, removed on a repair, but no problem (every
+     * completed upload leaves its repository's {@code _uploads/} so, as in registry:2).
+     */
+    EMPTY_DIRECTORY("empty-directory", false, true),
     /** An upload session older than the upload max age; garbage collection removes it. */
     ABANDONED_UPLOAD("abandoned-upload", true, false);
 
