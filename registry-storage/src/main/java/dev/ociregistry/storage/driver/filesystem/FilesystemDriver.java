@@ -31,9 +31,10 @@ import java.util.stream.Stream;
 /**
  * Stores everything under a root directory. Atomic replacement is write-to-temporary, fsync,
  * rename, fsync of the directory, so a crash leaves the old file or the new one; a move (the
- * publication of a blob) flushes the file before the rename and the directory after. Every
- * directory the driver creates is flushed into its parent as it is created, so a durable write
- * flushes only the directory it renames into, whatever it had to create on the way.
+ * publication of a blob) flushes the file's bytes before the rename and the directory after. The
+ * directories the driver creates are flushed into their parents as they are created (but that of a
+ * lazily written file), so a durable write flushes only the directory it renames into, whatever it
+ * had to create on the way.
  *
  * <p>Paths arrive checked by {@link dev.ociregistry.storage.driver.ValidatingDriver}, so each maps
  * to a file below the root. Whatever the file system says about a file that is not there (no such
@@ -119,7 +120,8 @@ public final class FilesystemDriver implements StorageDriver {
     Path temp = dir.resolve(TEMP_PREFIX + UUID.randomUUID());
     try {
       try (FileChannel channel =
-          openInFreshDirectory(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+          openInFreshDirectory(
+              temp, durable, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
         ByteBuffer buffer = ByteBuffer.wrap(content);
         while (buffer.hasRemaining()) {
           channel.write(buffer);
@@ -175,9 +177,11 @@ public final class FilesystemDriver implements StorageDriver {
     Path target = resolve(path);
     FileChannel channel =
         append
-            ? openInFreshDirectory(target, StandardOpenOption.CREATE, StandardOpenOption.WRITE)
+            ? openInFreshDirectory(
+                target, true, StandardOpenOption.CREATE, StandardOpenOption.WRITE)
             : openInFreshDirectory(
                 target,
+                true,
                 StandardOpenOption.CREATE,
                 StandardOpenOption.WRITE,
                 StandardOpenOption.TRUNCATE_EXISTING);
@@ -202,9 +206,10 @@ public final class FilesystemDriver implements StorageDriver {
   public void move(String source, String destination) throws IOException {
     Path from = resolve(source);
     Path to = resolve(destination);
-    // The bytes first: a rename that reached the disk before them would publish a hole.
+    // The bytes first: a rename that reached the disk before them would publish a hole. (Its times
+    // do not matter, and flushing them would cost a journal commit: the writer flushed the bytes.)
     try (FileChannel file = FileChannel.open(from, StandardOpenOption.READ)) {
-      fsync.file(file);
+      fsync.data(file);
     } catch (FileSystemException e) {
       throw notFoundOr(e, from, source);
     }
@@ -272,11 +277,11 @@ public final class FilesystemDriver implements StorageDriver {
    * an old link of the same digest, or of an emptied repository's directories) removed that
    * directory, or one of its parents while it was being created, in between.
    */
-  private FileChannel openInFreshDirectory(Path file, StandardOpenOption... options)
-      throws IOException {
+  private FileChannel openInFreshDirectory(
+      Path file, boolean durable, StandardOpenOption... options) throws IOException {
     for (int attempt = 1; ; attempt++) {
       try {
-        createDirectories(file.getParent());
+        createDirectories(file.getParent(), durable);
         return FileChannel.open(file, options);
       } catch (NoSuchFileException e) {
         if (attempt == 3) {
@@ -293,7 +298,7 @@ public final class FilesystemDriver implements StorageDriver {
   private void atomicMove(Path from, Path to, boolean durable) throws IOException {
     for (int attempt = 1; ; attempt++) {
       try {
-        createDirectories(to.getParent());
+        createDirectories(to.getParent(), true);
         Files.move(from, to, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         break;
       } catch (AtomicMoveNotSupportedException | FileAlreadyExistsException e) {
@@ -311,11 +316,14 @@ public final class FilesystemDriver implements StorageDriver {
 
   /**
    * Creates a directory and its missing parents, flushing each new name into its parent at once: so
-   * every directory the driver created is durable by the time the call that created it returns, and
-   * a durable write needs to flush only the directory it renames into. (A lazy write creates its
-   * directories durably too: a later durable write in them relies on it.)
+   * a directory the driver created is durable by the time the call that created it returns, and a
+   * durable write needs to flush only the directory it renames into, whatever it created on the
+   * way. The one exception is the directory of a lazily written file ({@code durable} false: an
+   * upload session's {@code _uploads/<id>/}, created by every upload): it is created but not
+   * flushed, which would cost a flush per upload for a session that a power loss may lose anyway;
+   * its parents are flushed as usual, since durable writes go into them (a new repository).
    */
-  private void createDirectories(Path dir) throws IOException {
+  private void createDirectories(Path dir, boolean durable) throws IOException {
     List<Path> missing = new ArrayList<>();
     for (Path d = dir; !Files.isDirectory(d); d = d.getParent()) {
       missing.add(d);
@@ -325,7 +333,9 @@ public final class FilesystemDriver implements StorageDriver {
     }
     Files.createDirectories(dir);
     for (Path created : missing) {
-      fsync.directory(created.getParent());
+      if (durable || !created.equals(dir)) {
+        fsync.directory(created.getParent());
+      }
     }
   }
 }

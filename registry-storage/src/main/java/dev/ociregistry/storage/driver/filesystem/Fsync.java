@@ -11,8 +11,14 @@ import java.nio.file.StandardOpenOption;
  * every directory created on the way). A seam, so that tests can see what a write flushes.
  */
 interface Fsync {
-  /** Flushes a file's bytes and the metadata needed to read them back. */
+  /** Flushes a file's bytes and all its metadata ({@code fsync}). */
   void file(FileChannel channel) throws IOException;
+
+  /**
+   * Flushes a file's bytes and what it takes to read them back, such as its size, but not its times
+   * ({@code fdatasync}): nearly free for a file a writer committed, whose bytes are on disk.
+   */
+  void data(FileChannel channel) throws IOException;
 
   /**
    * Flushes a directory's entries: names created or renamed into it. Best effort: not every
@@ -26,6 +32,11 @@ interface Fsync {
         @Override
         public void file(FileChannel channel) throws IOException {
           channel.force(true);
+        }
+
+        @Override
+        public void data(FileChannel channel) throws IOException {
+          channel.force(false);
         }
 
         @Override

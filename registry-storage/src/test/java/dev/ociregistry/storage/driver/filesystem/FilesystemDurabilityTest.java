@@ -45,6 +45,12 @@ class FilesystemDurabilityTest {
           }
 
           @Override
+          public void data(FileChannel channel) throws IOException {
+            flushes.add("data, target " + (Files.exists(target) ? "visible" : "absent"));
+            Fsync.DISK.data(channel);
+          }
+
+          @Override
           public void directory(Path dir) {
             String name = root.relativize(dir).toString();
             flushes.add(
@@ -96,7 +102,7 @@ class FilesystemDurabilityTest {
 
     assertEquals(
         List.of(
-            "file, target absent",
+            "data, target absent",
             "dir /blobs/sha256/ab, target absent",
             "dir /blobs/sha256, target absent",
             "dir /blobs/sha256/ab/abcd, target visible"),
@@ -105,14 +111,18 @@ class FilesystemDurabilityTest {
   }
 
   @Test
-  void lazyWritesCreateTheirDirectoriesDurablyButDoNotFlushTheFile() throws IOException {
+  void lazyWritesFlushTheDirectoriesAboveTheirOwnButNotTheFileNorItsDirectory() throws IOException {
     target = root.resolve("repo/_uploads/id/startedat");
-    Files.createDirectories(root.resolve("repo"));
 
     driver.putContentLazily("/repo/_uploads/id/startedat", "now".getBytes(UTF_8));
 
-    // The directories: a durable write below them later flushes only its own directory.
-    assertEquals(List.of("dir /repo/_uploads, target absent", "dir /repo, target absent"), flushes);
+    // The repository's directories: a durable write below them later flushes only its own.
+    assertEquals(List.of("dir /repo, target absent", "dir /, target absent"), flushes);
     assertArrayEquals("now".getBytes(UTF_8), Files.readAllBytes(target));
+    flushes.clear();
+
+    driver.putContentLazily("/repo/_uploads/other/startedat", "now".getBytes(UTF_8));
+
+    assertEquals(List.of(), flushes, "an upload in an existing repository flushes nothing");
   }
 }
