@@ -9,7 +9,12 @@ import picocli.CommandLine.ParseResult;
     name = "registry",
     mixinStandardHelpOptions = true,
     description = "An OCI container registry.",
-    subcommands = {ServeCommand.class, GarbageCollectCommand.class, CommandLine.HelpCommand.class})
+    subcommands = {
+      ServeCommand.class,
+      GarbageCollectCommand.class,
+      FsckCommand.class,
+      CommandLine.HelpCommand.class
+    })
 public final class Main {
   public static void main(String[] args) {
     System.exit(commandLine().execute(args));

@@ -16,6 +16,7 @@ public final class RegistryStore {
   private final Catalog catalog;
   private final TemporaryFiles temporaryFiles;
   private final GcHandshake handshake;
+  private final Inspection inspection;
 
   public RegistryStore(StorageDriver driver, Options options) {
     // What a push checks after pinning, and the handshake itself, are read past the cache.
@@ -41,6 +42,7 @@ public final class RegistryStore {
     this.referrers = new ReferrerStore(driver, manifests);
     this.catalog = new Catalog(driver);
     this.temporaryFiles = new TemporaryFiles(driver);
+    this.inspection = new Inspection(driver);
   }
 
   /** Link contents and blob stats kept by the {@link CachingDriver}. */
@@ -102,5 +104,10 @@ public final class RegistryStore {
   /** Leftovers of crashed writes, for garbage collection. */
   public TemporaryFiles temporaryFiles() {
     return temporaryFiles;
+  }
+
+  /** Every file of the layout, typed, for a consistency check. */
+  public Inspection inspection() {
+    return inspection;
   }
 }

@@ -86,6 +86,11 @@ public abstract class ForwardingDriver implements StorageDriver {
   }
 
   @Override
+  public void walkEmptyDirectories(String path, FileVisitor visitor) throws IOException {
+    delegate.walkEmptyDirectories(path, visitor);
+  }
+
+  @Override
   public Optional<URI> redirectUrl(String path) throws IOException {
     return delegate.redirectUrl(path);
   }

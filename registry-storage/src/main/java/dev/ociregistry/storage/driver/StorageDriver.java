@@ -100,6 +100,14 @@ public interface StorageDriver extends AutoCloseable {
    */
   default void walkTemporaryFiles(String path, FileVisitor visitor) throws IOException {}
 
+  /**
+   * Calls {@code visitor} with every directory below {@code path} that holds no file at any depth
+   * (temporary files count as files), each tree of such directories once, by its topmost directory;
+   * never {@code path} itself. What deletes leave behind, for a consistency check to report and
+   * {@link #removeEmptyDirectories} to remove. Stores without real directories (S3) have none.
+   */
+  default void walkEmptyDirectories(String path, FileVisitor visitor) throws IOException {}
+
   /** Receives the files of a {@link #walk}. */
   @FunctionalInterface
   interface FileVisitor {

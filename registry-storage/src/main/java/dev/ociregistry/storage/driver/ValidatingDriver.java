@@ -100,6 +100,11 @@ public final class ValidatingDriver extends ForwardingDriver {
   }
 
   @Override
+  public void walkEmptyDirectories(String path, FileVisitor visitor) throws IOException {
+    super.walkEmptyDirectories(requireValid(path), visitor);
+  }
+
+  @Override
   public Optional<URI> redirectUrl(String path) throws IOException {
     return super.redirectUrl(requireValid(path));
   }

@@ -454,6 +454,26 @@ public interface StorageDriverContract {
     d.removeEmptyDirectories("/missing"); // nothing there: nothing to do
   }
 
+  @Test
+  default void emptyDirectoriesWalkedAreEmptyAndRemovable() throws IOException {
+    StorageDriver d = driver();
+    d.putContent("/repo/_layers/sha256/aa/link", bytes("kept"));
+    d.putContent("/repo/_uploads/u1/startedat", bytes("gone"));
+    d.delete("/repo/_uploads/u1/startedat");
+    List<FileInfo> empty = new ArrayList<>();
+    d.walkEmptyDirectories("/repo", empty::add);
+    for (FileInfo dir : empty) {
+      assertTrue(dir.directory(), dir.path());
+      d.removeEmptyDirectories(dir.path());
+    }
+    // On S3 nothing is left of a prefix without objects; on a filesystem, the walk showed it.
+    assertEquals(List.of("_layers"), d.list("/repo"));
+    empty.clear();
+    d.walkEmptyDirectories("/repo", empty::add);
+    d.walkEmptyDirectories("/missing", empty::add);
+    assertEquals(List.of(), empty);
+  }
+
   // ---- list ----
 
   @Test

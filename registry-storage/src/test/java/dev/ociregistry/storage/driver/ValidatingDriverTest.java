@@ -73,7 +73,7 @@ class ValidatingDriverTest implements StorageDriverContract {
       }
     }
     assertEquals(List.of(), recording.calls, "nothing reached the driver");
-    assertEquals(15, checked, "path arguments of the SPI (move has two)");
+    assertEquals(16, checked, "path arguments of the SPI (move has two)");
   }
 
   @Test

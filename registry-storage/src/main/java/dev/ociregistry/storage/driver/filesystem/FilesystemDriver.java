@@ -11,20 +11,17 @@ import java.nio.ByteBuffer;
 import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
 import java.nio.file.AtomicMoveNotSupportedException;
-import java.nio.file.DirectoryNotEmptyException;
-import java.nio.file.DirectoryStream;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.FileSystemException;
-import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.NotDirectoryException;
 import java.nio.file.Path;
-import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
@@ -33,7 +30,11 @@ import java.util.stream.Stream;
 
 /**
  * Stores everything under a root directory. Atomic replacement is write-to-temporary, fsync,
- * rename, fsync of the directory, so a crash leaves the old file or the new one.
+ * rename, fsync of the directory, so a crash leaves the old file or the new one; a move (the
+ * publication of a blob) flushes the file's bytes before the rename and the directory after. The
+ * directories the driver creates are flushed into their parents as they are created (but that of a
+ * lazily written file), so a durable write flushes only the directory it renames into, whatever it
+ * had to create on the way.
  *
  * <p>Paths arrive checked by {@link dev.ociregistry.storage.driver.ValidatingDriver}, so each maps
  * to a file below the root. Whatever the file system says about a file that is not there (no such
@@ -45,17 +46,25 @@ public final class FilesystemDriver implements StorageDriver {
   static final String TEMP_PREFIX = ".tmp-";
 
   private final Path root;
+  private final FileTrees trees;
+  private final Fsync fsync;
 
   /** Whether writers try {@code O_DIRECT} (see {@link FileChannelWriter}); off once refused. */
   private final AtomicBoolean directIo;
 
   public FilesystemDriver(Path root) {
-    this(root, true);
+    this(root, true, Fsync.DISK);
   }
 
   FilesystemDriver(Path root, boolean directIo) {
+    this(root, directIo, Fsync.DISK);
+  }
+
+  FilesystemDriver(Path root, boolean directIo, Fsync fsync) {
     this.root = root.toAbsolutePath().normalize();
+    this.trees = new FileTrees(this.root);
     this.directIo = new AtomicBoolean(directIo);
+    this.fsync = fsync;
   }
 
   /** Whether writers still use {@code O_DIRECT}: nothing has refused it so far. */
@@ -111,13 +120,14 @@ public final class FilesystemDriver implements StorageDriver {
     Path temp = dir.resolve(TEMP_PREFIX + UUID.randomUUID());
     try {
       try (FileChannel channel =
-          openInFreshDirectory(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+          openInFreshDirectory(
+              temp, durable, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
         ByteBuffer buffer = ByteBuffer.wrap(content);
         while (buffer.hasRemaining()) {
           channel.write(buffer);
         }
         if (durable) {
-          channel.force(true);
+          fsync.file(channel);
         }
       }
       atomicMove(temp, target, durable);
@@ -167,9 +177,11 @@ public final class FilesystemDriver implements StorageDriver {
     Path target = resolve(path);
     FileChannel channel =
         append
-            ? openInFreshDirectory(target, StandardOpenOption.CREATE, StandardOpenOption.WRITE)
+            ? openInFreshDirectory(
+                target, true, StandardOpenOption.CREATE, StandardOpenOption.WRITE)
             : openInFreshDirectory(
                 target,
+                true,
                 StandardOpenOption.CREATE,
                 StandardOpenOption.WRITE,
                 StandardOpenOption.TRUNCATE_EXISTING);
@@ -194,8 +206,12 @@ public final class FilesystemDriver implements StorageDriver {
   public void move(String source, String destination) throws IOException {
     Path from = resolve(source);
     Path to = resolve(destination);
-    if (!Files.exists(from)) {
-      throw new PathNotFoundException(source);
+    // The bytes first: a rename that reached the disk before them would publish a hole. (Its times
+    // do not matter, and flushing them would cost a journal commit: the writer flushed the bytes.)
+    try (FileChannel file = FileChannel.open(from, StandardOpenOption.READ)) {
+      fsync.data(file);
+    } catch (FileSystemException e) {
+      throw notFoundOr(e, from, source);
     }
     try {
       atomicMove(from, to, true);
@@ -213,7 +229,7 @@ public final class FilesystemDriver implements StorageDriver {
       throw new InvalidPathException(path); // a valid path, but never one to delete
     }
     try {
-      deleteRecursively(target);
+      FileTrees.deleteRecursively(target);
     } catch (FileSystemException e) {
       if (!isMissing(e, target)) {
         throw e;
@@ -223,96 +239,22 @@ public final class FilesystemDriver implements StorageDriver {
 
   @Override
   public void removeEmptyDirectories(String path) throws IOException {
-    Path start = resolve(path);
-    if (!Files.isDirectory(start, LinkOption.NOFOLLOW_LINKS)) {
-      return;
-    }
-    Files.walkFileTree(
-        start,
-        new ConcurrentTreeVisitor() {
-          @Override
-          public FileVisitResult postVisitDirectory(Path dir, IOException e) {
-            if (!dir.equals(root)) {
-              try {
-                Files.delete(dir); // only succeeds when empty: rmdir
-              } catch (IOException notEmptyOrGone) {
-                // holds files (perhaps just written), or was removed meanwhile
-              }
-            }
-            return FileVisitResult.CONTINUE;
-          }
-        });
-  }
-
-  /** Deletes a file or a directory tree; links are removed, never followed. */
-  private static void deleteRecursively(Path path) throws IOException {
-    try {
-      Files.delete(path); // a file, a link or an empty directory: one step
-      return;
-    } catch (NoSuchFileException e) {
-      return;
-    } catch (DirectoryNotEmptyException e) {
-      // below
-    }
-    try (DirectoryStream<Path> children = Files.newDirectoryStream(path)) {
-      for (Path child : children) {
-        deleteRecursively(child);
-      }
-    } catch (NoSuchFileException e) {
-      return;
-    }
-    try {
-      Files.delete(path);
-    } catch (NoSuchFileException | DirectoryNotEmptyException e) {
-      // deleted meanwhile, or a concurrent writer put something inside: it stays, as it must
-    }
+    trees.removeEmptyDirectories(resolve(path));
   }
 
   @Override
   public void walk(String path, FileVisitor visitor) throws IOException {
-    walk(path, false, visitor);
+    trees.walkFiles(resolve(path), false, visitor);
   }
 
   @Override
   public void walkTemporaryFiles(String path, FileVisitor visitor) throws IOException {
-    walk(path, true, visitor);
+    trees.walkFiles(resolve(path), true, visitor);
   }
 
-  /** Visits the regular files below {@code path} that are temporary, or those that are not. */
-  private void walk(String path, boolean temporary, FileVisitor visitor) throws IOException {
-    Path start = resolve(path);
-    if (!Files.isDirectory(start)) {
-      return;
-    }
-    Files.walkFileTree(
-        start,
-        new ConcurrentTreeVisitor() {
-          @Override
-          public FileVisitResult visitFile(Path file, BasicFileAttributes attrs)
-              throws IOException {
-            if (attrs.isRegularFile()
-                && file.getFileName().toString().startsWith(TEMP_PREFIX) == temporary) {
-              visitor.visit(
-                  new FileInfo(
-                      "/" + root.relativize(file).toString().replace('\\', '/'),
-                      attrs.size(),
-                      attrs.lastModifiedTime().toInstant(),
-                      false));
-            }
-            return FileVisitResult.CONTINUE;
-          }
-        });
-  }
-
-  /** Walks a tree that others change meanwhile: what vanishes during the walk is skipped. */
-  private static class ConcurrentTreeVisitor extends SimpleFileVisitor<Path> {
-    @Override
-    public FileVisitResult visitFileFailed(Path file, IOException e) throws IOException {
-      if (e instanceof NoSuchFileException) {
-        return FileVisitResult.CONTINUE;
-      }
-      throw e;
-    }
+  @Override
+  public void walkEmptyDirectories(String path, FileVisitor visitor) throws IOException {
+    trees.walkEmptyDirectories(resolve(path), visitor);
   }
 
   /**
@@ -335,11 +277,11 @@ public final class FilesystemDriver implements StorageDriver {
    * an old link of the same digest, or of an emptied repository's directories) removed that
    * directory, or one of its parents while it was being created, in between.
    */
-  private static FileChannel openInFreshDirectory(Path file, StandardOpenOption... options)
-      throws IOException {
+  private FileChannel openInFreshDirectory(
+      Path file, boolean durable, StandardOpenOption... options) throws IOException {
     for (int attempt = 1; ; attempt++) {
       try {
-        Files.createDirectories(file.getParent());
+        createDirectories(file.getParent(), durable);
         return FileChannel.open(file, options);
       } catch (NoSuchFileException e) {
         if (attempt == 3) {
@@ -353,10 +295,10 @@ public final class FilesystemDriver implements StorageDriver {
    * Renames atomically, creating the target's directory; again if a concurrent delete (garbage
    * collection of an old copy of the same blob) removed that directory in between.
    */
-  private static void atomicMove(Path from, Path to, boolean durable) throws IOException {
+  private void atomicMove(Path from, Path to, boolean durable) throws IOException {
     for (int attempt = 1; ; attempt++) {
       try {
-        Files.createDirectories(to.getParent());
+        createDirectories(to.getParent(), true);
         Files.move(from, to, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         break;
       } catch (AtomicMoveNotSupportedException | FileAlreadyExistsException e) {
@@ -368,16 +310,32 @@ public final class FilesystemDriver implements StorageDriver {
       }
     }
     if (durable) {
-      fsyncDirectory(to.getParent());
+      fsync.directory(to.getParent());
     }
   }
 
-  /** Makes a rename durable; not every platform can open a directory, which is fine there. */
-  private static void fsyncDirectory(Path dir) {
-    try (FileChannel channel = FileChannel.open(dir, StandardOpenOption.READ)) {
-      channel.force(true);
-    } catch (IOException e) {
-      // Best effort.
+  /**
+   * Creates a directory and its missing parents, flushing each new name into its parent at once: so
+   * a directory the driver created is durable by the time the call that created it returns, and a
+   * durable write needs to flush only the directory it renames into, whatever it created on the
+   * way. The one exception is the directory of a lazily written file ({@code durable} false: an
+   * upload session's {@code _uploads/<id>/}, created by every upload): it is created but not
+   * flushed, which would cost a flush per upload for a session that a power loss may lose anyway;
+   * its parents are flushed as usual, since durable writes go into them (a new repository).
+   */
+  private void createDirectories(Path dir, boolean durable) throws IOException {
+    List<Path> missing = new ArrayList<>();
+    for (Path d = dir; !Files.isDirectory(d); d = d.getParent()) {
+      missing.add(d);
+    }
+    if (missing.isEmpty()) {
+      return;
+    }
+    Files.createDirectories(dir);
+    for (Path created : missing) {
+      if (durable || !created.equals(dir)) {
+        fsync.directory(created.getParent());
+      }
     }
   }
 }

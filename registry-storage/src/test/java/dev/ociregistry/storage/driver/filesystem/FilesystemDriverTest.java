@@ -176,6 +176,29 @@ class FilesystemDriverTest implements StorageDriverContract {
   }
 
   @Test
+  void emptyDirectoryTreesAreWalkedOnceByTheirTopmostDirectory() throws IOException {
+    driver.putContent("/a/keep/file", bytes("x"));
+    Files.createDirectories(root.resolve("a/empty/deeper/deepest"));
+    Files.createDirectories(root.resolve("a/empty/other"));
+    Files.createDirectories(root.resolve("a/keep/empty"));
+    Files.createDirectories(root.resolve("b/temp-only"));
+    Files.writeString(root.resolve("b/temp-only").resolve(FilesystemDriver.TEMP_PREFIX + "x"), "t");
+    List<FileInfo> empty = new ArrayList<>();
+
+    driver.walkEmptyDirectories("/", empty::add);
+
+    assertEquals(
+        List.of("/a/empty", "/a/keep/empty"),
+        empty.stream().map(FileInfo::path).sorted().toList(),
+        "a temporary file counts as a file; the start is never reported");
+    assertTrue(empty.stream().allMatch(FileInfo::directory));
+    driver.removeEmptyDirectories("/a/empty");
+    empty.clear();
+    driver.walkEmptyDirectories("/a", empty::add);
+    assertEquals(List.of("/a/keep/empty"), empty.stream().map(FileInfo::path).toList());
+  }
+
+  @Test
   void putContentLeavesNoTempFilesBehind() throws IOException {
     for (int i = 0; i < 20; i++) {
       driver.putContent("/dir/link", bytes("v" + i));
