@@ -54,6 +54,7 @@ public final class RegistryServer implements AutoCloseable {
     if (config.isReadOnly() && config.proxy() != null && config.proxy().enabled()) {
       throw new IllegalArgumentException("a mirror caches what it pulls: it cannot be read-only");
     }
+    HttpLimits limits = HttpLimits.of(config.http()); // before anything starts
     var store = store(config);
     Mirror mirror = mirror(config.proxy(), store);
     BlobSource blobs = mirror != null ? mirror : store.blobs();
@@ -65,7 +66,7 @@ public final class RegistryServer implements AutoCloseable {
         new HttpOptions(
             config.storage().delete().enabled(),
             ManifestParser.MAX_MANIFEST_BYTES,
-            HttpOptions.defaults().idleTimeout(),
+            limits.idleTimeout(),
             config.referrers().tagschema(),
             config.isReadOnly()
                 ? "the registry is in read-only mode"
@@ -73,7 +74,10 @@ public final class RegistryServer implements AutoCloseable {
                     ? "the registry is a pull-through mirror of "
                         + config.proxy().remoteUrl()
                         + "; push there"
-                    : null);
+                    : null,
+            limits.requestHeadTimeout(),
+            limits.maxConnections(),
+            limits.minBodyRate());
     var http = new RegistryHttpServer(store, blobs, manifests, options, null);
     InetSocketAddress bound = http.start(config.http().socketAddress());
     log.info(
