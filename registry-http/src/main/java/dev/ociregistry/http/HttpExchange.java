@@ -6,7 +6,6 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.socket.DuplexChannel;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
-import io.netty.handler.codec.http.DefaultHttpRequest;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
@@ -16,13 +15,11 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
-import io.netty.handler.codec.http.QueryStringDecoder;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.ReferenceCountUtil;
 import java.io.IOException;
 import java.nio.channels.ClosedChannelException;
 import java.util.ArrayDeque;
-import java.util.Map;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -49,9 +46,6 @@ final class HttpExchange extends ChannelInboundHandlerAdapter {
 
   /** How long the rest of an unwanted request body is read and dropped before closing. */
   private static final int DRAIN_SECONDS = 2;
-
-  /** The method of the pseudo-request a head timeout is answered as: none was received. */
-  private static final HttpMethod NO_METHOD = HttpMethod.valueOf("-");
 
   private final Routes routes;
   private final int maxBodyBytes;
@@ -149,29 +143,14 @@ final class HttpExchange extends ChannelInboundHandlerAdapter {
   /** A request head: routed, and its handler started at once. */
   private void begin(HttpRequest head) {
     deadline.headArrived();
-    var query = new QueryStringDecoder(head.uri());
-    HeadRefusal refusal = HeadRefusal.of(head, query);
-    Routes.Route route = routes.malformed();
-    Map<String, String> params = Map.of();
-    if (refusal == null) {
-      var match = routes.match(head.method(), query.path()).orElse(null);
-      route = match != null ? match.route() : routes.unmatched();
-      params = match != null ? match.params() : params;
-    }
     if (head.decoderResult().isSuccess() // else its Content-Length may not even be a number
         && (HttpUtil.getContentLength(head, 0L) > 0 || HttpUtil.isTransferEncodingChunked(head))) {
       bodyRate.start();
     }
-    dispatch(head, route, query, params, refusal);
+    dispatch(Call.routed(head, routes, maxBodyBytes, this::demand));
   }
 
-  private void dispatch(
-      HttpRequest head,
-      Routes.Route route,
-      QueryStringDecoder query,
-      Map<String, String> params,
-      HeadRefusal refusal) {
-    Call call = new Call(head, route, query, params, refusal, maxBodyBytes, this::demand);
+  private void dispatch(Call call) {
     current = call;
     try {
       handlers.execute(() -> run(call));
@@ -388,12 +367,7 @@ final class HttpExchange extends ChannelInboundHandlerAdapter {
       return;
     }
     draining = true; // the rest of the head is dropped
-    dispatch(
-        new DefaultHttpRequest(HttpVersion.HTTP_1_1, NO_METHOD, "/"),
-        routes.timeout(),
-        new QueryStringDecoder("/"),
-        Map.of(),
-        new HeadRefusal(ErrorMapper.headTimeout(), true));
+    dispatch(Call.headTimedOut(routes, maxBodyBytes, this::demand));
   }
 
   @Override
