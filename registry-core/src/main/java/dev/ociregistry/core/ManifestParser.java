@@ -40,7 +40,8 @@ public final class ManifestParser {
       throw ErrorCode.MANIFEST_INVALID.exception(
           "manifest is not valid JSON: " + e.getOriginalMessage());
     } catch (java.io.IOException e) {
-      throw new IllegalStateException(e);
+      // Not Jackson's own: bytes its encoding detection took for UTF-32 that are no characters.
+      throw ErrorCode.MANIFEST_INVALID.exception("manifest is not valid JSON: " + e.getMessage());
     }
     if (root == null || !root.isObject()) {
       throw ErrorCode.MANIFEST_INVALID.exception("manifest is not a JSON object");

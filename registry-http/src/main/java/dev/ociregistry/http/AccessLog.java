@@ -13,7 +13,13 @@ final class AccessLog implements Decorator {
 
   @Override
   public Handler decorate(Routes.Route route, Handler next) {
-    boolean malformed = route.name().equals(Routes.MALFORMED);
+    // What a refused or unfinished head named cannot be trusted, or does not exist.
+    String hidden =
+        switch (route.name()) {
+          case Routes.MALFORMED -> "(malformed request)";
+          case Routes.TIMEOUT -> "(request head timeout)";
+          default -> null;
+        };
     return request -> {
       if (access.isInfoEnabled()) {
         request.onComplete(
@@ -21,7 +27,7 @@ final class AccessLog implements Decorator {
                 access.info(
                     "{} {} {} {} {}ms id={}",
                     request.method(),
-                    malformed ? "(malformed request)" : request.uri(),
+                    hidden != null ? hidden : request.uri(),
                     status,
                     bytes,
                     TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - request.startNanos()),

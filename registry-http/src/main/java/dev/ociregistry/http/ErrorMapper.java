@@ -64,6 +64,19 @@ final class ErrorMapper {
         ErrorCode.UNSUPPORTED, 408, "the request head did not arrive in time", null);
   }
 
+  /** 408: a request body arrived more slowly than the minimum rate. */
+  static RegistryException bodyTooSlow(MinBodyRate rate) {
+    return new RegistryException(
+        ErrorCode.UNSUPPORTED,
+        408,
+        "the request body arrived more slowly than "
+            + rate.bytesPerSecond()
+            + " bytes/s over "
+            + rate.window().toSeconds()
+            + " s",
+        null);
+  }
+
   /** 417: an {@code Expect} other than {@code 100-continue}. */
   static RegistryException expectationFailed(String expectation) {
     return new RegistryException(

@@ -15,17 +15,14 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
-import io.netty.handler.codec.http.QueryStringDecoder;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.ReferenceCountUtil;
 import java.io.IOException;
 import java.nio.channels.ClosedChannelException;
 import java.util.ArrayDeque;
-import java.util.Map;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.slf4j.MDC;
@@ -39,16 +36,13 @@ import org.slf4j.MDC;
  * consumes it ({@link BodyStream}). {@code 100 Continue} is sent when the handler first asks for
  * the body, so a request refused before (405, 401) is answered without its body being sent; an
  * answer given before the body was read closes the connection (after draining, see {@link
- * #closeAfterDraining}).
+ * #closeAfterDraining}). A body that arrives more slowly than {@link MinBodyRate} while it is read
+ * is cut ({@link BodyRateCheck}).
  *
  * <p>Every field is touched on the event loop only; handlers hand back through {@code loop}.
  */
 final class HttpExchange extends ChannelInboundHandlerAdapter {
   private static final Logger log = LoggerFactory.getLogger(HttpExchange.class);
-  private static final AtomicLong REQUEST_IDS = new AtomicLong();
-
-  /** A client's {@code X-Request-Id} longer than this is replaced by one of ours. */
-  private static final int MAX_REQUEST_ID_CHARS = 64;
 
   /** How long the rest of an unwanted request body is read and dropped before closing. */
   private static final int DRAIN_SECONDS = 2;
@@ -59,8 +53,10 @@ final class HttpExchange extends ChannelInboundHandlerAdapter {
   private final Executor loop;
   private final ResponseWriter writer;
   private final HeadDeadline deadline;
+  private final MinBodyRate minBodyRate;
   private final ArrayDeque<Object> pending = new ArrayDeque<>();
   private ChannelHandlerContext ctx;
+  private BodyRateCheck bodyRate;
   private Call current;
   private boolean draining;
 
@@ -76,76 +72,36 @@ final class HttpExchange extends ChannelInboundHandlerAdapter {
       Executor handlers,
       Executor loop,
       ResponseWriter writer,
-      HeadDeadline deadline) {
+      HeadDeadline deadline,
+      MinBodyRate minBodyRate) {
     this.routes = routes;
     this.maxBodyBytes = maxBodyBytes;
     this.handlers = handlers;
     this.loop = loop;
     this.writer = writer;
     this.deadline = deadline;
+    this.minBodyRate = minBodyRate;
   }
 
-  /** One request, from its head to its answer. */
-  private final class Call {
-    final HttpRequest head;
-    final Routes.Route route;
-    final BodyStream body;
-    final Request request;
-
-    /** The connection closes after the answer: what follows this head cannot be trusted. */
-    final boolean closes;
-
-    /** The client waits for {@code 100 Continue} before it sends the body. */
-    boolean expectsContinue;
-
-    boolean bodyEnded;
-    boolean answered;
-
-    /** The answer is written; only the rest of a discarded body is still to come. */
-    boolean written;
-
-    Call(
-        HttpRequest head,
-        Routes.Route route,
-        QueryStringDecoder query,
-        Map<String, String> params,
-        String id,
-        HeadRefusal refusal) {
-      this.head = head;
-      this.route = route;
-      this.closes = refusal != null && refusal.closes();
-      this.body = route.body() == Routes.BodyMode.NONE ? null : new BodyStream(this::demand);
-      this.request =
-          new Request(
-              head,
-              query,
-              params,
-              id,
-              route.body(),
-              body,
-              maxBodyBytes,
-              refusal == null ? null : refusal.reason());
-      this.expectsContinue = HttpUtil.is100ContinueExpected(head);
-    }
-
-    /** Handler thread, through the body: the handler wants (more of) it. */
-    private void demand() {
-      loop.execute(
-          () -> {
-            if (this == current && expectsContinue && !answered) {
-              expectsContinue = false;
-              ctx.writeAndFlush(
-                  new DefaultFullHttpResponse(
-                      HttpVersion.HTTP_1_1, HttpResponseStatus.CONTINUE, Unpooled.EMPTY_BUFFER));
-            }
-            maybeRead();
-          });
-    }
+  /** Handler thread, through the body: the handler wants (more of) it. */
+  private void demand(Call call) {
+    loop.execute(
+        () -> {
+          if (call == current && call.expectsContinue && !call.answered) {
+            call.expectsContinue = false;
+            ctx.writeAndFlush(
+                new DefaultFullHttpResponse(
+                    HttpVersion.HTTP_1_1, HttpResponseStatus.CONTINUE, Unpooled.EMPTY_BUFFER));
+          }
+          maybeRead();
+        });
   }
 
   @Override
   public void handlerAdded(ChannelHandlerContext ctx) {
     this.ctx = ctx;
+    this.bodyRate =
+        new BodyRateCheck(minBodyRate, ctx.executor(), this::readingBody, this::slowBody);
   }
 
   @Override
@@ -187,21 +143,14 @@ final class HttpExchange extends ChannelInboundHandlerAdapter {
   /** A request head: routed, and its handler started at once. */
   private void begin(HttpRequest head) {
     deadline.headArrived();
-    String given = head.headers().get("X-Request-Id");
-    String id =
-        given != null && given.length() <= MAX_REQUEST_ID_CHARS
-            ? given
-            : Long.toString(REQUEST_IDS.incrementAndGet(), 36);
-    var query = new QueryStringDecoder(head.uri());
-    HeadRefusal refusal = HeadRefusal.of(head, query);
-    Routes.Route route = routes.malformed();
-    Map<String, String> params = Map.of();
-    if (refusal == null) {
-      var match = routes.match(head.method(), query.path()).orElse(null);
-      route = match != null ? match.route() : routes.unmatched();
-      params = match != null ? match.params() : params;
+    if (head.decoderResult().isSuccess() // else its Content-Length may not even be a number
+        && (HttpUtil.getContentLength(head, 0L) > 0 || HttpUtil.isTransferEncodingChunked(head))) {
+      bodyRate.start();
     }
-    Call call = new Call(head, route, query, params, id, refusal);
+    dispatch(Call.routed(head, routes, maxBodyBytes, this::demand));
+  }
+
+  private void dispatch(Call call) {
     current = call;
     try {
       handlers.execute(() -> run(call));
@@ -219,6 +168,7 @@ final class HttpExchange extends ChannelInboundHandlerAdapter {
     }
     if (content.content().isReadable()) {
       call.expectsContinue = false; // the client did not wait
+      bodyRate.received(content.content().readableBytes());
     }
     if (call.body != null) {
       call.body.offer(content.content());
@@ -227,6 +177,7 @@ final class HttpExchange extends ChannelInboundHandlerAdapter {
     }
     if (content instanceof LastHttpContent) {
       call.bodyEnded = true;
+      bodyRate.stop();
       if (call.body != null) {
         call.body.end();
       }
@@ -257,6 +208,14 @@ final class HttpExchange extends ChannelInboundHandlerAdapter {
   }
 
   private void respond(Call call, Response response) {
+    respond(call, response, false);
+  }
+
+  /** {@code cut}: the answer is ours, not the handler's, and the connection closes after it. */
+  private void respond(Call call, Response response, boolean cut) {
+    if (call.answered) {
+      return; // the body was too slow and answered 408 while the handler ran
+    }
     if (response == null) {
       ctx.close(); // the request body broke off: nobody to answer
       return;
@@ -266,7 +225,11 @@ final class HttpExchange extends ChannelInboundHandlerAdapter {
     // waiting for 100 Continue will not send it.
     boolean unread = !call.bodyEnded && (call.body != null || call.expectsContinue);
     boolean close =
-        call.closes || call.request.bodyRefused() || unread || !HttpUtil.isKeepAlive(call.head);
+        cut
+            || call.closes
+            || call.request.bodyRefused()
+            || unread
+            || !HttpUtil.isKeepAlive(call.head);
     var headers = response.headers();
     headers.set(Headers.API_VERSION, "registry/2.0");
     headers.set("X-Request-Id", call.request.id());
@@ -305,6 +268,7 @@ final class HttpExchange extends ChannelInboundHandlerAdapter {
    * dropped for a moment.
    */
   private void closeAfterDraining(Call call) {
+    bodyRate.stop();
     if (call.bodyEnded || !(ctx.channel() instanceof DuplexChannel duplex)) {
       ctx.close();
       return;
@@ -344,6 +308,32 @@ final class HttpExchange extends ChannelInboundHandlerAdapter {
     if (ctx.channel().isActive() && wantsRead()) {
       ctx.read();
     }
+    if (current != null && !current.bodyEnded && !readingBody()) {
+      bodyRate.excuse(); // held back by us: this window does not count against the client
+    }
+  }
+
+  /** Whether the current body is being read, so its pace is the client's. */
+  private boolean readingBody() {
+    return current != null
+        && !current.bodyEnded
+        && !current.expectsContinue
+        && !draining
+        && wantsRead();
+  }
+
+  /** The current body arrives too slowly: 408 unless something was answered, then close. */
+  private void slowBody() {
+    log.debug("request body too slow: {}", ctx.channel().remoteAddress());
+    Call call = current;
+    if (call == null || call.answered) {
+      ctx.close();
+      return;
+    }
+    if (call.body != null) {
+      call.body.fail(new IOException("request body too slow")); // the handler stops reading
+    }
+    respond(call, ErrorMapper.render(ErrorMapper.bodyTooSlow(minBodyRate)), true);
   }
 
   @Override
@@ -366,22 +356,23 @@ final class HttpExchange extends ChannelInboundHandlerAdapter {
     }
   }
 
-  /** The request head did not arrive in time: 408 when no request is under way, then close. */
+  /**
+   * The request head did not arrive in time: when no request is under way, answered 408 through the
+   * pseudo-route {@code timeout} (so decorators, the access log, see it), then closed.
+   */
   private void headTimedOut() {
     log.debug("request head not received in time: {}", ctx.channel().remoteAddress());
     if (current != null || draining) {
       ctx.close();
       return;
     }
-    draining = true; // what still arrives is dropped
-    Response response = ErrorMapper.render(ErrorMapper.headTimeout());
-    response.headers().set(Headers.API_VERSION, "registry/2.0");
-    response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
-    writer.write(ctx, response, false).addListener(ChannelFutureListener.CLOSE);
+    draining = true; // the rest of the head is dropped
+    dispatch(Call.headTimedOut(routes, maxBodyBytes, this::demand));
   }
 
   @Override
   public void channelInactive(ChannelHandlerContext ctx) {
+    bodyRate.stop();
     if (current != null && current.body != null) {
       current.body.fail(new ClosedChannelException());
     }

@@ -17,6 +17,9 @@ import java.time.Duration;
  *     the message of the 405 every write and delete route answers
  * @param requestHeadTimeout the time a request head may take from its first byte to its end; then
  *     the connection is answered 408 and closed (see {@link HeadDeadline})
+ * @param maxConnections the connections served at once; more are closed as they are accepted (see
+ *     {@link ConnectionLimit})
+ * @param minBodyRate the slowest a request body may arrive (see {@link MinBodyRate})
  */
 public record HttpOptions(
     boolean deleteEnabled,
@@ -24,12 +27,28 @@ public record HttpOptions(
     Duration idleTimeout,
     boolean serveFallbackTags,
     String writeRefusal,
-    Duration requestHeadTimeout) {
+    Duration requestHeadTimeout,
+    int maxConnections,
+    MinBodyRate minBodyRate) {
 
   /** A request head is a few KiB: even a slow client sends it well within this. */
   public static final Duration DEFAULT_REQUEST_HEAD_TIMEOUT = Duration.ofSeconds(30);
 
-  /** Settings with the default request head timeout. */
+  public static final Duration DEFAULT_IDLE_TIMEOUT = Duration.ofSeconds(120);
+
+  /**
+   * Each connection costs a socket, buffers and possibly a virtual thread: plenty for a team's
+   * clients (each opens a few), and far below the default limit of open files a service gets.
+   */
+  public static final int DEFAULT_MAX_CONNECTIONS = 4096;
+
+  public HttpOptions {
+    if (maxConnections < 1) {
+      throw new IllegalArgumentException("the connection limit must be at least 1");
+    }
+  }
+
+  /** Settings with the default timeouts and limits. */
   public HttpOptions(
       boolean deleteEnabled,
       int maxManifestBytes,
@@ -42,11 +61,13 @@ public record HttpOptions(
         idleTimeout,
         serveFallbackTags,
         writeRefusal,
-        DEFAULT_REQUEST_HEAD_TIMEOUT);
+        DEFAULT_REQUEST_HEAD_TIMEOUT,
+        DEFAULT_MAX_CONNECTIONS,
+        MinBodyRate.DEFAULT);
   }
 
   public static HttpOptions defaults() {
     return new HttpOptions(
-        true, ManifestParser.MAX_MANIFEST_BYTES, Duration.ofSeconds(120), true, null);
+        true, ManifestParser.MAX_MANIFEST_BYTES, DEFAULT_IDLE_TIMEOUT, true, null);
   }
 }

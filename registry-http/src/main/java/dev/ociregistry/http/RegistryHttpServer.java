@@ -55,6 +55,7 @@ public final class RegistryHttpServer implements AutoCloseable {
   private final Routes routes;
   private final HttpOptions options;
   private final ExecutorService handlers = Executors.newVirtualThreadPerTaskExecutor();
+  private final ConnectionLimit connectionLimit;
   private EventLoopGroup group;
   private Channel channel;
 
@@ -70,6 +71,7 @@ public final class RegistryHttpServer implements AutoCloseable {
       HttpOptions options,
       MeterRegistry meters) {
     this.options = options;
+    this.connectionLimit = new ConnectionLimit(options.maxConnections());
     // The first decorator is the outermost: the access log sees refusals too.
     var decorators = new ArrayList<Decorator>();
     decorators.add(new AccessLog());
@@ -98,6 +100,7 @@ public final class RegistryHttpServer implements AutoCloseable {
             .group(group)
             .channel(NioServerSocketChannel.class)
             .option(ChannelOption.SO_BACKLOG, 1024)
+            .handler(connectionLimit)
             .childOption(ChannelOption.AUTO_READ, false)
             .childOption(ChannelOption.TCP_NODELAY, true)
             .childOption(
@@ -121,7 +124,7 @@ public final class RegistryHttpServer implements AutoCloseable {
   private void pipeline(Channel ch) {
     ChannelPipeline p = ch.pipeline();
     var deadline = new HeadDeadline(options.requestHeadTimeout());
-    p.addLast(new IdleStateHandler(options.idleTimeout().toSeconds(), 0, 0, TimeUnit.SECONDS))
+    p.addLast(new IdleStateHandler(options.idleTimeout().toNanos(), 0, 0, TimeUnit.NANOSECONDS))
         .addLast(deadline)
         .addLast(codec())
         .addLast(new ChunkedWriteHandler());
@@ -134,7 +137,8 @@ public final class RegistryHttpServer implements AutoCloseable {
             handlers,
             ch.eventLoop(),
             new ResponseWriter(zeroCopy, handlers, ch.eventLoop()),
-            deadline));
+            deadline,
+            options.minBodyRate()));
   }
 
   /** HTTP/1.1 parsing and encoding, with the limits above. */

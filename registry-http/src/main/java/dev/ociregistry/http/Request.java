@@ -38,7 +38,9 @@ public final class Request {
   private final RegistryException rejection;
   private volatile boolean bodyRefused;
   private byte[] bytes;
-  private Completion completion;
+
+  /** Volatile: a 408 for a too slow body completes the request while its handler still runs. */
+  private volatile Completion completion;
 
   /**
    * {@code body} is null for routes without one; {@code rejection} is set only for requests that

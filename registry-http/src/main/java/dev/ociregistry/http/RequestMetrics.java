@@ -3,11 +3,15 @@ package dev.ociregistry.http;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 
 /** {@code http.server.requests}, tagged by route name (never the raw path), method and status. */
 final class RequestMetrics implements Decorator {
+  private static final Set<String> KNOWN_METHODS =
+      Set.of("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT");
+
   private final MeterRegistry meters;
   private final Map<String, Timer> timers = new ConcurrentHashMap<>();
 
@@ -21,10 +25,18 @@ final class RequestMetrics implements Decorator {
     return request -> {
       request.onComplete(
           (status, bytes) ->
-              record(
-                  name, request.method().name(), status, System.nanoTime() - request.startNanos()));
+              record(name, method(request), status, System.nanoTime() - request.startNanos()));
       return next.handle(request);
     };
+  }
+
+  /**
+   * The method tag: any token is a method to the decoder, so unknown ones share one tag, or a
+   * client could make a timer per name it invents.
+   */
+  private static String method(Request request) {
+    String name = request.method().name();
+    return KNOWN_METHODS.contains(name) ? name : "other";
   }
 
   private void record(String route, String method, int status, long nanos) {

@@ -53,8 +53,8 @@ import java.util.regex.Pattern;
  * The kinds are what {@link WriteRefusal} goes by: read-only and mirror registries refuse WRITE and
  * DELETE routes, and a registry with deletes disabled refuses DELETE routes. Requests no row
  * matches go to the pseudo-route {@code unmatched} (404, or 405 for a known path), requests that
- * cannot be parsed (400) or expect what HTTP/1.1 does not define (417) to {@code malformed};
- * decorators see those too.
+ * cannot be parsed (400) or expect what HTTP/1.1 does not define (417) to {@code malformed}, heads
+ * that did not arrive in time (408) to {@code timeout}; decorators see those too.
  *
  * <p>Names contain slashes, so each pattern anchors on the fixed suffix and takes the name
  * greedily: the path is in effect parsed from the right.
@@ -65,6 +65,9 @@ public final class Routes {
 
   /** The pseudo-route of requests that could not be parsed. */
   public static final String MALFORMED = "malformed";
+
+  /** The pseudo-route of request heads that did not arrive in time (408). */
+  public static final String TIMEOUT = "timeout";
 
   /** How a route takes its request body. */
   public enum BodyMode {
@@ -123,6 +126,7 @@ public final class Routes {
   private final List<Row> rows;
   private final Route unmatched;
   private final Route malformed;
+  private final Route timeout;
 
   public Routes(
       BaseHandler base,
@@ -159,12 +163,14 @@ public final class Routes {
     this.rows = routes.stream().map(Row::new).toList();
     this.unmatched = new Route(UNMATCHED, null, null, NONE, READ, this::unmatched);
     this.malformed = new Route(MALFORMED, null, null, NONE, READ, Routes::malformed);
+    this.timeout = new Route(TIMEOUT, null, null, NONE, READ, Routes::malformed);
   }
 
-  private Routes(List<Row> rows, Route unmatched, Route malformed) {
+  private Routes(List<Row> rows, Route unmatched, Route malformed, Route timeout) {
     this.rows = rows;
     this.unmatched = unmatched;
     this.malformed = malformed;
+    this.timeout = timeout;
   }
 
   /**
@@ -175,7 +181,8 @@ public final class Routes {
     return new Routes(
         rows.stream().map(r -> new Row(decorate(r.route(), decorators), r.groups())).toList(),
         decorate(unmatched, decorators),
-        decorate(malformed, decorators));
+        decorate(malformed, decorators),
+        decorate(timeout, decorators));
   }
 
   private static Route decorate(Route route, List<Decorator> decorators) {
@@ -215,6 +222,11 @@ public final class Routes {
     return malformed;
   }
 
+  /** The pseudo-route of request heads that did not arrive in time. */
+  public Route timeout() {
+    return timeout;
+  }
+
   private Response unmatched(Request request) {
     String path = request.path();
     throw rows.stream().anyMatch(r -> r.route().pattern().matcher(path).matches())
@@ -222,6 +234,7 @@ public final class Routes {
         : ErrorMapper.noSuchEndpoint(path);
   }
 
+  /** The refused and the timed-out: the answer was decided before the handler. */
   private static Response malformed(Request request) {
     throw request.rejection();
   }

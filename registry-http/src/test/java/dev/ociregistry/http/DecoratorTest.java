@@ -28,6 +28,7 @@ import io.netty.handler.codec.http.HttpMethod;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterEach;
@@ -107,6 +108,34 @@ class DecoratorTest {
   }
 
   @Test
+  void aHeadTimeoutIsInTheAccessLogUnderItsPseudoRoute() {
+    var appender = new ListAppender<ILoggingEvent>();
+    appender.start();
+    var logger = (Logger) LoggerFactory.getLogger("access");
+    Level level = logger.getLevel();
+    logger.setLevel(Level.INFO);
+    logger.addAppender(appender);
+    try {
+      connection =
+          new TestConnection(
+              things(List.of(new AccessLog())),
+              1024,
+              true,
+              HttpOptions.DEFAULT_REQUEST_HEAD_TIMEOUT);
+      connection.channel.freezeTime();
+      connection.send("GET /v2/a/things/1 HTTP/1.1\r\nHost: x\r\nX-Secret: ");
+      connection.channel.advanceTimeBy(30, TimeUnit.SECONDS);
+      assertEquals(408, connection.responses(1).get(0).status());
+      connection.pumpUntil(() -> appender.list.size() == 1);
+      String line = appender.list.get(0).getFormattedMessage();
+      assertTrue(line.matches("- \\(request head timeout\\) 408 \\d+ \\d+ms id=\\w+"), line);
+    } finally {
+      logger.detachAppender(appender);
+      logger.setLevel(level);
+    }
+  }
+
+  @Test
   void metricsAreTaggedByRouteNameNeverByPath() {
     var meters = new SimpleMeterRegistry();
     connection = new TestConnection(things(List.of(new RequestMetrics(meters))));
@@ -131,6 +160,25 @@ class DecoratorTest {
         assertFalse(tag.getValue().contains("/"), "a path in a tag: " + tag);
       }
     }
+  }
+
+  @Test
+  void methodsAClientInventsShareOneTag() {
+    var meters = new SimpleMeterRegistry();
+    connection = new TestConnection(things(List.of(new RequestMetrics(meters))));
+    connection.send(
+        "BREW /v2/a/things/1 HTTP/1.1\r\nHost: x\r\n\r\n"
+            + "SNIFF /v2/a/things/1 HTTP/1.1\r\nHost: x\r\n\r\n"
+            + "GET /v2/a/things/1 HTTP/1.1\r\nHost: x\r\n\r\n");
+    connection.responses(3);
+    connection.pumpUntil(
+        () ->
+            meters.find("http.server.requests").timers().stream().mapToLong(t -> t.count()).sum()
+                == 3);
+    Map<String, Long> counts =
+        meters.find("http.server.requests").timers().stream()
+            .collect(Collectors.toMap(t -> t.getId().getTag("method"), t -> t.count()));
+    assertEquals(Map.of("other", 2L, "GET", 1L), counts);
   }
 
   private static Routes registryTable() {

@@ -58,6 +58,15 @@ final class TestConnection implements AutoCloseable {
   }
 
   TestConnection(Routes routes, int maxBodyBytes, boolean zeroCopy, Duration headTimeout) {
+    this(routes, maxBodyBytes, zeroCopy, headTimeout, MinBodyRate.DEFAULT);
+  }
+
+  TestConnection(
+      Routes routes,
+      int maxBodyBytes,
+      boolean zeroCopy,
+      Duration headTimeout,
+      MinBodyRate minBodyRate) {
     var deadline = new HeadDeadline(headTimeout);
     channel = new EmbeddedChannel(false, false);
     channel.config().setAutoRead(false);
@@ -87,7 +96,8 @@ final class TestConnection implements AutoCloseable {
                 threads,
                 loopTasks::add,
                 new ResponseWriter(zeroCopy, threads, loopTasks::add),
-                deadline));
+                deadline,
+                minBodyRate));
     try {
       channel.register();
     } catch (Exception e) {

@@ -11,7 +11,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.Map;
-import java.util.StringJoiner;
 import java.util.TreeMap;
 
 /**
@@ -29,9 +28,34 @@ public final class ConfigLoader {
 
   private ConfigLoader() {}
 
-  /** Loads {@code file} (or the defaults when null) with overrides from {@code env}. */
+  /**
+   * Loads {@code file} (or the defaults when null) with overrides from {@code env}.
+   *
+   * @throws IOException when the file cannot be read
+   * @throws InvalidConfigException when it is not YAML, or a value has the wrong type
+   */
   public static RegistryConfig load(Path file, Map<String, String> env) throws IOException {
-    JsonNode tree = file == null ? null : YAML.readTree(Files.readAllBytes(file));
+    return parse(file == null ? null : Files.readAllBytes(file), env);
+  }
+
+  /**
+   * Loads the YAML {@code yaml} (or the defaults when null) with overrides from {@code env}.
+   *
+   * @throws InvalidConfigException when it is not YAML, or a value has the wrong type
+   */
+  public static RegistryConfig parse(byte[] yaml, Map<String, String> env) {
+    try {
+      return read(yaml, env);
+    } catch (JsonMappingException e) {
+      throw new InvalidConfigException(
+          "invalid configuration: " + key(e) + ": " + firstLine(e.getOriginalMessage()));
+    } catch (IOException e) { // not YAML: the parser's message has the line and column
+      throw new InvalidConfigException("invalid configuration: " + firstLine(e.getMessage()));
+    }
+  }
+
+  private static RegistryConfig read(byte[] yaml, Map<String, String> env) throws IOException {
+    JsonNode tree = yaml == null ? null : YAML.readTree(yaml);
     ObjectNode root = tree instanceof ObjectNode o ? o : JsonNodeFactory.instance.objectNode();
     // Sorted so that a parent key (REGISTRY_STORAGE) is applied before its children.
     for (var entry : new TreeMap<>(env).entrySet()) {
@@ -43,24 +67,27 @@ public final class ConfigLoader {
             entry.getValue());
       }
     }
-    try {
-      return YAML.treeToValue(root, RegistryConfig.class);
-    } catch (JsonMappingException e) {
-      throw new IllegalArgumentException(
-          key(e) + ": " + e.getOriginalMessage().replaceAll("\\s+", " "), e); // one line
-    }
+    return YAML.treeToValue(root, RegistryConfig.class);
   }
 
-  /** The configuration key a mapping failure is at, e.g. {@code validation.disabled}. */
+  /** The dotted key a mapping failure is about, as written in the file. */
   private static String key(JsonMappingException e) {
-    var key = new StringJoiner(".");
-    for (var reference : e.getPath()) {
-      key.add(
-          reference.getFieldName() != null
-              ? reference.getFieldName()
-              : String.valueOf(reference.getIndex()));
+    var key = new StringBuilder();
+    for (JsonMappingException.Reference ref : e.getPath()) {
+      if (!key.isEmpty()) {
+        key.append('.');
+      }
+      key.append(ref.getFieldName() != null ? ref.getFieldName() : "[" + ref.getIndex() + "]");
     }
-    return key.length() == 0 ? "configuration" : key.toString();
+    return key.isEmpty() ? "(top level)" : key.toString();
+  }
+
+  private static String firstLine(String message) {
+    if (message == null) {
+      return "unreadable";
+    }
+    int end = message.indexOf('\n');
+    return end < 0 ? message : message.substring(0, end);
   }
 
   private static void apply(ObjectNode root, String[] path, String value) {

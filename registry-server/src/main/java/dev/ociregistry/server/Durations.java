@@ -1,6 +1,7 @@
 package dev.ociregistry.server;
 
 import java.time.Duration;
+import java.time.format.DateTimeParseException;
 import java.util.Locale;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -18,7 +19,21 @@ public final class Durations implements ITypeConverter<Duration> {
     return parse(value);
   }
 
+  /**
+   * The duration {@code value} spells.
+   *
+   * @throws IllegalArgumentException when it is not one, or too long to count in seconds
+   */
   public static Duration parse(String value) {
+    try {
+      return parseOrThrow(value);
+    } catch (DateTimeParseException | ArithmeticException | NumberFormatException e) {
+      throw new IllegalArgumentException(
+          "not a duration: " + value + " (e.g. 90s, 30m, 1h30m, 7d)", e);
+    }
+  }
+
+  private static Duration parseOrThrow(String value) {
     String text = value.trim().toLowerCase(Locale.ROOT);
     if (text.startsWith("p")) {
       return Duration.parse(text.toUpperCase(Locale.ROOT));

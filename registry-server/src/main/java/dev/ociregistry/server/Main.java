@@ -16,6 +16,9 @@ import picocli.CommandLine.ParseResult;
       CommandLine.HelpCommand.class
     })
 public final class Main {
+  /** The exit status of a start refused for its configuration. */
+  static final int EXIT_INVALID_CONFIG = 2;
+
   public static void main(String[] args) {
     System.exit(commandLine().execute(args));
   }
@@ -26,8 +29,9 @@ public final class Main {
   }
 
   /**
-   * A configuration the registry cannot run with (what {@code IllegalArgumentException} stands for
-   * at start) is one line naming the key, not a stack trace; anything else is left to picocli.
+   * A configuration the registry cannot run with ({@link InvalidConfigException}, and any {@code
+   * IllegalArgumentException} at start) is one line naming the key, not a stack trace; anything
+   * else is left to picocli.
    */
   private static int configurationError(Exception e, CommandLine command, ParseResult parsed)
       throws Exception {
@@ -35,6 +39,6 @@ public final class Main {
       throw e;
     }
     command.getErr().println("registry: " + e.getMessage());
-    return command.getCommandSpec().exitCodeOnExecutionException();
+    return EXIT_INVALID_CONFIG;
   }
 }

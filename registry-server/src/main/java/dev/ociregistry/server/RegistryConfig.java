@@ -2,6 +2,8 @@ package dev.ociregistry.server;
 
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.annotation.JsonProperty;
+import dev.ociregistry.http.HttpOptions;
+import dev.ociregistry.http.MinBodyRate;
 import dev.ociregistry.storage.driver.s3.S3Settings;
 import java.net.InetSocketAddress;
 import java.net.URI;
@@ -24,7 +26,7 @@ public record RegistryConfig(
 
   public RegistryConfig {
     log = log == null ? new Log(null) : log;
-    http = http == null ? new Http(null) : http;
+    http = http == null ? new Http(null, null, null, null) : http;
     storage = storage == null ? new Storage(null, null, null, null, null) : storage;
     referrers = referrers == null ? new Referrers(null) : referrers;
     gc = gc == null ? new Gc(null, null, null, null, null) : gc;
@@ -38,11 +40,22 @@ public record RegistryConfig(
     }
   }
 
-  /** {@code addr} is {@code host:port} or {@code :port}, as in registry:2. */
+  /**
+   * {@code addr} is {@code host:port} or {@code :port}, as in registry:2. The rest are this
+   * registry's own keys, against clients that hold connections open (see {@link HttpLimits}).
+   */
   @JsonIgnoreProperties(ignoreUnknown = true)
-  public record Http(String addr) {
+  public record Http(
+      String addr,
+      Timeouts timeouts,
+      @JsonProperty("maxconnections") Integer maxConnections,
+      @JsonProperty("minbodyrate") BodyRate minBodyRate) {
     public Http {
       addr = addr == null || addr.isBlank() ? ":5000" : addr.trim();
+      timeouts = timeouts == null ? new Timeouts(null, null) : timeouts;
+      maxConnections =
+          maxConnections == null ? HttpOptions.DEFAULT_MAX_CONNECTIONS : maxConnections;
+      minBodyRate = minBodyRate == null ? new BodyRate(null, null) : minBodyRate;
     }
 
     public InetSocketAddress socketAddress() {
@@ -56,6 +69,41 @@ public record RegistryConfig(
         host = host.substring(1, host.length() - 1);
       }
       return host.isEmpty() ? new InetSocketAddress(port) : new InetSocketAddress(host, port);
+    }
+  }
+
+  /**
+   * {@code http.timeouts}: {@code requesthead}, the time a request head may take from its first
+   * byte (then 408); {@code idle}, the time a connection may send nothing while the server waits
+   * for it.
+   */
+  @JsonIgnoreProperties(ignoreUnknown = true)
+  public record Timeouts(@JsonProperty("requesthead") String requestHead, String idle) {
+    public Timeouts {
+      requestHead =
+          requestHead == null || requestHead.isBlank()
+              ? HttpOptions.DEFAULT_REQUEST_HEAD_TIMEOUT.toSeconds() + "s"
+              : requestHead;
+      idle =
+          idle == null || idle.isBlank()
+              ? HttpOptions.DEFAULT_IDLE_TIMEOUT.toSeconds() + "s"
+              : idle;
+    }
+  }
+
+  /**
+   * {@code http.minbodyrate}: a request body arriving more slowly than {@code bytespersecond},
+   * averaged over {@code window}, is cut (0 turns the check off).
+   */
+  @JsonIgnoreProperties(ignoreUnknown = true)
+  public record BodyRate(@JsonProperty("bytespersecond") Long bytesPerSecond, String window) {
+    public BodyRate {
+      bytesPerSecond =
+          bytesPerSecond == null ? MinBodyRate.DEFAULT.bytesPerSecond() : bytesPerSecond;
+      window =
+          window == null || window.isBlank()
+              ? MinBodyRate.DEFAULT.window().toSeconds() + "s"
+              : window;
     }
   }
 

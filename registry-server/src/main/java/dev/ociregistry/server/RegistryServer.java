@@ -56,6 +56,7 @@ public final class RegistryServer implements AutoCloseable {
     if (config.isReadOnly() && config.proxy() != null && config.proxy().enabled()) {
       throw new IllegalArgumentException("a mirror caches what it pulls: it cannot be read-only");
     }
+    HttpLimits limits = HttpLimits.of(config.http()); // before anything starts
     var store = store(config);
     IndexValidation indexes = config.validation().indexValidation();
     if (indexes != IndexValidation.ALL) {
@@ -74,7 +75,7 @@ public final class RegistryServer implements AutoCloseable {
         new HttpOptions(
             config.storage().delete().enabled(),
             ManifestParser.MAX_MANIFEST_BYTES,
-            HttpOptions.defaults().idleTimeout(),
+            limits.idleTimeout(),
             config.referrers().tagschema(),
             config.isReadOnly()
                 ? "the registry is in read-only mode"
@@ -82,7 +83,10 @@ public final class RegistryServer implements AutoCloseable {
                     ? "the registry is a pull-through mirror of "
                         + config.proxy().remoteUrl()
                         + "; push there"
-                    : null);
+                    : null,
+            limits.requestHeadTimeout(),
+            limits.maxConnections(),
+            limits.minBodyRate());
     var http = new RegistryHttpServer(store, blobs, manifests, options, null);
     InetSocketAddress bound = http.start(config.http().socketAddress());
     log.info(

@@ -40,7 +40,7 @@ class MainTest {
             .setOut(new PrintWriter(out))
             .execute("serve", "--config", file.toString());
 
-    assertEquals(1, status);
+    assertEquals(Main.EXIT_INVALID_CONFIG, status);
     assertEquals(
         "registry: validation.manifests.indexes.platforms must be all, none or list, not some\n",
         err.toString());

@@ -127,7 +127,13 @@ public final class UploadHandler {
    * it is read).
    */
   static ChunkRange contentRange(Request request) {
-    String header = request.headers().get(HttpHeaderNames.CONTENT_RANGE);
+    return contentRange(
+        request.headers().get(HttpHeaderNames.CONTENT_RANGE),
+        request.headers().get(HttpHeaderNames.CONTENT_LENGTH));
+  }
+
+  /** {@link #contentRange(Request)} from the two headers' values (either may be null). */
+  static ChunkRange contentRange(String header, String length) {
     if (header == null || header.isBlank()) {
       return null;
     }
@@ -146,10 +152,10 @@ public final class UploadHandler {
     try {
       long start = Long.parseLong(spec.substring(0, dash).trim());
       long end = Long.parseLong(spec.substring(dash + 1).trim());
-      if (start < 0 || end < start - 1) {
+      // The end's next byte must be countable: no upload reaches Long.MAX_VALUE bytes.
+      if (start < 0 || end < start - 1 || end == Long.MAX_VALUE) {
         throw invalidRange(header);
       }
-      String length = request.headers().get(HttpHeaderNames.CONTENT_LENGTH);
       if (length != null && Long.parseLong(length.trim()) != end - start + 1) {
         throw invalidRange(header);
       }
