@@ -76,13 +76,13 @@ start = time.time()
 live = None  # the last acknowledged tag, until the loop deletes its manifest
 for i in range(1, iterations + 1):
     if live:
-        # The previous image, still tagged and live: a collection that listed the repository
-        # before its push has had time to finish deleting by now.
-        time.sleep(0.05)
-        problem = pulls(live)
-        if problem:
-            broken.append((live, problem))
-            print(f"BROKEN {live}: {problem}", file=sys.stderr)
+        # The previous image is still tagged and live, so its base layer must answer: a
+        # collection that listed the repository before its push must not have deleted the link.
+        s, _, _ = call("HEAD", f"/v2/{repo}/blobs/{base['digest']}")
+        if s != 200:
+            problem = pulls(live)
+            broken.append((live, problem or f"base layer HEAD {s}"))
+            print(f"BROKEN {live}: {problem or s}", file=sys.stderr)
     live = None
     # delete the last image that uses the base layer, then push a rebuild on it
     s, _, _ = call("DELETE", f"/v2/{repo}/manifests/{previous}")
