@@ -77,6 +77,7 @@ public final class RegistryHttpServer implements AutoCloseable {
       decorators.add(new RequestMetrics(meters));
     }
     decorators.add(new WriteRefusal(options.writeRefusal(), options.deleteEnabled()));
+    decorators.add(new SpaceRefusal(store.freeSpaceFloor()));
     this.routes =
         new Routes(
                 new BaseHandler(),

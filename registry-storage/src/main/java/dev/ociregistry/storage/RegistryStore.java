@@ -15,8 +15,14 @@ public final class RegistryStore {
   private final ReferrerStore referrers;
   private final Catalog catalog;
   private final TemporaryFiles temporaryFiles;
+  private final FreeSpaceFloor freeSpaceFloor;
 
   public RegistryStore(StorageDriver driver, Options options) {
+    this(driver, options, FreeSpaceFloor.NONE);
+  }
+
+  /** {@code freeSpaceFloor}: when writes are refused for lack of space (filesystem stores). */
+  public RegistryStore(StorageDriver driver, Options options, FreeSpaceFloor freeSpaceFloor) {
     driver = new ValidatingDriver(driver);
     driver =
         options.cacheTtl().isZero()
@@ -26,11 +32,12 @@ public final class RegistryStore {
     this.driver = driver;
     this.blobs = new BlobStore(driver, options.redirect());
     this.ingest = new BlobIngest(driver, blobs);
-    this.uploads = new UploadStore(driver, ingest);
+    this.uploads = new UploadStore(driver, ingest, options.maxBlobBytes());
     this.manifests = new ManifestStore(driver, blobs, ingest, options.manifestCacheBytes());
     this.referrers = new ReferrerStore(driver, manifests);
     this.catalog = new Catalog(driver);
     this.temporaryFiles = new TemporaryFiles(driver);
+    this.freeSpaceFloor = freeSpaceFloor;
   }
 
   /** Link contents and blob stats kept by the {@link CachingDriver}. */
@@ -43,8 +50,24 @@ public final class RegistryStore {
    * @param manifestCacheBytes memory for manifest contents (immutable, cached by digest)
    * @param cacheTtl how long other processes' changes to links may take to show here; zero disables
    *     the link and stat cache
+   * @param maxBlobBytes the largest blob a client may upload ({@link #UNLIMITED} for no limit)
    */
-  public record Options(boolean redirect, long manifestCacheBytes, Duration cacheTtl) {
+  public record Options(
+      boolean redirect, long manifestCacheBytes, Duration cacheTtl, long maxBlobBytes) {
+    /** No maximum blob size. */
+    public static final long UNLIMITED = Long.MAX_VALUE;
+
+    public Options {
+      if (maxBlobBytes <= 0) {
+        throw new IllegalArgumentException("the maximum blob size must be positive");
+      }
+    }
+
+    /** Without a maximum blob size. */
+    public Options(boolean redirect, long manifestCacheBytes, Duration cacheTtl) {
+      this(redirect, manifestCacheBytes, cacheTtl, UNLIMITED);
+    }
+
     public static Options defaults() {
       return new Options(false, 64L * 1024 * 1024, Duration.ofSeconds(1));
     }
@@ -77,6 +100,11 @@ public final class RegistryStore {
 
   public Catalog catalog() {
     return catalog;
+  }
+
+  /** Checked before each client write: refuses it while the volume is nearly full. */
+  public FreeSpaceFloor freeSpaceFloor() {
+    return freeSpaceFloor;
   }
 
   /** Leftovers of crashed writes, for garbage collection. */

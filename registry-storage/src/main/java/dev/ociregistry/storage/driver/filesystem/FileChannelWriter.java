@@ -1,6 +1,7 @@
 package dev.ociregistry.storage.driver.filesystem;
 
 import dev.ociregistry.storage.driver.FileWriter;
+import dev.ociregistry.storage.driver.InsufficientStorageException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
@@ -125,6 +126,14 @@ final class FileChannelWriter implements FileWriter {
   @Override
   public void write(ByteBuffer src) throws IOException {
     ensureOpen();
+    try {
+      fill(src);
+    } catch (IOException e) {
+      throw InsufficientStorageException.ifDiskFull(e);
+    }
+  }
+
+  private void fill(ByteBuffer src) throws IOException {
     while (src.hasRemaining()) {
       ByteBuffer buffer = buffer();
       int n = Math.min(buffer.remaining(), src.remaining());
@@ -145,8 +154,12 @@ final class FileChannelWriter implements FileWriter {
   @Override
   public void commit() throws IOException {
     ensureOpen();
-    drain();
-    channel.force(false);
+    try {
+      drain();
+      channel.force(false);
+    } catch (IOException e) {
+      throw InsufficientStorageException.ifDiskFull(e);
+    }
     unflushed = 0;
   }
 
@@ -181,6 +194,8 @@ final class FileChannelWriter implements FileWriter {
     closed = true;
     try {
       drain();
+    } catch (IOException e) {
+      throw InsufficientStorageException.ifDiskFull(e);
     } finally {
       awaitQuietly();
       closeChannels();
