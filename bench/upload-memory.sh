@@ -8,7 +8,8 @@
 #   bench/upload-memory.sh --smoke     8 uploads of 4 MiB, 1 round, 2 s wait
 #
 # Environment: UPLOADS, SIZE_MIB, CHUNK_MIB, ROUNDS, SETTLE_S override the sizes;
-# REGISTRY_JAVA_OPTS is passed to the JVM by the launcher (to compare options).
+# REGISTRY_JAVA_OPTS is passed to the JVM by the launcher (to compare options); with
+# -XX:NativeMemoryTracking=summary in it, the JVM's own accounting is printed after each burst.
 set -euo pipefail
 shopt -s inherit_errexit
 
@@ -61,6 +62,15 @@ done
 curl -sf -o /dev/null "http://127.0.0.1:$port/v2/"
 pid=$server # the launcher execs the JVM
 
+# With -XX:NativeMemoryTracking=summary in REGISTRY_JAVA_OPTS: where the JVM's memory is.
+nmt() {
+  case "${REGISTRY_JAVA_OPTS:-}" in
+    *NativeMemoryTracking*)
+      "$JAVA_HOME/bin/jcmd" "$pid" VM.native_memory summary |
+        grep -E '^-? *(Total|Java Heap|Class|Thread|Code|GC|Other|Metaspace) ' | sed 's/^/    NMT /'
+      ;;
+  esac
+}
 kib() { sed -n "s/^$1:[[:space:]]*\([0-9]*\) kB/\1/p" "/proc/$pid/status"; }
 mib() { echo $(( $1 / 1024 )); }
 
@@ -81,6 +91,7 @@ for round in $(seq 1 "$ROUNDS"); do
       "$CHUNK_MIB" 2>"$work/client.err") || { cat "$work/client.err" >&2; result="$result (FAILED)"; }
     printf '%-6s %-11s %-30s %14s %14s\n' "$round" "$mode" "$result" \
       "$(mib "$(kib VmHWM)")" "$(mib "$(kib VmRSS)")"
+    nmt
   done
 done
 sleep "$SETTLE_S"
@@ -88,6 +99,7 @@ echo "RSS ${SETTLE_S} s after the last burst: $(mib "$(kib VmRSS)") MiB"
 "$JAVA_HOME/bin/jcmd" "$pid" GC.run >/dev/null
 sleep 2
 echo "RSS after a full GC (jcmd GC.run): $(mib "$(kib VmRSS)") MiB"
+nmt
 "$JAVA_HOME/bin/jcmd" "$pid" GC.heap_info | sed -n '1,3p'
 peak=$(sort -k2 -n "$work/rss.log" | tail -1 | cut -d' ' -f2)
 echo "highest sampled RSS overall: $(mib "${peak:-0}") MiB"

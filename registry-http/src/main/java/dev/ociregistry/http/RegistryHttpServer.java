@@ -103,7 +103,10 @@ public final class RegistryHttpServer implements AutoCloseable {
             .childOption(ChannelOption.TCP_NODELAY, true)
             .childOption(
                 ChannelOption.RECVBUF_ALLOCATOR,
-                new AdaptiveRecvByteBufAllocator(512, 16 * 1024, MAX_BODY_PIECE_BYTES))
+                // One socket read per demand: with several, a single demand could queue megabytes
+                // of an upload's body (as much as the socket buffer holds).
+                new AdaptiveRecvByteBufAllocator(512, 16 * 1024, MAX_BODY_PIECE_BYTES)
+                    .maxMessagesPerRead(1))
             .childHandler(
                 new ChannelInitializer<SocketChannel>() {
                   @Override

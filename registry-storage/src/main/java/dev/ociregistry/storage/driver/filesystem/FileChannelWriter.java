@@ -33,14 +33,18 @@ import java.util.concurrent.atomic.AtomicInteger;
  * that starts inside a block) goes through the page cache. {@link #commit()} makes both durable.
  */
 final class FileChannelWriter implements FileWriter {
-  /** Size of each buffer: a multiple of {@link #BLOCK_BYTES}. */
-  static final int BUFFER_BYTES = 2 * 1024 * 1024;
+  /**
+   * Size of each buffer: a multiple of {@link #BLOCK_BYTES}. Native memory, per upload in progress:
+   * large enough that a direct write costs little per byte, small enough that many parallel uploads
+   * stay within the memory budget (docs/architecture.md, Memory).
+   */
+  static final int BUFFER_BYTES = 1024 * 1024;
 
   /**
-   * Buffers per writer, taken as needed: one is being filled while the others wait for or are in
-   * their write, so a disk that stalls for a moment does not stall the caller.
+   * Buffers per writer, taken as needed: one is being filled while the other is in its write, so
+   * hashing and the disk overlap.
    */
-  static final int BUFFERS = 3;
+  static final int BUFFERS = 2;
 
   /** Direct I/O alignment of offsets, lengths and memory; a multiple of every usual block size. */
   static final int BLOCK_BYTES = 4096;
@@ -49,9 +53,10 @@ final class FileChannelWriter implements FileWriter {
   private static final long FLUSH_EVERY_BYTES = 32L * 1024 * 1024;
 
   /**
-   * Free buffers kept for reuse (allocating and zeroing 2 MiB of native memory per upload adds up).
+   * Free buffers kept for reuse (allocating and zeroing native memory per upload adds up); few, so
+   * that what a burst of uploads took is given back once the garbage collector frees the rest.
    */
-  private static final int POOLED_BUFFERS_MAX = 32;
+  private static final int POOLED_BUFFERS_MAX = 8;
 
   /**
    * {@code com.sun.nio.file.ExtendedOpenOption.DIRECT}, looked up by name: it lives in {@code
