@@ -45,10 +45,11 @@ public final class RegistryHttpServer implements AutoCloseable {
   static final int MAX_HEADER_BYTES = 32 * 1024;
 
   /**
-   * Largest piece of a request body handed on at once (Netty's default is 8 KiB): uploads arrive in
-   * pieces as large as the socket read, so a 256 MiB layer is not 32,768 hand-overs.
+   * Largest piece of a request body handed on at once (Netty's default is 8 KiB), and of a socket
+   * read: a 256 MiB layer is 1,024 hand-overs, not 32,768, and an upload's body queued in memory
+   * stays within {@link BodyStream#HIGH_WATER_BYTES} plus one piece.
    */
-  static final int MAX_BODY_PIECE_BYTES = 1024 * 1024;
+  static final int MAX_BODY_PIECE_BYTES = 256 * 1024;
 
   private static final int SHUTDOWN_GRACE_SECONDS = 5;
 

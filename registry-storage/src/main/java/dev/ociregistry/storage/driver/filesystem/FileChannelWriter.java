@@ -10,16 +10,15 @@ import java.nio.file.Files;
 import java.nio.file.OpenOption;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
-import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.Executor;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The {@link FilesystemDriver}'s writer. Bytes are gathered into buffers in turn; a full buffer is
@@ -53,10 +52,11 @@ final class FileChannelWriter implements FileWriter {
   private static final long FLUSH_EVERY_BYTES = 32L * 1024 * 1024;
 
   /**
-   * Free buffers kept for reuse (allocating and zeroing native memory per upload adds up); few, so
-   * that what a burst of uploads took is given back once the garbage collector frees the rest.
+   * Free buffers kept for reuse: enough for the writers of 32 uploads at once, so that a burst
+   * reuses buffers rather than leaving them as garbage; all are given back after 10 s unused.
    */
-  private static final int POOLED_BUFFERS_MAX = 8;
+  static final BufferPool BUFFER_POOL =
+      new BufferPool(BUFFER_BYTES, BLOCK_BYTES, 64, Duration.ofSeconds(10));
 
   /**
    * {@code com.sun.nio.file.ExtendedOpenOption.DIRECT}, looked up by name: it lives in {@code
@@ -64,8 +64,6 @@ final class FileChannelWriter implements FileWriter {
    */
   static final OpenOption DIRECT = directOption();
 
-  private static final ConcurrentLinkedQueue<ByteBuffer> POOL = new ConcurrentLinkedQueue<>();
-  private static final AtomicInteger POOLED = new AtomicInteger();
   private static final Executor WRITES = Executors.newVirtualThreadPerTaskExecutor();
 
   private final Path file;
@@ -209,7 +207,7 @@ final class FileChannelWriter implements FileWriter {
 
   private ByteBuffer buffer() {
     if (buffers[current] == null) {
-      buffers[current] = takeBuffer();
+      buffers[current] = BUFFER_POOL.take();
     }
     return buffers[current];
   }
@@ -301,7 +299,7 @@ final class FileChannelWriter implements FileWriter {
   private void closeChannels() throws IOException {
     for (int i = 0; i < buffers.length; i++) {
       if (buffers[i] != null) {
-        returnBuffer(buffers[i]);
+        BUFFER_POOL.give(buffers[i]);
         buffers[i] = null;
       }
     }
@@ -315,23 +313,6 @@ final class FileChannelWriter implements FileWriter {
   private void ensureOpen() throws IOException {
     if (closed) {
       throw new IOException("writer of " + file + " is closed");
-    }
-  }
-
-  private static ByteBuffer takeBuffer() {
-    ByteBuffer buffer = POOL.poll();
-    if (buffer != null) {
-      POOLED.decrementAndGet();
-      return buffer.clear();
-    }
-    return ByteBuffer.allocateDirect(BUFFER_BYTES + BLOCK_BYTES).alignedSlice(BLOCK_BYTES);
-  }
-
-  private static void returnBuffer(ByteBuffer buffer) {
-    if (POOLED.incrementAndGet() <= POOLED_BUFFERS_MAX) {
-      POOL.add(buffer);
-    } else {
-      POOLED.decrementAndGet();
     }
   }
 }
