@@ -32,6 +32,13 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void theSpelledOutDefaultConfigurationHasTheDefaultUploadLimits() throws Exception {
+    RegistryConfig config = ConfigLoader.load(Path.of("../config/registry.yaml"), Map.of());
+    assertEquals(RegistryStore.Options.UNLIMITED, config.storage().maxBlobBytes());
+    assertEquals(new FreeSpaceFloor.Floor(0, 1), config.storage().filesystem().freeSpaceFloor());
+  }
+
+  @Test
   void uploadLimitsComeFromTheEnvironmentWithUnits() throws Exception {
     RegistryConfig config =
         ConfigLoader.load(
