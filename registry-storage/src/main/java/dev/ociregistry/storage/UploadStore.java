@@ -48,8 +48,11 @@ import java.util.concurrent.locks.ReentrantLock;
  * a filesystem is written by one process only (several instances share S3, DESIGN §7).
  */
 public final class UploadStore {
-  /** Size of the copy buffer between the request body and storage. */
-  static final int COPY_BUFFER_BYTES = 256 * 1024;
+  /**
+   * Size of the copy buffer between the request body and storage, one per request: small, since
+   * chunked pushes make many requests and each buffer is heap garbage after its request.
+   */
+  static final int COPY_BUFFER_BYTES = 64 * 1024;
 
   private final StorageDriver driver;
   private final BlobIngest ingest;
