@@ -14,8 +14,12 @@ COPY --from=build /src/registry-server/target/lib/ /opt/registry/lib/
 COPY --from=build /src/registry-server/target/registry-server.jar /opt/registry/
 COPY config/registry.yaml /etc/docker/registry/config.yml
 ENV REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY=/var/lib/registry
+# Memory: the same defaults as ./registry; why each, in docs/architecture.md (Memory). The heap
+# (and with it the direct-memory cap) follows the container's memory limit.
+ENV MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=131072
 USER registry
 VOLUME /var/lib/registry
 EXPOSE 5000
-ENTRYPOINT ["java", "-jar", "/opt/registry/registry-server.jar"]
+ENTRYPOINT ["java", "-XX:+UseG1GC", "-XX:MaxRAMPercentage=40", "-Xms32m", \
+    "-XX:G1PeriodicGCInterval=15000", "-jar", "/opt/registry/registry-server.jar"]
 CMD ["serve", "--config", "/etc/docker/registry/config.yml"]

@@ -3,6 +3,8 @@ package dev.ociregistry.http;
 import dev.ociregistry.core.ErrorCode;
 import dev.ociregistry.core.Json;
 import dev.ociregistry.core.RegistryException;
+import dev.ociregistry.storage.BlobTooLargeException;
+import dev.ociregistry.storage.driver.InsufficientStorageException;
 import dev.ociregistry.storage.driver.InvalidPathException;
 import dev.ociregistry.storage.driver.PathNotFoundException;
 import dev.ociregistry.storage.driver.StorageUnavailableException;
@@ -103,6 +105,23 @@ final class ErrorMapper {
         null);
   }
 
+  /** 413: an upload over the maximum blob size. */
+  static RegistryException blobTooLarge(BlobTooLargeException e) {
+    return new RegistryException(
+        ErrorCode.SIZE_INVALID,
+        413,
+        e.getMessage() + " (storage.maxblobsize)",
+        Map.of("limit", e.limit()));
+  }
+
+  /**
+   * 507: the storage volume is (nearly) full. {@code DENIED}, the spec's code for a refused
+   * operation; the status tells clients and proxies that storage, not the request, is the cause.
+   */
+  static RegistryException insufficientStorage(InsufficientStorageException e) {
+    return new RegistryException(ErrorCode.DENIED, 507, e.getMessage(), null);
+  }
+
   /**
    * The answer to a handler's failure, or null when there is nobody to answer: the request body
    * broke off because the client went away.
@@ -110,6 +129,11 @@ final class ErrorMapper {
   static Response toResponse(Exception e, Request request) {
     return switch (e) {
       case RegistryException r -> render(r);
+      case BlobTooLargeException b -> render(blobTooLarge(b));
+      case InsufficientStorageException s -> {
+        log.warn("write refused for {} {}: {}", request.method(), request.path(), s.getMessage());
+        yield render(insufficientStorage(s));
+      }
       case StorageUnavailableException u -> {
         log.warn(
             "storage unavailable for {} {}: {}", request.method(), request.path(), u.getMessage());

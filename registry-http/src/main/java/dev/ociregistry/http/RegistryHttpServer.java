@@ -45,10 +45,11 @@ public final class RegistryHttpServer implements AutoCloseable {
   static final int MAX_HEADER_BYTES = 32 * 1024;
 
   /**
-   * Largest piece of a request body handed on at once (Netty's default is 8 KiB): uploads arrive in
-   * pieces as large as the socket read, so a 256 MiB layer is not 32,768 hand-overs.
+   * Largest piece of a request body handed on at once (Netty's default is 8 KiB), and of a socket
+   * read: a 256 MiB layer is 1,024 hand-overs, not 32,768, and an upload's body queued in memory
+   * stays within {@link BodyStream#HIGH_WATER_BYTES} plus one piece.
    */
-  static final int MAX_BODY_PIECE_BYTES = 1024 * 1024;
+  static final int MAX_BODY_PIECE_BYTES = 256 * 1024;
 
   private static final int SHUTDOWN_GRACE_SECONDS = 5;
 
@@ -79,6 +80,7 @@ public final class RegistryHttpServer implements AutoCloseable {
       decorators.add(new RequestMetrics(meters));
     }
     decorators.add(new WriteRefusal(options.writeRefusal(), options.deleteEnabled()));
+    decorators.add(new SpaceRefusal(store.freeSpaceFloor()));
     this.routes =
         new Routes(
                 new BaseHandler(),
@@ -105,7 +107,10 @@ public final class RegistryHttpServer implements AutoCloseable {
             .childOption(ChannelOption.TCP_NODELAY, true)
             .childOption(
                 ChannelOption.RECVBUF_ALLOCATOR,
-                new AdaptiveRecvByteBufAllocator(512, 16 * 1024, MAX_BODY_PIECE_BYTES))
+                // One socket read per demand: with several, a single demand could queue megabytes
+                // of an upload's body (as much as the socket buffer holds).
+                new AdaptiveRecvByteBufAllocator(512, 16 * 1024, MAX_BODY_PIECE_BYTES)
+                    .maxMessagesPerRead(1))
             .childHandler(
                 new ChannelInitializer<SocketChannel>() {
                   @Override

@@ -21,11 +21,14 @@ import dev.ociregistry.http.handlers.ManifestHandler;
 import dev.ociregistry.http.handlers.ReferrerHandler;
 import dev.ociregistry.http.handlers.TagHandler;
 import dev.ociregistry.http.handlers.UploadHandler;
+import dev.ociregistry.storage.FreeSpaceFloor;
+import dev.ociregistry.storage.driver.InsufficientStorageException;
 import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.Tag;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.netty.handler.codec.http.HttpMethod;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -222,6 +225,52 @@ class DecoratorTest {
         assertEquals("the registry is in read-only mode", e.getMessage());
       }
     }
+  }
+
+  @Test
+  void aNearlyFullVolumeRefusesWritesButNotReadsDeletesOrCancels() throws Exception {
+    long[] free = {100};
+    var floor =
+        new FreeSpaceFloor(
+            new FreeSpaceFloor.Volume() {
+              @Override
+              public long usableBytes() {
+                return free[0];
+              }
+
+              @Override
+              public long totalBytes() {
+                return 1000;
+              }
+            },
+            new FreeSpaceFloor.Floor(50, 0),
+            Duration.ZERO);
+    var refusal = new SpaceRefusal(floor);
+    var refused = new java.util.TreeSet<String>();
+    for (long room : new long[] {100, 49}) {
+      free[0] = room;
+      for (Route route : registryTable().routes()) {
+        Handler decorated = refusal.decorate(route, r -> Response.ok());
+        try {
+          assertEquals(200, decorated.handle(null).status().code());
+        } catch (InsufficientStorageException e) {
+          assertEquals(49, room, route.name());
+          assertEquals(
+              "not enough free space on the storage volume: 49 bytes free, floor 50 bytes",
+              e.getMessage());
+          refused.add(route.name());
+        }
+      }
+    }
+    assertEquals(
+        java.util.Set.of("manifest.put", "upload.complete", "upload.patch", "upload.start"),
+        refused,
+        "writes are refused; reads, deletes and upload cancels go on");
+    Route first = registryTable().routes().get(0);
+    assertSame(
+        first.handler(),
+        new SpaceRefusal(FreeSpaceFloor.NONE).decorate(first, first.handler()),
+        "without a floor nothing is wrapped");
   }
 
   @Test

@@ -2,9 +2,12 @@ package dev.ociregistry.http;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.ociregistry.core.ErrorCode;
+import dev.ociregistry.storage.BlobTooLargeException;
+import dev.ociregistry.storage.driver.InsufficientStorageException;
 import dev.ociregistry.storage.driver.InvalidPathException;
 import dev.ociregistry.storage.driver.PathNotFoundException;
 import dev.ociregistry.storage.driver.StorageUnavailableException;
@@ -72,6 +75,43 @@ class ErrorMapperTest {
             new UpstreamUnavailableException("401 from registry-1", null), request(null));
     assertEquals(503, upstream.status().code());
     assertTrue(text(upstream).contains("\"message\":\"upstream registry: 401 from registry-1\""));
+  }
+
+  @Test
+  void anUploadOverTheMaximumBlobSizeIs413NamingTheLimit() {
+    Response r = ErrorMapper.toResponse(new BlobTooLargeException(1024), request(null));
+    assertEquals(413, r.status().code());
+    assertEquals(
+        "{\"errors\":[{\"code\":\"SIZE_INVALID\",\"message\":\"blob is larger than the maximum"
+            + " blob size of 1024 bytes (storage.maxblobsize)\",\"detail\":{\"limit\":1024}}]}",
+        text(r));
+  }
+
+  @Test
+  void aFullStorageVolumeIs507Denied() {
+    Response floor =
+        ErrorMapper.toResponse(
+            new InsufficientStorageException(
+                "not enough free space on the storage volume: 5 bytes free, floor 10 bytes", null),
+            request(null));
+    assertEquals(507, floor.status().code());
+    assertTrue(text(floor).contains("\"code\":\"DENIED\""), text(floor));
+    assertTrue(text(floor).contains("5 bytes free, floor 10 bytes"), text(floor));
+
+    IOException enospc =
+        InsufficientStorageException.ifDiskFull(new IOException("No space left on device"));
+    Response full = ErrorMapper.toResponse(enospc, request(new BodyStream(() -> {})));
+    assertEquals(507, full.status().code());
+    assertTrue(text(full).contains("the storage volume is full"), text(full));
+  }
+
+  @Test
+  void onlyDiskFullErrorsBecomeInsufficientStorage() {
+    var other = new IOException("Input/output error");
+    assertSame(other, InsufficientStorageException.ifDiskFull(other));
+    assertTrue(
+        InsufficientStorageException.ifDiskFull(new IOException("Disk quota exceeded"))
+            instanceof InsufficientStorageException);
   }
 
   @Test

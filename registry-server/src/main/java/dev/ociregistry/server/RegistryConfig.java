@@ -4,6 +4,8 @@ import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import dev.ociregistry.http.HttpOptions;
 import dev.ociregistry.http.MinBodyRate;
+import dev.ociregistry.storage.FreeSpaceFloor;
+import dev.ociregistry.storage.RegistryStore;
 import dev.ociregistry.storage.driver.s3.S3Settings;
 import java.net.InetSocketAddress;
 import java.net.URI;
@@ -27,7 +29,7 @@ public record RegistryConfig(
   public RegistryConfig {
     log = log == null ? new Log(null) : log;
     http = http == null ? new Http(null, null, null, null) : http;
-    storage = storage == null ? new Storage(null, null, null, null, null) : storage;
+    storage = storage == null ? new Storage(null, null, null, null, null, null) : storage;
     referrers = referrers == null ? new Referrers(null) : referrers;
     gc = gc == null ? new Gc(null, null, null, null, null) : gc;
     validation = validation == null ? new Validation(null, null) : validation;
@@ -107,29 +109,65 @@ public record RegistryConfig(
     }
   }
 
+  /**
+   * {@code maxblobsize} (this registry's own key): the largest blob a client may upload, as a size
+   * ({@code 10GiB}); larger uploads are answered 413 and removed. Unlimited by default (or 0), as
+   * in registry:2: images with layers of tens of GiB exist, and the filesystem's free-space floor,
+   * not a blob size, is what protects the disk.
+   */
   @JsonIgnoreProperties(ignoreUnknown = true)
   public record Storage(
-      Filesystem filesystem, S3 s3, Delete delete, Maintenance maintenance, Cache cache) {
+      Filesystem filesystem,
+      S3 s3,
+      Delete delete,
+      Maintenance maintenance,
+      Cache cache,
+      @JsonProperty("maxblobsize") String maxBlobSize) {
     public Storage {
       cache = cache == null ? new Cache(null) : cache;
       maintenance = maintenance == null ? new Maintenance(null) : maintenance;
-      filesystem = filesystem == null ? new Filesystem(null) : filesystem;
+      filesystem = filesystem == null ? new Filesystem(null, null) : filesystem;
       delete = delete == null ? new Delete(true) : delete;
+      maxBlobSize = maxBlobSize == null || maxBlobSize.isBlank() ? "0" : maxBlobSize.trim();
+    }
+
+    /** The maximum blob size in bytes, {@link RegistryStore.Options#UNLIMITED} for none. */
+    public long maxBlobBytes() {
+      long bytes = Sizes.parse("storage.maxblobsize", maxBlobSize);
+      return bytes == 0 ? RegistryStore.Options.UNLIMITED : bytes;
     }
   }
 
+  /**
+   * {@code minfreespace} (this registry's own key): while the volume holding the root directory has
+   * less free space than this, writes are refused with 507 and reads go on. A size ({@code 1GiB})
+   * or a share of the volume ({@code 1%}, the default: it scales from small test volumes to large
+   * disks); 0 turns the check off.
+   */
   @JsonIgnoreProperties(ignoreUnknown = true)
-  public record Filesystem(@JsonProperty("rootdirectory") String rootDirectory) {
+  public record Filesystem(
+      @JsonProperty("rootdirectory") String rootDirectory,
+      @JsonProperty("minfreespace") String minFreeSpace) {
     /** The embedded default: a directory beside where the registry is started. */
     public static final String DEFAULT_ROOT = "./data";
+
+    public static final String DEFAULT_MIN_FREE_SPACE = "1%";
 
     public Filesystem {
       rootDirectory =
           rootDirectory == null || rootDirectory.isBlank() ? DEFAULT_ROOT : rootDirectory;
+      minFreeSpace =
+          minFreeSpace == null || minFreeSpace.isBlank()
+              ? DEFAULT_MIN_FREE_SPACE
+              : minFreeSpace.trim();
     }
 
     public Path root() {
       return Path.of(rootDirectory);
+    }
+
+    public FreeSpaceFloor.Floor freeSpaceFloor() {
+      return Sizes.floor("storage.filesystem.minfreespace", minFreeSpace);
     }
   }
 
@@ -209,7 +247,8 @@ public record RegistryConfig(
             storage.s3(),
             storage.delete(),
             new Maintenance(new Readonly(true)),
-            storage.cache()),
+            storage.cache(),
+            storage.maxBlobSize()),
         referrers,
         gc,
         proxy,

@@ -7,6 +7,7 @@ import dev.ociregistry.gc.GcProgress;
 import dev.ociregistry.http.HttpOptions;
 import dev.ociregistry.http.RegistryHttpServer;
 import dev.ociregistry.storage.BlobSource;
+import dev.ociregistry.storage.FreeSpaceFloor;
 import dev.ociregistry.storage.GcHandshake;
 import dev.ociregistry.storage.IndexValidation;
 import dev.ociregistry.storage.ManifestSource;
@@ -152,6 +153,7 @@ public final class RegistryServer implements AutoCloseable {
     var s3 = config.storage().s3();
     StorageDriver driver;
     boolean redirect = false;
+    FreeSpaceFloor floor = FreeSpaceFloor.NONE;
     if (s3 != null && s3.bucket() != null) {
       driver = new S3Driver(s3.settings());
       redirect = s3.settings().redirect();
@@ -159,6 +161,7 @@ public final class RegistryServer implements AutoCloseable {
       var root = config.storage().filesystem().root();
       if (!config.isReadOnly()) {
         Files.createDirectories(root);
+        floor = FreeSpaceFloor.of(root, config.storage().filesystem().freeSpaceFloor());
       }
       driver = new FilesystemDriver(root);
     }
@@ -172,7 +175,9 @@ public final class RegistryServer implements AutoCloseable {
             redirect,
             defaults.manifestCacheBytes(),
             Durations.parse(config.storage().cache().ttl()),
-            indexes));
+            indexes,
+            config.storage().maxBlobBytes()),
+        floor);
   }
 
   private static String describe(RegistryConfig.Storage storage) {

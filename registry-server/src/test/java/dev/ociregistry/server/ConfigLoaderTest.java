@@ -6,7 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.ociregistry.core.Platform;
+import dev.ociregistry.storage.FreeSpaceFloor;
 import dev.ociregistry.storage.IndexValidation;
+import dev.ociregistry.storage.RegistryStore;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -27,6 +29,63 @@ class ConfigLoaderTest {
     assertEquals(Path.of("./data"), config.storage().filesystem().root());
     assertTrue(config.storage().delete().enabled());
     assertEquals("info", config.log().level());
+  }
+
+  @Test
+  void uploadLimitsDefaultToNoMaximumBlobSizeAndAOnePercentFloor() throws Exception {
+    RegistryConfig config = ConfigLoader.load(null, Map.of());
+    assertEquals(RegistryStore.Options.UNLIMITED, config.storage().maxBlobBytes());
+    assertEquals(new FreeSpaceFloor.Floor(0, 1), config.storage().filesystem().freeSpaceFloor());
+  }
+
+  @Test
+  void theSpelledOutDefaultConfigurationHasTheDefaultUploadLimits() throws Exception {
+    RegistryConfig config = ConfigLoader.load(Path.of("../config/registry.yaml"), Map.of());
+    assertEquals(RegistryStore.Options.UNLIMITED, config.storage().maxBlobBytes());
+    assertEquals(new FreeSpaceFloor.Floor(0, 1), config.storage().filesystem().freeSpaceFloor());
+  }
+
+  @Test
+  void uploadLimitsComeFromTheEnvironmentWithUnits() throws Exception {
+    RegistryConfig config =
+        ConfigLoader.load(
+            null,
+            Map.of(
+                "REGISTRY_STORAGE_MAXBLOBSIZE", "10GiB",
+                "REGISTRY_STORAGE_FILESYSTEM_MINFREESPACE", "512m"));
+    assertEquals(10L << 30, config.storage().maxBlobBytes());
+    assertEquals(
+        new FreeSpaceFloor.Floor(512L << 20, 0), config.storage().filesystem().freeSpaceFloor());
+    assertEquals(
+        new FreeSpaceFloor.Floor(0, 2.5),
+        ConfigLoader.load(null, Map.of("REGISTRY_STORAGE_FILESYSTEM_MINFREESPACE", "2.5%"))
+            .storage()
+            .filesystem()
+            .freeSpaceFloor());
+    assertEquals(
+        FreeSpaceFloor.Floor.NONE,
+        ConfigLoader.load(null, Map.of("REGISTRY_STORAGE_FILESYSTEM_MINFREESPACE", "0"))
+            .storage()
+            .filesystem()
+            .freeSpaceFloor());
+  }
+
+  @Test
+  void sizesAreBinaryAndInvalidOnesAreNamed() {
+    assertEquals(1024, Sizes.parse("k", "1k"));
+    assertEquals(1024, Sizes.parse("k", "1KiB"));
+    assertEquals(1024, Sizes.parse("k", "1 KB"));
+    assertEquals(3L << 40, Sizes.parse("k", "3T"));
+    assertEquals(123, Sizes.parse("k", "123"));
+    var e =
+        org.junit.jupiter.api.Assertions.assertThrows(
+            IllegalArgumentException.class, () -> Sizes.parse("storage.maxblobsize", "ten"));
+    assertEquals(
+        "storage.maxblobsize is not a size: ten (e.g. 1073741824, 512MiB, 10GiB)", e.getMessage());
+    org.junit.jupiter.api.Assertions.assertThrows(
+        IllegalArgumentException.class, () -> Sizes.parse("k", "99999999999T"));
+    org.junit.jupiter.api.Assertions.assertThrows(
+        IllegalArgumentException.class, () -> Sizes.floor("k", "100%"));
   }
 
   @Test

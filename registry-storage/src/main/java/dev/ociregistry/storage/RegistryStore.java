@@ -17,8 +17,14 @@ public final class RegistryStore {
   private final TemporaryFiles temporaryFiles;
   private final GcHandshake handshake;
   private final Inspection inspection;
+  private final FreeSpaceFloor freeSpaceFloor;
 
   public RegistryStore(StorageDriver driver, Options options) {
+    this(driver, options, FreeSpaceFloor.NONE);
+  }
+
+  /** {@code freeSpaceFloor}: when writes are refused for lack of space (filesystem stores). */
+  public RegistryStore(StorageDriver driver, Options options, FreeSpaceFloor freeSpaceFloor) {
     // What a push checks after pinning, and the handshake itself, are read past the cache.
     StorageDriver direct = new ValidatingDriver(driver);
     driver =
@@ -30,7 +36,7 @@ public final class RegistryStore {
     this.handshake = new GcHandshake(direct, GcHandshake.DEFAULT_STALE);
     this.blobs = new BlobStore(driver, direct, handshake, options.redirect());
     this.ingest = new BlobIngest(driver, blobs, handshake);
-    this.uploads = new UploadStore(driver, ingest);
+    this.uploads = new UploadStore(driver, ingest, options.maxBlobBytes());
     this.manifests =
         new ManifestStore(
             driver,
@@ -43,6 +49,7 @@ public final class RegistryStore {
     this.catalog = new Catalog(driver);
     this.temporaryFiles = new TemporaryFiles(driver);
     this.inspection = new Inspection(driver);
+    this.freeSpaceFloor = freeSpaceFloor;
   }
 
   /** Link contents and blob stats kept by the {@link CachingDriver}. */
@@ -56,12 +63,37 @@ public final class RegistryStore {
    * @param cacheTtl how long other processes' changes to links may take to show here; zero disables
    *     the link and stat cache
    * @param indexValidation which children of a pushed index must be in the repository
+   * @param maxBlobBytes the largest blob a client may upload ({@link #UNLIMITED} for no limit)
    */
   public record Options(
       boolean redirect,
       long manifestCacheBytes,
       Duration cacheTtl,
-      IndexValidation indexValidation) {
+      IndexValidation indexValidation,
+      long maxBlobBytes) {
+    /** No maximum blob size. */
+    public static final long UNLIMITED = Long.MAX_VALUE;
+
+    public Options {
+      if (maxBlobBytes <= 0) {
+        throw new IllegalArgumentException("the maximum blob size must be positive");
+      }
+    }
+
+    /** Every index child required, no maximum blob size. */
+    public Options(boolean redirect, long manifestCacheBytes, Duration cacheTtl) {
+      this(redirect, manifestCacheBytes, cacheTtl, IndexValidation.ALL);
+    }
+
+    /** No maximum blob size. */
+    public Options(
+        boolean redirect,
+        long manifestCacheBytes,
+        Duration cacheTtl,
+        IndexValidation indexValidation) {
+      this(redirect, manifestCacheBytes, cacheTtl, indexValidation, UNLIMITED);
+    }
+
     public static Options defaults() {
       return new Options(false, 64L * 1024 * 1024, Duration.ofSeconds(1), IndexValidation.ALL);
     }
@@ -99,6 +131,11 @@ public final class RegistryStore {
   /** The collector's side of the handshake with writes in progress. */
   public GcHandshake handshake() {
     return handshake;
+  }
+
+  /** Checked before each client write: refuses it while the volume is nearly full. */
+  public FreeSpaceFloor freeSpaceFloor() {
+    return freeSpaceFloor;
   }
 
   /** Leftovers of crashed writes, for garbage collection. */

@@ -48,11 +48,15 @@ import java.util.concurrent.locks.ReentrantLock;
  * a filesystem is written by one process only (several instances share S3, DESIGN §7).
  */
 public final class UploadStore {
-  /** Size of the copy buffer between the request body and storage. */
-  static final int COPY_BUFFER_BYTES = 256 * 1024;
+  /**
+   * Size of the copy buffer between the request body and storage, one per request: small, since
+   * chunked pushes make many requests and each buffer is heap garbage after its request.
+   */
+  static final int COPY_BUFFER_BYTES = 64 * 1024;
 
   private final StorageDriver driver;
   private final BlobIngest ingest;
+  private final long maxBlobBytes;
 
   /** Running hashes; read and written only under the session's lock. */
   private final Cache<UploadId, HashState> hashes =
@@ -61,9 +65,27 @@ public final class UploadStore {
   /** The sessions some request of this process is using, with the number of those requests. */
   private final ConcurrentHashMap<UploadId, Active> active = new ConcurrentHashMap<>();
 
-  UploadStore(StorageDriver driver, BlobIngest ingest) {
+  /** {@code maxBlobBytes}: the largest upload, see {@link #refuseOversized}. */
+  UploadStore(StorageDriver driver, BlobIngest ingest, long maxBlobBytes) {
     this.driver = driver;
     this.ingest = ingest;
+    this.maxBlobBytes = maxBlobBytes;
+  }
+
+  /**
+   * Refuses a request body whose declared length alone is over the maximum blob size, before any of
+   * it is read; the session named, if any, is removed, since it can never complete. A body without
+   * a declared length, or one that only takes the upload's total over the limit, is cut while it is
+   * written ({@link #append}).
+   */
+  public void refuseOversized(RepositoryName repository, UploadId sessionOrNull, long declaredBytes)
+      throws IOException {
+    if (declaredBytes > maxBlobBytes) {
+      if (sessionOrNull != null) {
+        cancel(repository, sessionOrNull);
+      }
+      throw new BlobTooLargeException(maxBlobBytes);
+    }
   }
 
   /** Where an upload session stands: the bytes received so far. */
@@ -136,7 +158,9 @@ public final class UploadStore {
    * the length is wrong) the upload stays where the previous chunk ended. With {@code
    * expectedOffset >= 0} (a {@code Content-Range} was sent) the chunk must start exactly where the
    * upload stands, else {@code 416}; with {@code expectedLength >= 0} it must have that many bytes,
-   * else {@code 416} as well.
+   * else {@code 416} as well. A chunk that takes the upload over the maximum blob size (known from
+   * {@code expectedLength} before reading, else as soon as the bytes go over) ends the session:
+   * {@link BlobTooLargeException}, and the session's data is removed.
    */
   public Status append(
       RepositoryName repository,
@@ -168,6 +192,10 @@ public final class UploadStore {
       throw ErrorCode.RANGE_INVALID.exception(
           "chunk starts at " + expectedOffset + " but the upload has " + size + " bytes");
     }
+    if (expectedLength >= 0 && size + expectedLength > maxBlobBytes) {
+      cancel(repository, id);
+      throw new BlobTooLargeException(maxBlobBytes);
+    }
     HashState state = hashes.get(id, k -> new HashState());
     catchUp(repository, id, state, size);
     MessageDigest hashBefore = copyOf(state.sha256);
@@ -176,7 +204,7 @@ public final class UploadStore {
     try {
       BlobIngest.Sink sink = ingest.append(repository, id, state.sha256);
       try {
-        copy(body, sink, expectedLength);
+        copy(body, sink, expectedLength, maxBlobBytes - size);
         if (expectedLength >= 0 && sink.written() != expectedLength) {
           throw ErrorCode.RANGE_INVALID.exception(
               "the chunk has "
@@ -197,6 +225,9 @@ public final class UploadStore {
           e.addSuppressed(abortFailure);
           hashes.invalidate(id); // storage may now hold bytes the hash has not seen
         }
+        if (e instanceof BlobTooLargeException) {
+          cancel(repository, id); // it can never complete: no partial blob is kept
+        }
         throw e;
       }
     } finally {
@@ -204,14 +235,21 @@ public final class UploadStore {
     }
   }
 
-  /** Copies the body into the sink; stops at more than {@code limit} bytes. */
-  private static void copy(InputStream body, BlobIngest.Sink sink, long limit) throws IOException {
+  /**
+   * Copies the body into the sink; stops at more than {@code limit} bytes ({@code 416}), or more
+   * than {@code room} (the maximum blob size less what the upload holds).
+   */
+  private void copy(InputStream body, BlobIngest.Sink sink, long limit, long room)
+      throws IOException {
     byte[] buffer = new byte[COPY_BUFFER_BYTES];
     int n;
     while ((n = body.read(buffer)) > 0) {
       if (limit >= 0 && sink.written() + n > limit) {
         throw ErrorCode.RANGE_INVALID.exception(
             "the chunk is longer than its Content-Range says (" + limit + " bytes)");
+      }
+      if (sink.written() + n > room) {
+        throw new BlobTooLargeException(maxBlobBytes);
       }
       sink.write(buffer, 0, n);
     }

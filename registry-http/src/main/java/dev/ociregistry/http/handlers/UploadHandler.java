@@ -43,6 +43,9 @@ public final class UploadHandler {
     String digestParam = request.query("digest");
     // Validated before anything is created, so a refused request leaves no session behind.
     Digest digest = digestParam == null ? null : Digest.parse(digestParam);
+    if (digest != null) {
+      uploads.refuseOversized(name, null, declaredLength(request));
+    }
     UploadStore.Status session = uploads.start(name);
     if (digest != null) {
       try {
@@ -61,6 +64,7 @@ public final class UploadHandler {
     RepositoryName name = request.name();
     UploadId id = UploadId.parse(request.param("id"));
     ChunkRange range = contentRange(request);
+    uploads.refuseOversized(name, id, declaredLength(request));
     return accepted(
         name,
         range == null
@@ -78,6 +82,7 @@ public final class UploadHandler {
     }
     Digest digest = Digest.parse(digestParam);
     ChunkRange range = contentRange(request);
+    uploads.refuseOversized(name, id, declaredLength(request));
     if (range != null) {
       uploads.append(name, id, request.body(), range.start(), range.length());
     }
@@ -115,6 +120,16 @@ public final class UploadHandler {
         .header(HttpHeaderNames.LOCATION, "/v2/" + name + "/blobs/uploads/" + s.id())
         .header(HttpHeaderNames.RANGE, "0-" + Math.max(0, s.size() - 1))
         .header(Headers.UPLOAD_UUID, s.id());
+  }
+
+  /** The body's declared {@code Content-Length}, or -1 without one. */
+  private static long declaredLength(Request request) {
+    String length = request.headers().get(HttpHeaderNames.CONTENT_LENGTH);
+    try {
+      return length == null ? -1 : Long.parseLong(length.trim());
+    } catch (NumberFormatException e) {
+      return -1; // the HTTP decoder refuses such a request before it gets here
+    }
   }
 
   /** Where a chunk goes, from its {@code Content-Range}: first byte and length. */

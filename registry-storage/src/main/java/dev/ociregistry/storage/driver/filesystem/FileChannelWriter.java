@@ -1,6 +1,7 @@
 package dev.ociregistry.storage.driver.filesystem;
 
 import dev.ociregistry.storage.driver.FileWriter;
+import dev.ociregistry.storage.driver.InsufficientStorageException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
@@ -9,16 +10,15 @@ import java.nio.file.Files;
 import java.nio.file.OpenOption;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
-import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.Executor;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The {@link FilesystemDriver}'s writer. Bytes are gathered into buffers in turn; a full buffer is
@@ -32,14 +32,18 @@ import java.util.concurrent.atomic.AtomicInteger;
  * that starts inside a block) goes through the page cache. {@link #commit()} makes both durable.
  */
 final class FileChannelWriter implements FileWriter {
-  /** Size of each buffer: a multiple of {@link #BLOCK_BYTES}. */
-  static final int BUFFER_BYTES = 2 * 1024 * 1024;
+  /**
+   * Size of each buffer: a multiple of {@link #BLOCK_BYTES}. Native memory, per upload in progress:
+   * large enough that a direct write costs little per byte, small enough that many parallel uploads
+   * stay within the memory budget (docs/architecture.md, Memory).
+   */
+  static final int BUFFER_BYTES = 1024 * 1024;
 
   /**
-   * Buffers per writer, taken as needed: one is being filled while the others wait for or are in
-   * their write, so a disk that stalls for a moment does not stall the caller.
+   * Buffers per writer, taken as needed: one is being filled while the other is in its write, so
+   * hashing and the disk overlap.
    */
-  static final int BUFFERS = 3;
+  static final int BUFFERS = 2;
 
   /** Direct I/O alignment of offsets, lengths and memory; a multiple of every usual block size. */
   static final int BLOCK_BYTES = 4096;
@@ -48,9 +52,11 @@ final class FileChannelWriter implements FileWriter {
   private static final long FLUSH_EVERY_BYTES = 32L * 1024 * 1024;
 
   /**
-   * Free buffers kept for reuse (allocating and zeroing 2 MiB of native memory per upload adds up).
+   * Free buffers kept for reuse: enough for the writers of 32 uploads at once, so that a burst
+   * reuses buffers rather than leaving them as garbage; all are given back after 10 s unused.
    */
-  private static final int POOLED_BUFFERS_MAX = 32;
+  static final BufferPool BUFFER_POOL =
+      new BufferPool(BUFFER_BYTES, BLOCK_BYTES, 64, Duration.ofSeconds(10));
 
   /**
    * {@code com.sun.nio.file.ExtendedOpenOption.DIRECT}, looked up by name: it lives in {@code
@@ -58,8 +64,6 @@ final class FileChannelWriter implements FileWriter {
    */
   static final OpenOption DIRECT = directOption();
 
-  private static final ConcurrentLinkedQueue<ByteBuffer> POOL = new ConcurrentLinkedQueue<>();
-  private static final AtomicInteger POOLED = new AtomicInteger();
   private static final Executor WRITES = Executors.newVirtualThreadPerTaskExecutor();
 
   private final Path file;
@@ -125,6 +129,14 @@ final class FileChannelWriter implements FileWriter {
   @Override
   public void write(ByteBuffer src) throws IOException {
     ensureOpen();
+    try {
+      fill(src);
+    } catch (IOException e) {
+      throw InsufficientStorageException.ifDiskFull(e);
+    }
+  }
+
+  private void fill(ByteBuffer src) throws IOException {
     while (src.hasRemaining()) {
       ByteBuffer buffer = buffer();
       int n = Math.min(buffer.remaining(), src.remaining());
@@ -145,8 +157,12 @@ final class FileChannelWriter implements FileWriter {
   @Override
   public void commit() throws IOException {
     ensureOpen();
-    drain();
-    channel.force(false);
+    try {
+      drain();
+      channel.force(false);
+    } catch (IOException e) {
+      throw InsufficientStorageException.ifDiskFull(e);
+    }
     unflushed = 0;
   }
 
@@ -181,6 +197,8 @@ final class FileChannelWriter implements FileWriter {
     closed = true;
     try {
       drain();
+    } catch (IOException e) {
+      throw InsufficientStorageException.ifDiskFull(e);
     } finally {
       awaitQuietly();
       closeChannels();
@@ -189,7 +207,7 @@ final class FileChannelWriter implements FileWriter {
 
   private ByteBuffer buffer() {
     if (buffers[current] == null) {
-      buffers[current] = takeBuffer();
+      buffers[current] = BUFFER_POOL.take();
     }
     return buffers[current];
   }
@@ -281,7 +299,7 @@ final class FileChannelWriter implements FileWriter {
   private void closeChannels() throws IOException {
     for (int i = 0; i < buffers.length; i++) {
       if (buffers[i] != null) {
-        returnBuffer(buffers[i]);
+        BUFFER_POOL.give(buffers[i]);
         buffers[i] = null;
       }
     }
@@ -295,23 +313,6 @@ final class FileChannelWriter implements FileWriter {
   private void ensureOpen() throws IOException {
     if (closed) {
       throw new IOException("writer of " + file + " is closed");
-    }
-  }
-
-  private static ByteBuffer takeBuffer() {
-    ByteBuffer buffer = POOL.poll();
-    if (buffer != null) {
-      POOLED.decrementAndGet();
-      return buffer.clear();
-    }
-    return ByteBuffer.allocateDirect(BUFFER_BYTES + BLOCK_BYTES).alignedSlice(BLOCK_BYTES);
-  }
-
-  private static void returnBuffer(ByteBuffer buffer) {
-    if (POOLED.incrementAndGet() <= POOLED_BUFFERS_MAX) {
-      POOL.add(buffer);
-    } else {
-      POOLED.decrementAndGet();
     }
   }
 }

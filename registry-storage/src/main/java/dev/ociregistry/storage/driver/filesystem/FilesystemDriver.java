@@ -2,6 +2,7 @@ package dev.ociregistry.storage.driver.filesystem;
 
 import dev.ociregistry.storage.driver.FileInfo;
 import dev.ociregistry.storage.driver.FileWriter;
+import dev.ociregistry.storage.driver.InsufficientStorageException;
 import dev.ociregistry.storage.driver.InvalidPathException;
 import dev.ociregistry.storage.driver.PathNotFoundException;
 import dev.ociregistry.storage.driver.StorageDriver;
@@ -131,6 +132,8 @@ public final class FilesystemDriver implements StorageDriver {
         }
       }
       atomicMove(temp, target, durable);
+    } catch (IOException e) {
+      throw InsufficientStorageException.ifDiskFull(e);
     } finally {
       Files.deleteIfExists(temp);
     }
@@ -175,16 +178,21 @@ public final class FilesystemDriver implements StorageDriver {
   @Override
   public FileWriter writer(String path, boolean append) throws IOException {
     Path target = resolve(path);
-    FileChannel channel =
-        append
-            ? openInFreshDirectory(
-                target, true, StandardOpenOption.CREATE, StandardOpenOption.WRITE)
-            : openInFreshDirectory(
-                target,
-                true,
-                StandardOpenOption.CREATE,
-                StandardOpenOption.WRITE,
-                StandardOpenOption.TRUNCATE_EXISTING);
+    FileChannel channel;
+    try {
+      channel =
+          append
+              ? openInFreshDirectory(
+                  target, true, StandardOpenOption.CREATE, StandardOpenOption.WRITE)
+              : openInFreshDirectory(
+                  target,
+                  true,
+                  StandardOpenOption.CREATE,
+                  StandardOpenOption.WRITE,
+                  StandardOpenOption.TRUNCATE_EXISTING);
+    } catch (IOException e) {
+      throw InsufficientStorageException.ifDiskFull(e); // no room for a directory entry
+    }
     return new FileChannelWriter(target, channel, directIo);
   }
 

@@ -6,6 +6,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;
 import java.net.URISyntaxException;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -156,6 +157,11 @@ final class Bucket implements AutoCloseable {
 
   void put(String key, byte[] content) throws IOException {
     call(() -> s3.putObject(r -> r.bucket(name).key(key), RequestBody.fromBytes(content)));
+  }
+
+  /** Writes {@code file} as the object {@code key}, reading it as it is sent. */
+  void put(String key, Path file) throws IOException {
+    call(() -> s3.putObject(r -> r.bucket(name).key(key), RequestBody.fromFile(file)));
   }
 
   /** Server-side copy of a whole object, in parts when S3 requires it. */

@@ -4,6 +4,7 @@ import static dev.ociregistry.storage.driver.s3.Bucket.call;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import software.amazon.awssdk.core.sync.RequestBody;
@@ -48,6 +49,19 @@ final class MultipartUpload implements AutoCloseable {
                                 .partNumber(number)
                                 .contentLength((long) length),
                         RequestBody.fromByteBuffer(ByteBuffer.wrap(bytes, 0, length)))
+                    .eTag());
+    parts.add(CompletedPart.builder().partNumber(number).eTag(etag).build());
+  }
+
+  /** Uploads {@code file} as the next part, reading it as it is sent. */
+  void part(Path file) throws IOException {
+    int number = parts.size() + 1;
+    String etag =
+        call(
+            () ->
+                s3.uploadPart(
+                        r -> r.bucket(bucket).key(key).uploadId(uploadId).partNumber(number),
+                        RequestBody.fromFile(file))
                     .eTag());
     parts.add(CompletedPart.builder().partNumber(number).eTag(etag).build());
   }

@@ -3,12 +3,19 @@ package dev.ociregistry.storage.driver.s3;
 import dev.ociregistry.storage.driver.FileWriter;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.util.Arrays;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 
 /**
  * Writes one segment of a file, a complete object of its own: parts of {@code chunksize} as they
  * fill, the rest on close. Closing and committing both finish the segment, since what a client sent
  * stays appendable either way.
+ *
+ * <p>A part is gathered in a temporary file, not in memory: S3 parts are at least 5 MiB (10 MiB by
+ * default), and as many of them as uploads in progress would be the registry's largest use of
+ * memory by far. The file is deleted when the writer finishes, in every way it can.
  */
 final class SegmentWriter implements FileWriter {
   /** Removes the whole file, all its segments: what {@link #cancel()} does after stopping. */
@@ -22,8 +29,12 @@ final class SegmentWriter implements FileWriter {
   private final String segmentKey;
   private final long base;
   private final FileRemoval removal;
-  private byte[] buffer;
-  private int buffered;
+  private Path partFile;
+  private FileChannel part;
+
+  /** Bytes in the part file: the part being gathered, its file truncated after each upload. */
+  private long buffered;
+
   private long written;
   private MultipartUpload upload;
   private boolean done;
@@ -46,18 +57,23 @@ final class SegmentWriter implements FileWriter {
       throw new IOException("writer of " + segmentKey + " is closed");
     }
     while (source.hasRemaining()) {
-      if (buffer == null) {
-        buffer = new byte[chunkSize];
+      if (part == null) {
+        partFile = Files.createTempFile("registry-s3-part-", "");
+        part = FileChannel.open(partFile, StandardOpenOption.READ, StandardOpenOption.WRITE);
       }
-      int n = Math.min(source.remaining(), buffer.length - buffered);
-      source.get(buffer, buffered, n);
-      buffered += n;
+      int n = (int) Math.min(source.remaining(), chunkSize - buffered);
+      ByteBuffer piece = source.slice(source.position(), n);
+      while (piece.hasRemaining()) {
+        buffered += part.write(piece, buffered);
+      }
+      source.position(source.position() + n);
       written += n;
-      if (buffered == buffer.length) {
+      if (buffered == chunkSize) {
         if (upload == null) {
           upload = new MultipartUpload(bucket, segmentKey);
         }
-        upload.part(buffer, buffered);
+        upload.part(partFile);
+        part.truncate(0);
         buffered = 0;
       }
     }
@@ -83,18 +99,32 @@ final class SegmentWriter implements FileWriter {
       return;
     }
     done = true;
-    if (upload != null) {
-      try (MultipartUpload parts = upload) {
-        if (buffered > 0) {
-          parts.part(buffer, buffered);
+    try {
+      if (upload != null) {
+        try (MultipartUpload parts = upload) {
+          if (buffered > 0) {
+            parts.part(partFile);
+          }
+          parts.complete();
         }
-        parts.complete();
+      } else if (buffered > 0) {
+        bucket.put(segmentKey, partFile); // a small segment in one request
+      } else if (base == 0) {
+        bucket.put(segmentKey, new byte[0]); // an empty file still exists once committed
       }
-    } else if (written > 0 || base == 0) {
-      // A small segment in one request; an empty file still exists once committed.
-      bucket.put(segmentKey, Arrays.copyOf(buffer == null ? new byte[0] : buffer, buffered));
+    } finally {
+      deletePart();
     }
-    buffer = null;
+  }
+
+  private void deletePart() throws IOException {
+    if (part != null) {
+      FileChannel open = part;
+      part = null;
+      try (open) {
+        Files.deleteIfExists(partFile);
+      }
+    }
   }
 
   @Override
@@ -103,18 +133,24 @@ final class SegmentWriter implements FileWriter {
       return;
     }
     done = true; // this writer's segment is never finished, so no reader ever sees it
-    buffer = null;
-    if (upload != null) {
-      upload.close();
+    try {
+      deletePart();
+    } finally {
+      if (upload != null) {
+        upload.close();
+      }
     }
   }
 
   @Override
   public void cancel() throws IOException {
     done = true;
-    buffer = null;
-    if (upload != null) {
-      upload.close();
+    try {
+      deletePart();
+    } finally {
+      if (upload != null) {
+        upload.close();
+      }
     }
     removal.remove();
   }
