@@ -15,10 +15,11 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/.." && pwd)
 iterations=${1:-1000}
 "$root/registry" --help >/dev/null 2>&1 || true # builds the jar if needed
-jar=$(mktemp --suffix=.jar)
-cp "$root/registry-server/target/registry-server.jar" "$jar" # later source edits do not rebuild it
+# A copy of the jar and its lib/, so that editing sources meanwhile does not rebuild what runs.
+frozen=$(mktemp -d)
+cp -r "$root/registry-server/target/registry-server.jar" "$root/registry-server/target/lib" "$frozen/"
 source "$root/scripts/java-env"
-registry() { "$JAVA_HOME/bin/java" -jar "$jar" "$@"; }
+registry() { "$JAVA_HOME/bin/java" -jar "$frozen/registry-server.jar" "$@"; }
 
 soak_round() {
   local mode=$1 work port server status=0
@@ -74,5 +75,5 @@ YAML
 status=0
 soak_round in-server || status=1
 soak_round offline || status=1
-rm -f "$jar"
+rm -rf "$frozen"
 exit $status
