@@ -149,7 +149,13 @@ class FsckTest {
     var app = repo("sparse");
     Pushed amd = push.image(app, null, new int[] {100});
     var absent = new Descriptor(MediaTypes.OCI_MANIFEST, Digest.sha256(randomBytes(8)), 500);
-    Pushed index = push.index(app, "v1", MediaTypes.OCI_INDEX, List.of(amd.descriptor(), absent));
+    // Pushed where sparse indexes are allowed (validation.manifests.indexes.platforms: none).
+    var sparse =
+        new Pusher(
+            new RegistryStore(
+                store.driver(),
+                new RegistryStore.Options(false, 1 << 20, Duration.ZERO, IndexValidation.NONE)));
+    Pushed index = sparse.index(app, "v1", MediaTypes.OCI_INDEX, List.of(amd.descriptor(), absent));
 
     FsckReport report = check(false);
 

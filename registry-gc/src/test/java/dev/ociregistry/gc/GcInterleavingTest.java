@@ -28,7 +28,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -265,20 +264,12 @@ class GcInterleavingTest {
     var m = new LinkedHashMap<String, Object>();
     m.put("schemaVersion", 2);
     m.put("mediaType", MediaTypes.OCI_MANIFEST);
-    m.put("config", json(config));
-    m.put("layers", List.of(json(layer)));
+    m.put("config", Pusher.json(config));
+    m.put("layers", List.of(Pusher.json(layer)));
     if (subject != null) {
-      m.put("subject", json(subject.descriptor()));
+      m.put("subject", Pusher.json(subject.descriptor()));
     }
     return Json.write(m);
-  }
-
-  private static Map<String, Object> json(Descriptor d) {
-    var m = new LinkedHashMap<String, Object>();
-    m.put("mediaType", d.mediaType());
-    m.put("digest", d.digest().toString());
-    m.put("size", d.size());
-    return m;
   }
 
   /** Acknowledged: pulls completely. Refused: cleanly, and no tag that does not pull. */

@@ -133,7 +133,7 @@ final class Pusher {
         parsed.blobs().stream().map(Descriptor::digest).toList());
   }
 
-  private static Map<String, Object> json(Descriptor d) {
+  static Map<String, Object> json(Descriptor d) {
     var m = new LinkedHashMap<String, Object>();
     m.put("mediaType", d.mediaType());
     m.put("digest", d.digest().toString());

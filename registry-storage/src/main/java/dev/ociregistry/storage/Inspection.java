@@ -98,7 +98,8 @@ public final class Inspection {
 
   /**
    * Every tree of empty directories in the layout, by its topmost directory; never the layout's own
-   * {@code blobs/} and {@code repositories/}. Stores without directories (S3) have none.
+   * {@code blobs/} and {@code repositories/}, nor the handshake's {@code _gc/}. Stores without
+   * directories (S3) have none.
    */
   public void forEachEmptyDirectory(Visitor<EmptyDirectory> visitor) throws IOException {
     driver.walkEmptyDirectories(
@@ -107,6 +108,10 @@ public final class Inspection {
           if (dir.path().equals(RegistryPaths.BLOBS)
               || dir.path().equals(RegistryPaths.REPOSITORIES)) {
             return; // where everything goes: empty only in an empty store
+          }
+          if (dir.path().equals(RegistryPaths.GC)
+              || dir.path().startsWith(RegistryPaths.GC + "/")) {
+            return; // the handshake's: pins and claims come and go there all the time
           }
           visitor.visit(new EmptyDirectory(dir.path(), dir.modified()));
         });

@@ -44,9 +44,10 @@ public final class RegistryPaths {
   public static final String ROOT = "/docker/registry/v2";
   public static final String BLOBS = ROOT + "/blobs";
   public static final String REPOSITORIES = ROOT + "/repositories";
-  static final String GC_PINS = ROOT + "/_gc/pins";
-  static final String GC_CLAIMS = ROOT + "/_gc/claims";
-  static final String GC_RUNS = ROOT + "/_gc/runs";
+  static final String GC = ROOT + "/_gc";
+  static final String GC_PINS = GC + "/pins";
+  static final String GC_CLAIMS = GC + "/claims";
+  static final String GC_RUNS = GC + "/runs";
 
   private static final String LAYERS = "_layers";
   private static final String MANIFESTS = "_manifests";
