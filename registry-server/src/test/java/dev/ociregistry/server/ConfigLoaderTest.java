@@ -243,6 +243,7 @@ class ConfigLoaderTest {
         assertThrows(
             IllegalArgumentException.class,
             () -> ConfigLoader.load(null, Map.of("REGISTRY_VALIDATION_DISABLED", "maybe")));
-    assertTrue(e.getMessage().startsWith("validation.disabled: "), e.getMessage());
+    assertTrue(
+        e.getMessage().startsWith("invalid configuration: validation.disabled: "), e.getMessage());
   }
 }
