@@ -91,7 +91,9 @@ public final class GcHandshake {
     Map<String, Heartbeat> runs = new HashMap<>();
     while (true) {
       boolean blocked = false;
-      for (String name : listOrEmpty(RegistryPaths.GC_CLAIMS)) {
+      List<String> listed = listOrEmpty(RegistryPaths.GC_CLAIMS);
+      claims.keySet().retainAll(listed); // released claims, also another process's
+      for (String name : listed) {
         Set<String> claimed = claimed(name);
         if (!Collections.disjoint(claimed, paths) && alive(runOf(name), runs)) {
           blocked = true;
