@@ -130,9 +130,7 @@ public final class BlobStore implements BlobSource {
    * a cache: another process's collection may have deleted either a moment ago). For pinned writes.
    */
   boolean presentNow(RepositoryName repository, Digest digest) throws IOException {
-    return (Links.exists(direct, RegistryPaths.layerLink(repository, digest), digest)
-            || Links.exists(direct, RegistryPaths.revisionLink(repository, digest), digest))
-        && contentPresentNow(digest);
+    return linked(direct, repository, digest) && contentPresentNow(digest);
   }
 
   /** Whether the manifest is stored in the repository, as storage says now. For pinned writes. */
@@ -155,8 +153,14 @@ public final class BlobStore implements BlobSource {
   }
 
   boolean isLinked(RepositoryName repository, Digest digest) throws IOException {
-    return Links.exists(driver, RegistryPaths.layerLink(repository, digest), digest)
-        || Links.exists(driver, RegistryPaths.revisionLink(repository, digest), digest);
+    return linked(driver, repository, digest);
+  }
+
+  /** A layer or manifest revision link names the digest in the repository, as {@code from} says. */
+  private static boolean linked(StorageDriver from, RepositoryName repository, Digest digest)
+      throws IOException {
+    return Links.exists(from, RegistryPaths.layerLink(repository, digest), digest)
+        || Links.exists(from, RegistryPaths.revisionLink(repository, digest), digest);
   }
 
   static dev.ociregistry.core.RegistryException unknown(Digest digest) {
