@@ -4,6 +4,7 @@ import dev.ociregistry.core.Digest;
 import dev.ociregistry.core.ErrorCode;
 import dev.ociregistry.core.RegistryException;
 import dev.ociregistry.core.RepositoryName;
+import dev.ociregistry.http.auth.Identity;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
@@ -38,6 +39,9 @@ public final class Request {
   private final RegistryException rejection;
   private volatile boolean bodyRefused;
   private byte[] bytes;
+  private String client = "-";
+  private boolean secure;
+  private Identity identity = Identity.UNRESTRICTED;
 
   /** Volatile: a 408 for a too slow body completes the request while its handler still runs. */
   private volatile Completion completion;
@@ -90,6 +94,36 @@ public final class Request {
   /** The request id: the client's {@code X-Request-Id} when usable, else one of ours. */
   public String id() {
     return id;
+  }
+
+  /** The client's address ({@code 203.0.113.7:53412}), for logs. */
+  public String client() {
+    return client;
+  }
+
+  /** Whether the request came over TLS. */
+  public boolean secure() {
+    return secure;
+  }
+
+  /**
+   * Who made the request and what they may do, as the {@code Authorization} decorator found; {@link
+   * Identity#UNRESTRICTED} while authentication is off. Handlers that list or search ask it to
+   * leave out what the caller may not pull.
+   */
+  public Identity identity() {
+    return identity;
+  }
+
+  /** Event loop, before the handler starts: where the request came from. */
+  void connection(String client, boolean secure) {
+    this.client = client;
+    this.secure = secure;
+  }
+
+  /** The authorization decorator, before the route's handler runs. */
+  void identify(Identity identity) {
+    this.identity = identity;
   }
 
   /** {@link System#nanoTime()} when the request's head arrived. */

@@ -24,11 +24,13 @@ public record RegistryConfig(
     Referrers referrers,
     Gc gc,
     Proxy proxy,
-    Validation validation) {
+    Validation validation,
+    AuthConfig auth,
+    AccessConfig access) {
 
   public RegistryConfig {
     log = log == null ? new Log(null) : log;
-    http = http == null ? new Http(null, null, null, null) : http;
+    http = http == null ? new Http(null, null, null, null, null, null) : http;
     storage = storage == null ? new Storage(null, null, null, null, null, null) : storage;
     referrers = referrers == null ? new Referrers(null) : referrers;
     gc = gc == null ? new Gc(null, null, null, null, null) : gc;
@@ -43,7 +45,8 @@ public record RegistryConfig(
   }
 
   /**
-   * {@code addr} is {@code host:port} or {@code :port}, as in registry:2. The rest are this
+   * {@code addr} is {@code host:port} or {@code :port}, as in registry:2; {@code host} is the
+   * registry's external URL (registry:2's key), {@code tls} its TLS settings. The rest are this
    * registry's own keys, against clients that hold connections open (see {@link HttpLimits}).
    */
   @JsonIgnoreProperties(ignoreUnknown = true)
@@ -51,7 +54,9 @@ public record RegistryConfig(
       String addr,
       Timeouts timeouts,
       @JsonProperty("maxconnections") Integer maxConnections,
-      @JsonProperty("minbodyrate") BodyRate minBodyRate) {
+      @JsonProperty("minbodyrate") BodyRate minBodyRate,
+      String host,
+      TlsConfig tls) {
     public Http {
       addr = addr == null || addr.isBlank() ? ":5000" : addr.trim();
       timeouts = timeouts == null ? new Timeouts(null, null) : timeouts;
@@ -252,7 +257,9 @@ public record RegistryConfig(
         referrers,
         gc,
         proxy,
-        validation);
+        validation,
+        auth,
+        access);
   }
 
   public boolean isReadOnly() {

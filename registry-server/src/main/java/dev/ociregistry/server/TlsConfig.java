@@ -1,0 +1,28 @@
+package dev.ociregistry.server;
+
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
+import com.fasterxml.jackson.annotation.JsonProperty;
+import java.util.List;
+
+/**
+ * registry:2's {@code http.tls}: PEM {@code certificate} (chain) and {@code key} (RSA or EC), the
+ * {@code clientcas} whose certificates clients must present (mTLS), {@code minimumtls} ({@code
+ * tls1.2} by default, or {@code tls1.3}) and {@code ciphersuites} (names as Go's crypto/tls or IANA
+ * writes them). The files are re-read when they change.
+ */
+@JsonIgnoreProperties(ignoreUnknown = true)
+public record TlsConfig(
+    String certificate,
+    String key,
+    @JsonProperty("clientcas") List<String> clientCas,
+    @JsonProperty("minimumtls") String minimumTls,
+    @JsonProperty("ciphersuites") List<String> cipherSuites) {
+  public TlsConfig {
+    clientCas = clientCas == null ? List.of() : clientCas;
+    cipherSuites = cipherSuites == null ? List.of() : cipherSuites;
+  }
+
+  public boolean enabled() {
+    return certificate != null && !certificate.isBlank();
+  }
+}
