@@ -1,5 +1,6 @@
 package dev.ociregistry.http;
 
+import dev.ociregistry.http.auth.Authenticator;
 import dev.ociregistry.http.handlers.BaseHandler;
 import dev.ociregistry.http.handlers.BlobHandler;
 import dev.ociregistry.http.handlers.CatalogHandler;
@@ -63,14 +64,15 @@ public final class RegistryHttpServer implements AutoCloseable {
   /**
    * Blob and manifest reads come from {@code blobs} and {@code manifests}: the store's own, or
    * decorators in front of them (a mirror, the referrers fallback tags). {@code meters} is null
-   * when nothing reads request metrics.
+   * when nothing reads request metrics; {@code authenticator} is null when authentication is off.
    */
   public RegistryHttpServer(
       RegistryStore store,
       BlobSource blobs,
       ManifestSource manifests,
       HttpOptions options,
-      MeterRegistry meters) {
+      MeterRegistry meters,
+      Authenticator authenticator) {
     this.options = options;
     this.connectionLimit = new ConnectionLimit(options.maxConnections());
     // The first decorator is the outermost: the access log sees refusals too.
@@ -79,13 +81,18 @@ public final class RegistryHttpServer implements AutoCloseable {
     if (meters != null) {
       decorators.add(new RequestMetrics(meters));
     }
+    if (authenticator != null) {
+      // Before the write refusals: a client that may not write learns nothing, not even that the
+      // registry is read-only.
+      decorators.add(new Authorization(authenticator));
+    }
     decorators.add(new WriteRefusal(options.writeRefusal(), options.deleteEnabled()));
     decorators.add(new SpaceRefusal(store.freeSpaceFloor()));
     this.routes =
         new Routes(
                 new BaseHandler(),
                 new BlobHandler(blobs, store.blobs()),
-                new UploadHandler(store.uploads(), store.blobs()),
+                new UploadHandler(store.uploads(), store.blobs(), store.catalog()),
                 new ManifestHandler(
                     manifests, store.manifests(), store.referrers(), options.serveFallbackTags()),
                 new TagHandler(store.manifests()),

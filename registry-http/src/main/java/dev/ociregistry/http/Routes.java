@@ -69,6 +69,9 @@ public final class Routes {
   /** The pseudo-route of request heads that did not arrive in time (408). */
   public static final String TIMEOUT = "timeout";
 
+  /** The names of the built-in token service's routes start with this. */
+  public static final String TOKEN_PREFIX = "token.";
+
   /** How a route takes its request body. */
   public enum BodyMode {
     /** No body expected; anything sent is discarded. */

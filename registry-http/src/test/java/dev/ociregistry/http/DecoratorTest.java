@@ -188,7 +188,7 @@ class DecoratorTest {
     return new Routes(
         new BaseHandler(),
         new BlobHandler(null, null),
-        new UploadHandler(null, null),
+        new UploadHandler(null, null, null),
         new ManifestHandler(null, null, null, true),
         new TagHandler(null),
         new ReferrerHandler(null),

@@ -11,7 +11,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Reads the YAML configuration and applies environment overrides the way registry:2 does: {@code
@@ -19,6 +22,11 @@ import java.util.TreeMap;
  */
 public final class ConfigLoader {
   static final String ENV_PREFIX = "REGISTRY_";
+
+  private static final Logger log = LoggerFactory.getLogger(ConfigLoader.class);
+
+  /** Variables with the prefix that are not settings: the launcher's JVM options. */
+  private static final Set<String> NOT_SETTINGS = Set.of("REGISTRY_JAVA_OPTS");
 
   private static final YAMLMapper YAML =
       YAMLMapper.builder()
@@ -60,14 +68,20 @@ public final class ConfigLoader {
     // Sorted so that a parent key (REGISTRY_STORAGE) is applied before its children.
     for (var entry : new TreeMap<>(env).entrySet()) {
       String key = entry.getKey();
-      if (key.startsWith(ENV_PREFIX) && key.length() > ENV_PREFIX.length()) {
+      if (key.startsWith(ENV_PREFIX)
+          && key.length() > ENV_PREFIX.length()
+          && !NOT_SETTINGS.contains(key)) {
         apply(
             root,
             key.substring(ENV_PREFIX.length()).toLowerCase(Locale.ROOT).split("_"),
             entry.getValue());
       }
     }
-    return YAML.treeToValue(root, RegistryConfig.class);
+    RegistryConfig config = YAML.treeToValue(root, RegistryConfig.class);
+    for (String warning : ConfigKeys.check(root)) {
+      log.warn("configuration: {}", warning);
+    }
+    return config;
   }
 
   /** The dotted key a mapping failure is about, as written in the file. */

@@ -88,7 +88,7 @@ public final class RegistryServer implements AutoCloseable {
             limits.requestHeadTimeout(),
             limits.maxConnections(),
             limits.minBodyRate());
-    var http = new RegistryHttpServer(store, blobs, manifests, options, null);
+    var http = new RegistryHttpServer(store, blobs, manifests, options, null, null);
     InetSocketAddress bound = http.start(config.http().socketAddress());
     log.info(
         "registry listening on {} ({}, {})",

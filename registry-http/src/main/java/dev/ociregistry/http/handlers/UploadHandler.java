@@ -7,7 +7,10 @@ import dev.ociregistry.core.RepositoryName;
 import dev.ociregistry.http.Headers;
 import dev.ociregistry.http.Request;
 import dev.ociregistry.http.Response;
+import dev.ociregistry.http.auth.Permissions;
+import dev.ociregistry.http.auth.Scope;
 import dev.ociregistry.storage.BlobStore;
+import dev.ociregistry.storage.Catalog;
 import dev.ociregistry.storage.UploadId;
 import dev.ociregistry.storage.UploadStore;
 import io.netty.handler.codec.http.HttpHeaderNames;
@@ -17,12 +20,21 @@ import java.util.Optional;
 
 /** end-4a/4b, 5, 6, 11, 13 and cancel: blob upload sessions and cross-repository mounts. */
 public final class UploadHandler {
+  /**
+   * A mount without {@code from} looks for the blob in at most this many repositories the caller
+   * may pull, then becomes an upload session: the search costs a listing of every repository and a
+   * link lookup each, and an upload is always a correct answer.
+   */
+  static final int MAX_MOUNT_SEARCH_REPOSITORIES = 256;
+
   private final UploadStore uploads;
   private final BlobStore blobs;
+  private final Catalog catalog;
 
-  public UploadHandler(UploadStore uploads, BlobStore blobs) {
+  public UploadHandler(UploadStore uploads, BlobStore blobs, Catalog catalog) {
     this.uploads = uploads;
     this.blobs = blobs;
+    this.catalog = catalog;
   }
 
   /** POST: mount, monolithic upload ({@code ?digest=}), or a new session. */
@@ -31,12 +43,8 @@ public final class UploadHandler {
     String mount = request.query("mount");
     if (mount != null) {
       Digest digest = Digest.parse(mount);
-      String from = request.query("from");
-      // Without "from" any stored copy will do: with no access control, every repository is
-      // readable by the caller anyway.
-      Optional<RepositoryName> source =
-          from == null ? Optional.empty() : Optional.of(RepositoryName.parse(from));
-      if (blobs.mount(name, source, digest)) {
+      Optional<RepositoryName> source = mountSource(request, digest);
+      if (source.isPresent() && blobs.mount(name, source, digest)) {
         return created(name, digest);
       }
     }
@@ -57,6 +65,37 @@ public final class UploadHandler {
       return created(name, digest);
     }
     return accepted(name, session);
+  }
+
+  /**
+   * Where a mount may take the blob from: {@code from} if the caller may pull it, else (without
+   * {@code from}) the first repository the caller may pull that links the blob. Never content that
+   * no repository links (deleted, waiting for garbage collection), and never a repository the
+   * caller may not read: a mount's 201 tells that the blob is there.
+   */
+  private Optional<RepositoryName> mountSource(Request request, Digest digest) throws IOException {
+    Permissions permissions = request.identity().permissions();
+    String from = request.query("from");
+    if (from != null) {
+      RepositoryName source = RepositoryName.parse(from);
+      return permissions.allows(Scope.REPOSITORY, source.toString(), Scope.PULL)
+          ? Optional.of(source)
+          : Optional.empty();
+    }
+    int searched = 0;
+    for (String repository : catalog.repositories()) {
+      if (!permissions.allows(Scope.REPOSITORY, repository, Scope.PULL)) {
+        continue;
+      }
+      if (++searched > MAX_MOUNT_SEARCH_REPOSITORIES) {
+        break;
+      }
+      RepositoryName candidate = RepositoryName.parse(repository);
+      if (blobs.stat(candidate, digest).isPresent()) {
+        return Optional.of(candidate);
+      }
+    }
+    return Optional.empty();
   }
 
   /** PATCH: a chunk ({@code Content-Range} must continue the upload) or a stream. */
