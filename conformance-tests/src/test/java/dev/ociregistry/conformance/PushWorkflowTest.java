@@ -573,6 +573,21 @@ class PushWorkflowTest {
     assertBlob("mount/f", blob.bytes());
   }
 
+  /** Content no repository links any more is gone for clients: a mount must not bring it back. */
+  @Test
+  void mountWithoutFromIgnoresContentNoRepositoryLinks() {
+    Oci.Blob blob = Oci.pushBlob(registry, "mount/h", Oci.randomBytes(400, 15));
+    HttpResponse<byte[]> d = send(registry.request("/v2/mount/h/blobs/" + blob.digest()).DELETE());
+    assertEquals(202, d.statusCode(), () -> Oci.text(d));
+    HttpResponse<byte[]> r =
+        send(
+            registry
+                .request("/v2/mount/i/blobs/uploads/?mount=" + blob.digest())
+                .POST(HttpRequest.BodyPublishers.noBody()));
+    assertEquals(202, r.statusCode(), () -> Oci.text(r));
+    assertError(get("/v2/mount/i/blobs/" + blob.digest()), 404, "BLOB_UNKNOWN");
+  }
+
   @Test
   void mountOfUnknownBlobWithoutFromStartsUpload() {
     String digest = Oci.sha256(Oci.utf8("nowhere"));

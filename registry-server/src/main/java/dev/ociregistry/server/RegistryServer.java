@@ -57,7 +57,8 @@ public final class RegistryServer implements AutoCloseable {
     if (config.isReadOnly() && config.proxy() != null && config.proxy().enabled()) {
       throw new IllegalArgumentException("a mirror caches what it pulls: it cannot be read-only");
     }
-    HttpLimits limits = HttpLimits.of(config.http()); // before anything starts
+    Security.validate(config); // before anything starts
+    HttpLimits limits = HttpLimits.of(config.http());
     var store = store(config);
     IndexValidation indexes = config.validation().indexValidation();
     if (indexes != IndexValidation.ALL) {
