@@ -47,12 +47,10 @@ public final class AccessRules {
     for (int i = 0; i < access.rules().size(); i++) {
       rules.add(rule(KEY + ".rules[" + i + "]", access.rules().get(i)));
     }
+    Set<String> admins = strings(KEY + ".admins", access.admins());
+    Set<String> defaultActions = strings(KEY + ".default", access.defaultActions());
     try {
-      return new AccessPolicy(
-          strings(KEY + ".admins", access.admins()),
-          groups,
-          strings(KEY + ".default", access.defaultActions()),
-          rules);
+      return new AccessPolicy(admins, groups, defaultActions, rules);
     } catch (IllegalArgumentException e) {
       throw invalid(KEY, e.getMessage());
     }
@@ -70,13 +68,11 @@ public final class AccessRules {
         throw invalid(key + ".repositories", e.getMessage());
       }
     }
+    Set<String> users = strings(key + ".users", rule.users());
+    Set<String> groups = strings(key + ".groups", rule.groups());
+    Set<String> actions = strings(key + ".actions", rule.actions());
     try {
-      return new AccessPolicy.Rule(
-          patterns,
-          strings(key + ".users", rule.users()),
-          strings(key + ".groups", rule.groups()),
-          rule.anonymous(),
-          strings(key + ".actions", rule.actions()));
+      return new AccessPolicy.Rule(patterns, users, groups, rule.anonymous(), actions);
     } catch (IllegalArgumentException e) {
       throw invalid(key, e.getMessage());
     }
