@@ -21,6 +21,9 @@ import java.util.concurrent.atomic.AtomicLong;
  *
  * <p>Run: java [-Dwarmup=1] bench/HttpLoad.java METHOD URL THREADS CONNECTIONS SECONDS [HEADER: VALUE]...
  *
+ * <p>The environment variable HTTPLOAD_AUTHORIZATION, when set, is sent as the Authorization
+ * header of every request (from the environment, so that credentials stay out of the process list).
+ *
  * <p>Prints "REQUESTS_PER_SECOND REQUESTS NON_2XX ERRORS". GET responses must carry Content-Length.
  */
 public final class HttpLoad {
@@ -45,6 +48,10 @@ public final class HttpLoad {
     req.append(method).append(' ').append(path).append(" HTTP/1.1\r\n");
     req.append("Host: ").append(uri.getHost()).append(':').append(port).append("\r\n");
     for (int i = 5; i < args.length; i++) req.append(args[i]).append("\r\n");
+    String authorization = System.getenv("HTTPLOAD_AUTHORIZATION");
+    if (authorization != null && !authorization.isEmpty()) {
+      req.append("Authorization: ").append(authorization).append("\r\n");
+    }
     req.append("\r\n");
     byte[] request = req.toString().getBytes(StandardCharsets.ISO_8859_1);
     InetSocketAddress addr = new InetSocketAddress(uri.getHost(), port);
