@@ -184,10 +184,16 @@ public final class Routes {
   private static List<Route> withToken(TokenHandler token, Route... routes) {
     var all = new ArrayList<>(List.of(routes));
     if (token != null) {
-      all.add(new Route("token.get", GET, TOKEN, NONE, READ, token::get));
-      all.add(new Route("token.post", POST, TOKEN, AGGREGATE, READ, token::post));
+      all.addAll(tokenRoutes(token));
     }
     return all;
+  }
+
+  /** The built-in token service's rows. */
+  static List<Route> tokenRoutes(TokenHandler token) {
+    return List.of(
+        new Route("token.get", GET, TOKEN, NONE, READ, token::get),
+        new Route("token.post", POST, TOKEN, AGGREGATE, READ, token::post));
   }
 
   /** A table of the given rows, plus the pseudo-routes. */

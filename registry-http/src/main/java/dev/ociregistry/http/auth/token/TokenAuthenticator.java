@@ -230,7 +230,7 @@ public final class TokenAuthenticator implements Authenticator {
    */
   private static String withoutStructure(String message) {
     int structure = message.indexOf("JsonWebSignature{");
-    return structure < 0 ? message : message.substring(0, structure).trim();
+    return structure < 0 ? message : message.substring(0, structure).replaceAll("[:\\s]+$", "");
   }
 
   private static <T> T requireNonNull(T value, String what) {
