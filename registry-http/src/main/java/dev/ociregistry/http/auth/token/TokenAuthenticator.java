@@ -29,8 +29,10 @@ import org.jose4j.jwt.consumer.JwtConsumerBuilder;
  * current access policy for its subject (the built-in token service: a right removed from the
  * access rules is gone at once, not when the token expires).
  *
- * <p>Verification is not cached: an ES256 verification costs about a tenth of a millisecond, less
- * than a storage lookup, and a cache would outlive key and policy changes.
+ * <p>Verification is not cached: measured on a shared 2-core machine, an ES256 verification costs
+ * about 0.5 ms and an RS256 one 0.1 ms, small beside a storage lookup; a cache of verified claims
+ * (keyed by the token's hash, bounded by {@code exp}) would save that but must then also forget
+ * tokens when keys change.
  */
 public final class TokenAuthenticator implements Authenticator {
   /** Every algorithm accepted by default; {@code none} and HMAC are never accepted. */
