@@ -1,5 +1,6 @@
 package dev.ociregistry.http;
 
+import dev.ociregistry.core.RegistryException;
 import dev.ociregistry.storage.BlobBody;
 import io.netty.handler.codec.http.DefaultHttpHeaders;
 import io.netty.handler.codec.http.HttpHeaderNames;
@@ -30,6 +31,14 @@ public final class Response {
 
   public static Response status(HttpResponseStatus status) {
     return new Response(status);
+  }
+
+  /**
+   * The answer {@code error} gets when thrown (the one rendering of errors), for a handler that
+   * adds a header to it: the token endpoint's {@code WWW-Authenticate: Basic}.
+   */
+  public static Response error(RegistryException error) {
+    return ErrorMapper.render(error);
   }
 
   public static Response ok() {

@@ -12,14 +12,17 @@ import static io.netty.handler.codec.http.HttpMethod.PATCH;
 import static io.netty.handler.codec.http.HttpMethod.POST;
 import static io.netty.handler.codec.http.HttpMethod.PUT;
 
+import dev.ociregistry.http.auth.token.Realm;
 import dev.ociregistry.http.handlers.BaseHandler;
 import dev.ociregistry.http.handlers.BlobHandler;
 import dev.ociregistry.http.handlers.CatalogHandler;
 import dev.ociregistry.http.handlers.ManifestHandler;
 import dev.ociregistry.http.handlers.ReferrerHandler;
 import dev.ociregistry.http.handlers.TagHandler;
+import dev.ociregistry.http.handlers.TokenHandler;
 import dev.ociregistry.http.handlers.UploadHandler;
 import io.netty.handler.codec.http.HttpMethod;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -48,10 +51,15 @@ import java.util.regex.Pattern;
  * end-13  GET          /v2/{name}/blobs/uploads/{id}             status              READ
  *         DELETE       /v2/{name}/blobs/uploads/{id}             cancel              WRITE
  *         GET          /v2/_catalog?n=&amp;last=                                         READ
+ *         GET          /auth/token?service=&amp;scope=&amp;account=    token (built-in service)  READ
+ *         POST         /auth/token                               OAuth2 password grant     READ
  * </pre>
  *
- * The kinds are what {@link WriteRefusal} goes by: read-only and mirror registries refuse WRITE and
- * DELETE routes, and a registry with deletes disabled refuses DELETE routes. Requests no row
+ * The two {@code /auth/token} rows (Docker's token specification, not the OCI one) are present only
+ * when the built-in token service is configured; they read nothing from storage.
+ *
+ * <p>The kinds are what {@link WriteRefusal} goes by: read-only and mirror registries refuse WRITE
+ * and DELETE routes, and a registry with deletes disabled refuses DELETE routes. Requests no row
  * matches go to the pseudo-route {@code unmatched} (404, or 405 for a known path), requests that
  * cannot be parsed (400) or expect what HTTP/1.1 does not define (417) to {@code malformed}, heads
  * that did not arrive in time (408) to {@code timeout}; decorators see those too.
@@ -118,6 +126,7 @@ public final class Routes {
   private static final Pattern REFERRERS =
       Pattern.compile("/v2/" + NAME + "/referrers/(?<digest>[^/]+)");
   private static final Pattern TAGS = Pattern.compile("/v2/" + NAME + "/tags/list");
+  private static final Pattern TOKEN = Pattern.compile(Pattern.quote(Realm.TOKEN_PATH));
 
   /** The groups a pattern captures, looked up once rather than per request. */
   private record Row(Route route, List<String> groups) {
@@ -139,8 +148,22 @@ public final class Routes {
       TagHandler tags,
       ReferrerHandler referrers,
       CatalogHandler catalog) {
+    this(base, blobs, uploads, manifests, tags, referrers, catalog, null);
+  }
+
+  /** The table, with the {@code /auth/token} rows when {@code token} is not null. */
+  public Routes(
+      BaseHandler base,
+      BlobHandler blobs,
+      UploadHandler uploads,
+      ManifestHandler manifests,
+      TagHandler tags,
+      ReferrerHandler referrers,
+      CatalogHandler catalog,
+      TokenHandler token) {
     this(
-        List.of(
+        withToken(
+            token,
             new Route("base", GET, BASE, NONE, READ, base::get),
             new Route("catalog", GET, CATALOG, NONE, READ, catalog::list),
             // Upload routes before blob routes: "<name>/blobs/uploads/<id>" is not a blob of
@@ -159,6 +182,21 @@ public final class Routes {
             new Route("manifest.delete", DELETE, MANIFEST, NONE, Kind.DELETE, manifests::delete),
             new Route("tags.list", GET, TAGS, NONE, READ, tags::list),
             new Route("referrers.list", GET, REFERRERS, NONE, READ, referrers::list)));
+  }
+
+  private static List<Route> withToken(TokenHandler token, Route... routes) {
+    var all = new ArrayList<>(List.of(routes));
+    if (token != null) {
+      all.addAll(tokenRoutes(token));
+    }
+    return all;
+  }
+
+  /** The built-in token service's rows. */
+  static List<Route> tokenRoutes(TokenHandler token) {
+    return List.of(
+        new Route("token.get", GET, TOKEN, NONE, READ, token::get),
+        new Route("token.post", POST, TOKEN, AGGREGATE, READ, token::post));
   }
 
   /** A table of the given rows, plus the pseudo-routes. */

@@ -29,10 +29,12 @@ import java.util.Optional;
  *     pins/&lt;uuid&gt;                                  paths a write in progress relies on, one per line
  *     claims/&lt;run&gt;-&lt;n&gt;                             paths a collection is about to delete
  *     runs/&lt;run&gt;                                   a running collection's heartbeat
+ *   _auth/tokenserver/key.pem                       the built-in token service's generated key
  * </pre>
  *
- * {@code _referrers} and {@code _gc} are this registry's additions (registry:2 ignores both). One
- * listing of a subject's directory answers a referrers query, without scanning the repository's
+ * {@code _referrers}, {@code _gc} and {@code _auth} are this registry's additions (registry:2
+ * ignores them; garbage collection and fsck walk only {@code blobs/} and {@code repositories/}).
+ * One listing of a subject's directory answers a referrers query, without scanning the repository's
  * manifests.
  *
  * <p>A link file holds the digest as text ({@code sha256:...}). Paths are built only from validated
@@ -48,6 +50,9 @@ public final class RegistryPaths {
   static final String GC_PINS = GC + "/pins";
   static final String GC_CLAIMS = GC + "/claims";
   static final String GC_RUNS = GC + "/runs";
+
+  /** The built-in token service's signing key (PEM PKCS#8), when none is configured. */
+  public static final String TOKEN_SERVER_KEY = ROOT + "/_auth/tokenserver/key.pem";
 
   private static final String LAYERS = "_layers";
   private static final String MANIFESTS = "_manifests";
