@@ -7,6 +7,7 @@ import dev.ociregistry.http.handlers.CatalogHandler;
 import dev.ociregistry.http.handlers.ManifestHandler;
 import dev.ociregistry.http.handlers.ReferrerHandler;
 import dev.ociregistry.http.handlers.TagHandler;
+import dev.ociregistry.http.handlers.TokenHandler;
 import dev.ociregistry.http.handlers.UploadHandler;
 import dev.ociregistry.storage.BlobSource;
 import dev.ociregistry.storage.ManifestSource;
@@ -64,7 +65,8 @@ public final class RegistryHttpServer implements AutoCloseable {
   /**
    * Blob and manifest reads come from {@code blobs} and {@code manifests}: the store's own, or
    * decorators in front of them (a mirror, the referrers fallback tags). {@code meters} is null
-   * when nothing reads request metrics; {@code authenticator} is null when authentication is off.
+   * when nothing reads request metrics; {@code authenticator} is null when authentication is off,
+   * {@code tokens} unless the registry issues tokens itself.
    */
   public RegistryHttpServer(
       RegistryStore store,
@@ -72,7 +74,8 @@ public final class RegistryHttpServer implements AutoCloseable {
       ManifestSource manifests,
       HttpOptions options,
       MeterRegistry meters,
-      Authenticator authenticator) {
+      Authenticator authenticator,
+      TokenHandler tokens) {
     this.options = options;
     this.connectionLimit = new ConnectionLimit(options.maxConnections());
     // The first decorator is the outermost: the access log sees refusals too.
@@ -97,7 +100,8 @@ public final class RegistryHttpServer implements AutoCloseable {
                     manifests, store.manifests(), store.referrers(), options.serveFallbackTags()),
                 new TagHandler(store.manifests()),
                 new ReferrerHandler(store.referrers()),
-                new CatalogHandler(store.catalog()))
+                new CatalogHandler(store.catalog()),
+                tokens)
             .decorate(decorators);
   }
 

@@ -89,12 +89,16 @@ public final class RegistryServer implements AutoCloseable {
             limits.requestHeadTimeout(),
             limits.maxConnections(),
             limits.minBodyRate());
-    var http = new RegistryHttpServer(store, blobs, manifests, options, null, null);
+    Security.Auth auth = Security.auth(config, store.driver());
+    var http =
+        new RegistryHttpServer(
+            store, blobs, manifests, options, null, auth.authenticator(), auth.tokens());
     InetSocketAddress bound = http.start(config.http().socketAddress());
     log.info(
-        "registry listening on {} ({}, {})",
+        "registry listening on {} ({}, {}, {})",
         bound,
         describe(config.storage()),
+        describe(config.auth()),
         config.isReadOnly()
             ? "read-only"
             : options.deleteEnabled() ? "deletes enabled" : "deletes disabled");
@@ -179,6 +183,18 @@ public final class RegistryServer implements AutoCloseable {
             indexes,
             config.storage().maxBlobBytes()),
         floor);
+  }
+
+  private static String describe(AuthConfig auth) {
+    if (auth == null || !auth.enabled()) {
+      return "no authentication";
+    }
+    if (auth.token() != null) {
+      return "bearer tokens from " + auth.token().realm();
+    }
+    return auth.tokenserver() != null
+        ? "htpasswd users, tokens issued at /auth/token"
+        : "htpasswd users (Basic)";
   }
 
   private static String describe(RegistryConfig.Storage storage) {
