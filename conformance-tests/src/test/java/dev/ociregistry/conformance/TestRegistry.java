@@ -66,6 +66,29 @@ public final class TestRegistry implements AutoCloseable {
     }
   }
 
+  /**
+   * Starts a registry over {@code root} with a YAML configuration (for settings the environment
+   * cannot express, such as lists of rules), plus {@code settings} as environment overrides.
+   */
+  public static TestRegistry startWithYaml(Path root, String yaml, Map<String, String> settings) {
+    var env = new HashMap<String, String>();
+    env.put("REGISTRY_HTTP_ADDR", "127.0.0.1:0");
+    env.put("REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY", root.toString());
+    env.putAll(settings);
+    try {
+      Path file = Files.createTempFile("registry-config", ".yaml");
+      Files.writeString(file, yaml);
+      RegistryConfig config = ConfigLoader.load(file, env);
+      Files.delete(file);
+      return new TestRegistry(RegistryServer.start(config), root);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+  }
+
   public int port() {
     return server.port();
   }
