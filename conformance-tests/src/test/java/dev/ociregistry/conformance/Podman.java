@@ -16,8 +16,8 @@ import org.junit.jupiter.api.Assumptions;
 /**
  * The real {@code podman} client (rootful, vfs storage) with everything of its own under one test
  * directory: image storage, run root, auth file, registries configuration, and the {@code
- * certs.d}-style directory of trusted CAs per registry ({@code certs.d/<host:port>/ca.crt},
- * passed with {@code --cert-dir} as podman's own {@code /etc/containers/certs.d} would be read).
+ * certs.d}-style directory of trusted CAs per registry ({@code certs.d/<host:port>/ca.crt}, passed
+ * with {@code --cert-dir} as podman's own {@code /etc/containers/certs.d} would be read).
  *
  * <p>{@link #require} skips the calling test when podman is not installed or cannot run here,
  * unless {@code REQUIRE_PODMAN=1} is set (CI), in which case that fails.

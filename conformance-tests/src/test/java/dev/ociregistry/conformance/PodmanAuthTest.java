@@ -48,7 +48,7 @@ class PodmanAuthTest {
 
     var wrong = podman.run(args("login", tls, "-u", "writer", "-p", "wrong", host));
     assertNotEquals(0, wrong.exit(), "podman login -p wrong must fail");
-    assertTrue(wrong.stderr().toLowerCase().contains("unauthorized"), wrong.stderr());
+    assertTrue(wrong.stderr().contains("invalid username/password"), wrong.stderr());
     var login = podman.ok(args("login", tls, "-u", "writer", "-p", "writer-pw", host));
     assertTrue(login.stdout().contains("Login Succeeded"), login.stdout());
 

@@ -8,6 +8,7 @@ import dev.ociregistry.http.auth.token.BuiltinTokenAuthenticator;
 import dev.ociregistry.http.auth.token.SigningKey;
 import dev.ociregistry.http.auth.token.TokenAuthenticator;
 import dev.ociregistry.http.handlers.TokenHandler;
+import dev.ociregistry.storage.RegistryPaths;
 import dev.ociregistry.storage.driver.StorageDriver;
 import java.io.IOException;
 import java.util.function.Function;
@@ -50,6 +51,13 @@ final class Security {
     }
     Function<String, Permissions> permissions =
         user -> user == null ? policy.anonymous() : policy.permissions(user);
+    if (config.isReadOnly()
+        && (server.key() == null || server.key().isBlank())
+        && driver.stat(RegistryPaths.TOKEN_SERVER_KEY).isEmpty()) {
+      throw invalid(
+          "auth.tokenserver.key: a read-only registry cannot generate and store a signing key;"
+              + " configure one, or start once writable so that one is kept in storage");
+    }
     SigningKey key = Tokens.signingKey(server, driver);
     TokenAuthenticator own = Tokens.builtinVerifier(server, key, config.http().host(), permissions);
     return new Auth(
