@@ -108,7 +108,7 @@ code=$(curl -s -o /dev/null -w '%{http_code}' -u "$BENCH_USER:$BENCH_PASSWORD" -
 authed=$(HTTPLOAD_AUTHORIZATION="Basic $(printf '%s:%s' "$BENCH_USER" "$BENCH_PASSWORD" | base64 -w0)" load htpasswd)
 stop
 
-ratio=$(awk -v a="$authed" -v p="$plain" 'BEGIN { printf "%.2f", p > 0 ? a / p : 0 }')
+ratio=$(awk -v a="$authed" -v p="$plain" 'BEGIN { printf "%.2f", (p > 0 ? a / p : 0) }')
 verdict=$(awk -v r="$ratio" 'BEGIN { print (r >= 0.8) ? "PASS" : "MISS" }')
 printf 'manifest GET by tag, requests/s: without auth %s, with htpasswd %s, ratio %s (target >= 0.8: %s)\n' \
   "$plain" "$authed" "$ratio" "$verdict"
