@@ -41,7 +41,10 @@ class PodmanAuthTest {
     registry =
         TestRegistry.startWithYaml(
             Files.createDirectories(tmp.resolve("root")),
-            "auth:\n  htpasswd:\n    realm: test\n    path: " + htpasswd + "\n",
+            "auth:\n  htpasswd:\n    realm: test\n    path: "
+                + htpasswd
+                + "\naccess:\n  default: [pull, push]\n  rules:\n"
+                + "    - {repositories: [\"public/**\"], anonymous: true, actions: [pull]}\n",
             Map.of());
     String host = registry.hostPort();
     List<String> tls = List.of("--tls-verify=false");
@@ -62,6 +65,9 @@ class PodmanAuthTest {
     String id = podman.ok("images", "-q", "--no-trunc").stdout().lines().findFirst().orElseThrow();
     podman.ok("tag", id, name);
     podman.ok(args("push", tls, name));
+    String open = host + "/public/app:v1";
+    podman.ok("tag", id, open);
+    podman.ok(args("push", tls, open));
     podman.ok("rmi", "-a", "-f");
     podman.ok(args("pull", tls, name));
     assertEquals(
@@ -71,6 +77,7 @@ class PodmanAuthTest {
     podman.ok("rmi", "-a", "-f");
     var anonymous = podman.run(args("pull", tls, name));
     assertNotEquals(0, anonymous.exit(), "after logout the pull is refused");
+    podman.ok(args("pull", tls, open)); // where anonymous may pull, it does
   }
 
   private static String[] args(String command, List<String> options, String... rest) {

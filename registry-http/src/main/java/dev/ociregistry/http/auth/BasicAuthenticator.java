@@ -85,6 +85,10 @@ public final class BasicAuthenticator implements Authenticator {
     if (colon < 0) {
       throw malformed(client, "no colon between user and password");
     }
+    if (colon == 0 && pair.length() == 1) {
+      // ":" is how podman and skopeo say "no credentials" after a Basic challenge: anonymous.
+      return Identity.anonymous(policy.anonymous());
+    }
     if (colon == 0) {
       throw malformed(client, "no user name");
     }

@@ -163,6 +163,14 @@ class BasicAuthenticatorTest {
     assertTrue(checked.isEmpty());
   }
 
+  /** podman and skopeo send an empty user and password when they have no credentials. */
+  @Test
+  void anEmptyUserAndPasswordIsAnonymous() throws Exception {
+    Identity identity = authenticator.authenticate(basic64(":"), CLIENT);
+    assertTrue(identity.isAnonymous());
+    assertTrue(checked.isEmpty());
+  }
+
   @Test
   void acceptsTheSchemeInAnyCase() throws Exception {
     String header = basic("alice", ALICE_PASSWORD).replace("Basic", "bAsIc");
