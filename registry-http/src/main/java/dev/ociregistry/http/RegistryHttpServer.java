@@ -7,6 +7,8 @@ import dev.ociregistry.http.handlers.ManifestHandler;
 import dev.ociregistry.http.handlers.ReferrerHandler;
 import dev.ociregistry.http.handlers.TagHandler;
 import dev.ociregistry.http.handlers.UploadHandler;
+import dev.ociregistry.http.tls.ReloadingSslContext;
+import dev.ociregistry.http.tls.TlsFailures;
 import dev.ociregistry.storage.BlobSource;
 import dev.ociregistry.storage.ManifestSource;
 import dev.ociregistry.storage.RegistryStore;
@@ -57,21 +59,24 @@ public final class RegistryHttpServer implements AutoCloseable {
   private final HttpOptions options;
   private final ExecutorService handlers = Executors.newVirtualThreadPerTaskExecutor();
   private final ConnectionLimit connectionLimit;
+  private final ReloadingSslContext tls;
   private EventLoopGroup group;
   private Channel channel;
 
   /**
    * Blob and manifest reads come from {@code blobs} and {@code manifests}: the store's own, or
    * decorators in front of them (a mirror, the referrers fallback tags). {@code meters} is null
-   * when nothing reads request metrics.
+   * when nothing reads request metrics; {@code tls} null serves plain HTTP.
    */
   public RegistryHttpServer(
       RegistryStore store,
       BlobSource blobs,
       ManifestSource manifests,
       HttpOptions options,
-      MeterRegistry meters) {
+      MeterRegistry meters,
+      ReloadingSslContext tls) {
     this.options = options;
+    this.tls = tls;
     this.connectionLimit = new ConnectionLimit(options.maxConnections());
     // The first decorator is the outermost: the access log sees refusals too.
     var decorators = new ArrayList<Decorator>();
@@ -123,11 +128,15 @@ public final class RegistryHttpServer implements AutoCloseable {
   }
 
   /**
-   * One connection's pipeline. A TLS handler would go first; files are then sent in chunks. The
-   * head deadline sees bytes before the codec; the exchange starts and stops it.
+   * One connection's pipeline. TLS goes first, on the context current when the connection arrives
+   * (its handshake has its own timeout, before the idle timer sees anything); files are then sent
+   * in chunks. The head deadline sees bytes before the codec; the exchange starts and stops it.
    */
   private void pipeline(Channel ch) {
     ChannelPipeline p = ch.pipeline();
+    if (tls != null) {
+      p.addLast(tls.newHandler(ch.alloc())).addLast(new TlsFailures());
+    }
     var deadline = new HeadDeadline(options.requestHeadTimeout());
     p.addLast(new IdleStateHandler(options.idleTimeout().toNanos(), 0, 0, TimeUnit.NANOSECONDS))
         .addLast(deadline)

@@ -6,6 +6,8 @@ import dev.ociregistry.gc.GcOptions;
 import dev.ociregistry.gc.GcProgress;
 import dev.ociregistry.http.HttpOptions;
 import dev.ociregistry.http.RegistryHttpServer;
+import dev.ociregistry.http.tls.ReloadingSslContext;
+import dev.ociregistry.http.tls.TlsSettings;
 import dev.ociregistry.storage.BlobSource;
 import dev.ociregistry.storage.FreeSpaceFloor;
 import dev.ociregistry.storage.GcHandshake;
@@ -58,6 +60,8 @@ public final class RegistryServer implements AutoCloseable {
       throw new IllegalArgumentException("a mirror caches what it pulls: it cannot be read-only");
     }
     HttpLimits limits = HttpLimits.of(config.http()); // before anything starts
+    TlsSettings tlsSettings = config.http().tls() == null ? null : config.http().tls().settings();
+    ReloadingSslContext tls = tlsSettings == null ? null : ReloadingSslContext.start(tlsSettings);
     var store = store(config);
     IndexValidation indexes = config.validation().indexValidation();
     if (indexes != IndexValidation.ALL) {
@@ -88,11 +92,12 @@ public final class RegistryServer implements AutoCloseable {
             limits.requestHeadTimeout(),
             limits.maxConnections(),
             limits.minBodyRate());
-    var http = new RegistryHttpServer(store, blobs, manifests, options, null);
+    var http = new RegistryHttpServer(store, blobs, manifests, options, null, tls);
     InetSocketAddress bound = http.start(config.http().socketAddress());
     log.info(
-        "registry listening on {} ({}, {})",
+        "registry listening on {} ({}, {}, {})",
         bound,
+        tls == null ? "http" : "https",
         describe(config.storage()),
         config.isReadOnly()
             ? "read-only"
