@@ -74,7 +74,8 @@ final class PemFiles {
       for (Object o = parser.readObject(); o != null; o = parser.readObject()) {
         switch (o) {
           case PEMKeyPair pair -> {
-            return converter.getKeyPair(pair).getPrivate();
+            // not getKeyPair: a SEC1 key may leave out its public key
+            return converter.getPrivateKey(pair.getPrivateKeyInfo());
           }
           case PrivateKeyInfo info -> {
             return converter.getPrivateKey(info);
