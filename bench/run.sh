@@ -4,6 +4,7 @@
 #
 #   bench/run.sh            full run (256 MiB blob, wrk 10 s), writes bench/results.md
 #   bench/run.sh --smoke    tiny sizes, a few seconds; writes results.md into its work dir only
+#   bench/run.sh --only tls only the TLS section (bench/tls.sh), printed; with --smoke, tiny
 #
 # Environment: BENCH_OUT=FILE (where results go), BENCH_KEEP=1 (keep the whole work dir),
 # REGISTRY_JAVA_OPTS (passed to our registry's JVM by its launcher).
@@ -16,13 +17,18 @@ REGISTRY="$root/registry"
 COMMAND="bench/run.sh${*:+ $*}"
 
 SMOKE=0
-for arg in "$@"; do
-  case "$arg" in
+ONLY=
+while [ $# -gt 0 ]; do
+  case "$1" in
     --smoke) SMOKE=1 ;;
-    -h | --help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) echo "usage: bench/run.sh [--smoke]" >&2; exit 2 ;;
+    --only) [ "${2:-}" = tls ] || { echo "usage: bench/run.sh [--smoke] [--only tls]" >&2; exit 2; }; ONLY=tls; shift ;;
+    -h | --help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "usage: bench/run.sh [--smoke] [--only tls]" >&2; exit 2 ;;
   esac
+  shift
 done
+SMOKE_FLAG=(); [ "$SMOKE" = 0 ] || SMOKE_FLAG=(--smoke)
+[ "$ONLY" != tls ] || exec "$here/tls.sh" "${SMOKE_FLAG[@]}"
 
 if [ "$SMOKE" = 1 ]; then
   BLOB_BYTES=$((1 << 20))          # 1 MiB
@@ -692,6 +698,11 @@ duration=$(( ($(date +%s%N) - START_NS) / 1000000000 ))
     sed 's/^/- /' "$WORK/notes"
   fi
 } >"$OUT"
+
+# TLS: ours and nginx again, one at a time, so the servers above are stopped first.
+for s in "${SERVERS[@]}"; do stop_server "$s"; done
+log "TLS section (bench/tls.sh)"
+"$here/tls.sh" "${SMOKE_FLAG[@]}" >>"$OUT" || die "the TLS benchmark failed"
 
 log "done in $duration s after the build; results: $OUT"
 cat "$OUT"

@@ -9,6 +9,8 @@ import dev.ociregistry.http.handlers.ReferrerHandler;
 import dev.ociregistry.http.handlers.TagHandler;
 import dev.ociregistry.http.handlers.TokenHandler;
 import dev.ociregistry.http.handlers.UploadHandler;
+import dev.ociregistry.http.tls.ReloadingSslContext;
+import dev.ociregistry.http.tls.TlsFailures;
 import dev.ociregistry.storage.BlobSource;
 import dev.ociregistry.storage.ManifestSource;
 import dev.ociregistry.storage.RegistryStore;
@@ -59,6 +61,7 @@ public final class RegistryHttpServer implements AutoCloseable {
   private final HttpOptions options;
   private final ExecutorService handlers = Executors.newVirtualThreadPerTaskExecutor();
   private final ConnectionLimit connectionLimit;
+  private final ReloadingSslContext tls;
   private EventLoopGroup group;
   private Channel channel;
 
@@ -66,7 +69,7 @@ public final class RegistryHttpServer implements AutoCloseable {
    * Blob and manifest reads come from {@code blobs} and {@code manifests}: the store's own, or
    * decorators in front of them (a mirror, the referrers fallback tags). {@code meters} is null
    * when nothing reads request metrics; {@code authenticator} is null when authentication is off,
-   * {@code tokens} unless the registry issues tokens itself.
+   * {@code tokens} unless the registry issues tokens itself; {@code tls} null serves plain HTTP.
    */
   public RegistryHttpServer(
       RegistryStore store,
@@ -75,8 +78,10 @@ public final class RegistryHttpServer implements AutoCloseable {
       HttpOptions options,
       MeterRegistry meters,
       Authenticator authenticator,
-      TokenHandler tokens) {
+      TokenHandler tokens,
+      ReloadingSslContext tls) {
     this.options = options;
+    this.tls = tls;
     this.connectionLimit = new ConnectionLimit(options.maxConnections());
     // The first decorator is the outermost: the access log sees refusals too.
     var decorators = new ArrayList<Decorator>();
@@ -134,11 +139,15 @@ public final class RegistryHttpServer implements AutoCloseable {
   }
 
   /**
-   * One connection's pipeline. A TLS handler would go first; files are then sent in chunks. The
-   * head deadline sees bytes before the codec; the exchange starts and stops it.
+   * One connection's pipeline. TLS goes first, on the context current when the connection arrives
+   * (its handshake has its own timeout, before the idle timer sees anything); files are then sent
+   * in chunks. The head deadline sees bytes before the codec; the exchange starts and stops it.
    */
   private void pipeline(Channel ch) {
     ChannelPipeline p = ch.pipeline();
+    if (tls != null) {
+      p.addLast(tls.newHandler(ch.alloc())).addLast(new TlsFailures());
+    }
     var deadline = new HeadDeadline(options.requestHeadTimeout());
     p.addLast(new IdleStateHandler(options.idleTimeout().toNanos(), 0, 0, TimeUnit.NANOSECONDS))
         .addLast(deadline)

@@ -6,6 +6,8 @@ import dev.ociregistry.gc.GcOptions;
 import dev.ociregistry.gc.GcProgress;
 import dev.ociregistry.http.HttpOptions;
 import dev.ociregistry.http.RegistryHttpServer;
+import dev.ociregistry.http.tls.ReloadingSslContext;
+import dev.ociregistry.http.tls.TlsSettings;
 import dev.ociregistry.storage.BlobSource;
 import dev.ociregistry.storage.FreeSpaceFloor;
 import dev.ociregistry.storage.GcHandshake;
@@ -59,6 +61,8 @@ public final class RegistryServer implements AutoCloseable {
     }
     Security.validate(config); // before anything starts
     HttpLimits limits = HttpLimits.of(config.http());
+    TlsSettings tlsSettings = config.http().tls() == null ? null : config.http().tls().settings();
+    ReloadingSslContext tls = tlsSettings == null ? null : ReloadingSslContext.start(tlsSettings);
     var store = store(config);
     IndexValidation indexes = config.validation().indexValidation();
     if (indexes != IndexValidation.ALL) {
@@ -92,11 +96,12 @@ public final class RegistryServer implements AutoCloseable {
     Security.Auth auth = Security.auth(config, store.driver());
     var http =
         new RegistryHttpServer(
-            store, blobs, manifests, options, null, auth.authenticator(), auth.tokens());
+            store, blobs, manifests, options, null, auth.authenticator(), auth.tokens(), tls);
     InetSocketAddress bound = http.start(config.http().socketAddress());
     log.info(
         "registry listening on {} ({}, {}, {})",
         bound,
+        tls == null ? "http" : "https",
         describe(config.storage()),
         describe(config.auth()),
         config.isReadOnly()

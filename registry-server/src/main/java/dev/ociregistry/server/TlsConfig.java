@@ -2,6 +2,8 @@ package dev.ociregistry.server;
 
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.annotation.JsonProperty;
+import dev.ociregistry.http.tls.TlsSettings;
+import java.nio.file.Path;
 import java.util.List;
 
 /**
@@ -24,5 +26,30 @@ public record TlsConfig(
 
   public boolean enabled() {
     return certificate != null && !certificate.isBlank();
+  }
+
+  /**
+   * The checked settings, or null when the section configures nothing. Half a section (a key
+   * without its certificate, client CAs without either) stops the server rather than serve without
+   * what it asks for.
+   */
+  TlsSettings settings() {
+    boolean hasKey = key != null && !key.isBlank();
+    if (!enabled()) {
+      if (hasKey || !clientCas.isEmpty() || minimumTls != null || !cipherSuites.isEmpty()) {
+        throw InvalidConfigException.of(
+            "http.tls.certificate", "is required when other http.tls settings are given");
+      }
+      return null;
+    }
+    if (!hasKey) {
+      throw InvalidConfigException.of("http.tls.key", "is required with http.tls.certificate");
+    }
+    return new TlsSettings(
+        Path.of(certificate.trim()),
+        Path.of(key.trim()),
+        clientCas.stream().map(String::trim).map(Path::of).toList(),
+        minimumTls,
+        cipherSuites);
   }
 }
