@@ -19,7 +19,10 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** podman login, push and pull against htpasswd users, as a user would run them. */
+/**
+ * podman login, push and pull over TLS against htpasswd users, as a user would run them: the test
+ * CA is trusted the way podman trusts one, from a {@code certs.d/<host:port>/ca.crt} directory.
+ */
 class PodmanAuthTest {
   @TempDir Path tmp;
   private TestRegistry registry;
@@ -38,6 +41,8 @@ class PodmanAuthTest {
     Files.writeString(
         htpasswd,
         "writer:" + BCrypt.withDefaults().hashToString(4, "writer-pw".toCharArray()) + "\n");
+    var ca = TestCertificates.newAuthority("podman test CA");
+    TestCertificates.Issued server = ca.server(Files.createDirectories(tmp.resolve("tls")));
     registry =
         TestRegistry.startWithYaml(
             Files.createDirectories(tmp.resolve("root")),
@@ -45,9 +50,15 @@ class PodmanAuthTest {
                 + htpasswd
                 + "\naccess:\n  default: [pull, push]\n  rules:\n"
                 + "    - {repositories: [\"public/**\"], anonymous: true, actions: [pull]}\n",
-            Map.of());
+            Map.of(
+                "REGISTRY_HTTP_TLS_CERTIFICATE", server.certificateFile().toString(),
+                "REGISTRY_HTTP_TLS_KEY", server.keyFile().toString()));
     String host = registry.hostPort();
-    List<String> tls = List.of("--tls-verify=false");
+    Path certs = ca.certsDirectory(podman.certsDir(host), null);
+    List<String> tls = List.of("--cert-dir", certs.toString());
+    var untrusted = podman.run("login", "-u", "writer", "-p", "writer-pw", host);
+    assertNotEquals(0, untrusted.exit(), "without the CA, podman refuses the certificate");
+    assertTrue(untrusted.stderr().contains("certificate"), untrusted.stderr());
 
     var wrong = podman.run(args("login", tls, "-u", "writer", "-p", "wrong", host));
     assertNotEquals(0, wrong.exit(), "podman login -p wrong must fail");
