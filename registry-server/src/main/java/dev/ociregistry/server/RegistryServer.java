@@ -20,6 +20,8 @@ import dev.ociregistry.storage.driver.filesystem.FilesystemDriver;
 import dev.ociregistry.storage.driver.s3.S3Driver;
 import dev.ociregistry.storage.mirror.Mirror;
 import dev.ociregistry.storage.mirror.UpstreamClient;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.composite.CompositeMeterRegistry;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.URI;
@@ -60,6 +62,8 @@ public final class RegistryServer implements AutoCloseable {
       throw new IllegalArgumentException("a mirror caches what it pulls: it cannot be read-only");
     }
     Security.validate(config); // before anything starts
+    // Every meter of the process; exporters (Prometheus on the debug address) are added to it.
+    MeterRegistry meters = new CompositeMeterRegistry();
     HttpLimits limits = HttpLimits.of(config.http());
     TlsSettings tlsSettings = config.http().tls() == null ? null : config.http().tls().settings();
     ReloadingSslContext tls = tlsSettings == null ? null : ReloadingSslContext.start(tlsSettings);
@@ -96,10 +100,10 @@ public final class RegistryServer implements AutoCloseable {
     Security.Auth auth = Security.auth(config, store.driver());
     var http =
         new RegistryHttpServer(
-            store, blobs, manifests, options, null, auth.authenticator(), auth.tokens(), tls);
+            store, blobs, manifests, options, meters, auth.authenticator(), auth.tokens(), tls);
     InetSocketAddress bound = http.start(config.http().socketAddress());
     log.info(
-        "registry listening on {} ({}, {}, {})",
+        "registry listening on {} ({}, {}, {}, {})",
         bound,
         tls == null ? "http" : "https",
         describe(config.storage()),
