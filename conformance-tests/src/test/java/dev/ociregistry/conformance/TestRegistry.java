@@ -54,6 +54,8 @@ public final class TestRegistry implements AutoCloseable {
     var env = new HashMap<String, String>();
     env.put("REGISTRY_HTTP_ADDR", "127.0.0.1:0");
     env.put("REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY", root.toString());
+    // A test that leaves a client hanging (slow bodies, stalls) should not wait 25 s to stop.
+    env.put("REGISTRY_HTTP_DRAINTIMEOUT", "1s");
     env.putAll(settings);
     try {
       RegistryConfig config = ConfigLoader.load(null, env);
@@ -74,6 +76,8 @@ public final class TestRegistry implements AutoCloseable {
     var env = new HashMap<String, String>();
     env.put("REGISTRY_HTTP_ADDR", "127.0.0.1:0");
     env.put("REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY", root.toString());
+    // A test that leaves a client hanging (slow bodies, stalls) should not wait 25 s to stop.
+    env.put("REGISTRY_HTTP_DRAINTIMEOUT", "1s");
     env.putAll(settings);
     try {
       Path file = Files.createTempFile("registry-config", ".yaml");

@@ -47,6 +47,12 @@ import org.slf4j.MDC;
 final class HttpExchange extends ChannelInboundHandlerAdapter {
   private static final Logger log = LoggerFactory.getLogger(HttpExchange.class);
 
+  /**
+   * The server is stopping: close when idle, or after the answer in progress. A user event, so that
+   * it reaches the connection on its event loop.
+   */
+  static final Object DRAIN = new Object();
+
   /** How long the rest of an unwanted request body is read and dropped before closing. */
   private static final int DRAIN_SECONDS = 2;
 
@@ -62,6 +68,7 @@ final class HttpExchange extends ChannelInboundHandlerAdapter {
   private BodyRateCheck bodyRate;
   private Call current;
   private boolean draining;
+  private boolean stopping;
 
   /**
    * @param maxBodyBytes the limit of aggregated bodies
@@ -231,6 +238,7 @@ final class HttpExchange extends ChannelInboundHandlerAdapter {
     boolean unread = !call.bodyEnded && (call.body != null || call.expectsContinue);
     boolean close =
         cut
+            || stopping
             || call.closes
             || call.request.bodyRefused()
             || unread
@@ -245,13 +253,14 @@ final class HttpExchange extends ChannelInboundHandlerAdapter {
     }
     int status = response.status().code();
     boolean head = call.head.method().equals(HttpMethod.HEAD);
-    long length = ResponseWriter.length(response, head);
-    writer
-        .write(ctx, response, head)
+    ResponseWriter.Sending sending = writer.write(ctx, response, head);
+    sending
+        .future()
         .addListener(
             (ChannelFutureListener)
                 f -> {
-                  call.request.complete(status, length);
+                  // what really went out: a body cut by a closed connection is logged as cut
+                  call.request.complete(status, sending.bodyBytesSent().getAsLong());
                   if (!f.isSuccess()) {
                     log.debug("response not sent: {}", String.valueOf(f.cause()));
                     ctx.close();
@@ -289,6 +298,10 @@ final class HttpExchange extends ChannelInboundHandlerAdapter {
   /** After an answer: serve what was pipelined behind it, else read the next request. */
   private void next() {
     current = null;
+    if (stopping) {
+      ctx.close();
+      return;
+    }
     deadline.awaitHead();
     while (!pending.isEmpty() && (current == null || !current.bodyEnded)) {
       handle(pending.poll());
@@ -348,7 +361,12 @@ final class HttpExchange extends ChannelInboundHandlerAdapter {
 
   @Override
   public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
-    if (evt == HeadDeadline.EXPIRED) {
+    if (evt == DRAIN) {
+      stopping = true;
+      if (current == null) {
+        ctx.close(); // idle, or a head not yet complete: nothing under way to finish
+      }
+    } else if (evt == HeadDeadline.EXPIRED) {
       headTimedOut();
     } else if (evt instanceof IdleStateEvent) {
       // An idle keep-alive connection, or a client that stopped sending a body it was asked for.

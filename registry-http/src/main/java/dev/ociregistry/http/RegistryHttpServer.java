@@ -23,6 +23,8 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
@@ -31,8 +33,11 @@ import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.stream.ChunkedWriteHandler;
 import io.netty.handler.timeout.IdleStateHandler;
+import io.netty.util.concurrent.GlobalEventExecutor;
 import java.net.InetSocketAddress;
+import java.time.Duration;
 import java.util.ArrayList;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
@@ -55,13 +60,23 @@ public final class RegistryHttpServer implements AutoCloseable {
    */
   static final int MAX_BODY_PIECE_BYTES = 256 * 1024;
 
-  private static final int SHUTDOWN_GRACE_SECONDS = 5;
+  /** After the drain: how long the event loops get to close what is left. */
+  private static final int SHUTDOWN_GRACE_SECONDS = 2;
+
+  /** How often the drain looks whether every connection has closed. */
+  private static final long DRAIN_POLL_MILLIS = 20;
 
   private final Routes routes;
   private final HttpOptions options;
   private final ExecutorService handlers = Executors.newVirtualThreadPerTaskExecutor();
   private final ConnectionLimit connectionLimit;
   private final ReloadingSslContext tls;
+
+  /** Every open connection, so that a shutdown can drain them. */
+  private final ChannelGroup connections = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
+
+  private final CountDownLatch stopped = new CountDownLatch(1);
+  private volatile boolean stopping;
   private EventLoopGroup group;
   private Channel channel;
 
@@ -144,6 +159,11 @@ public final class RegistryHttpServer implements AutoCloseable {
    * in chunks. The head deadline sees bytes before the codec; the exchange starts and stops it.
    */
   private void pipeline(Channel ch) {
+    connections.add(ch);
+    if (stopping) { // accepted just before the listener closed
+      ch.close();
+      return;
+    }
     ChannelPipeline p = ch.pipeline();
     if (tls != null) {
       p.addLast(tls.newHandler(ch.alloc())).addLast(new TlsFailures());
@@ -175,31 +195,49 @@ public final class RegistryHttpServer implements AutoCloseable {
             .setMaxChunkSize(MAX_BODY_PIECE_BYTES));
   }
 
-  /** Blocks until the server channel closes. */
+  /** Blocks until the server has stopped ({@link #shutdown}). */
   public void awaitClose() throws InterruptedException {
-    channel.closeFuture().sync();
+    stopped.await();
   }
 
   /**
-   * Stops accepting connections, lets running requests finish for a few seconds, then stops.
-   * Closing twice is harmless.
+   * Stops at once: connections are closed whatever they are doing. Closing twice is harmless.
+   *
+   * @see #shutdown
    */
   @Override
-  public synchronized void close() {
+  public void close() {
+    shutdown(Duration.ZERO);
+  }
+
+  /**
+   * Stops gracefully: no new connection is accepted; idle connections close at once, and each busy
+   * one closes after the answer in progress is written (a download or an upload under way runs to
+   * its end), for up to {@code drain}; whatever is still open then is closed. Registry:2's {@code
+   * http.draintimeout}. Calling it again waits for the first call to finish.
+   */
+  public synchronized void shutdown(Duration drain) {
+    if (stopped.getCount() == 0) {
+      return;
+    }
+    stopping = true;
     if (channel != null) {
       channel.close().syncUninterruptibly();
-      channel = null;
     }
-    handlers.shutdown();
+    connections.forEach(c -> c.pipeline().fireUserEventTriggered(HttpExchange.DRAIN));
+    long deadline = System.nanoTime() + drain.toNanos();
     try {
-      handlers.awaitTermination(SHUTDOWN_GRACE_SECONDS, TimeUnit.SECONDS);
+      while (!connections.isEmpty() && System.nanoTime() - deadline < 0) {
+        Thread.sleep(DRAIN_POLL_MILLIS);
+      }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
+    connections.close().awaitUninterruptibly();
     handlers.shutdownNow();
     if (group != null) {
       group.shutdownGracefully(0, SHUTDOWN_GRACE_SECONDS, TimeUnit.SECONDS).syncUninterruptibly();
-      group = null;
     }
+    stopped.countDown();
   }
 }

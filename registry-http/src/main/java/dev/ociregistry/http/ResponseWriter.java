@@ -21,6 +21,7 @@ import java.io.Closeable;
 import java.io.IOException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.function.LongSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -32,6 +33,17 @@ import org.slf4j.LoggerFactory;
  * write fails or the request was a HEAD.
  */
 final class ResponseWriter {
+  /**
+   * A response being written: the future of its last write, and the body bytes handed to the socket
+   * so far, which is what the access log records when the connection breaks off mid-body.
+   */
+  record Sending(ChannelFuture future, LongSupplier bodyBytesSent) {
+    /** A message written whole: all of its body once the write succeeded, none before. */
+    static Sending whole(ChannelFuture future, long bodyBytes) {
+      return new Sending(future, () -> future.isSuccess() ? bodyBytes : 0);
+    }
+  }
+
   private static final Logger log = LoggerFactory.getLogger(ResponseWriter.class);
 
   /** Piece size when a file is sent in chunks (under TLS). */
@@ -52,8 +64,8 @@ final class ResponseWriter {
     this.loop = loop;
   }
 
-  /** Writes and flushes the response; the future is the last write's. Event loop only. */
-  ChannelFuture write(ChannelHandlerContext ctx, Response response, boolean head) {
+  /** Writes and flushes the response. Event loop only. */
+  Sending write(ChannelHandlerContext ctx, Response response, boolean head) {
     HttpResponseStatus status = response.status();
     HttpHeaders headers = response.headers();
     Response.Body body = response.body();
@@ -65,11 +77,13 @@ final class ResponseWriter {
         if (!headers.contains(HttpHeaderNames.CONTENT_LENGTH)) {
           headers.setInt(HttpHeaderNames.CONTENT_LENGTH, 0);
         }
-        return ctx.writeAndFlush(full(status, Unpooled.EMPTY_BUFFER, headers));
+        return Sending.whole(ctx.writeAndFlush(full(status, Unpooled.EMPTY_BUFFER, headers)), 0);
       }
       case Response.Bytes bytes -> {
         headers.setInt(HttpHeaderNames.CONTENT_LENGTH, bytes.bytes().length);
-        return ctx.writeAndFlush(full(status, Unpooled.wrappedBuffer(bytes.bytes()), headers));
+        return Sending.whole(
+            ctx.writeAndFlush(full(status, Unpooled.wrappedBuffer(bytes.bytes()), headers)),
+            bytes.bytes().length);
       }
       case Response.Blob blob -> {
         return writeBlob(ctx, new DefaultHttpResponse(HttpVersion.HTTP_1_1, status, headers), blob);
@@ -77,30 +91,15 @@ final class ResponseWriter {
     }
   }
 
-  /** The body bytes a response sends, for the access log. */
-  static long length(Response response, boolean head) {
-    if (head) {
-      return 0;
-    }
-    return switch (response.body()) {
-      case Response.Empty empty -> 0;
-      case Response.Bytes bytes -> bytes.bytes().length;
-      case Response.Blob blob ->
-          switch (blob.body()) {
-            case BlobBody.LocalFile f -> f.length();
-            case BlobBody.Stream s -> s.length();
-            case BlobBody.Redirect r -> 0;
-          };
-    };
-  }
-
-  private ChannelFuture writeBlob(
+  private Sending writeBlob(
       ChannelHandlerContext ctx, DefaultHttpResponse head, Response.Blob blob) {
     switch (blob.body()) {
       case BlobBody.LocalFile f when zeroCopy -> {
+        var region = new DefaultFileRegion(f.channel(), f.offset(), f.length());
         ctx.write(head);
-        ctx.write(new DefaultFileRegion(f.channel(), f.offset(), f.length()));
-        return ctx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT);
+        ctx.write(region);
+        return new Sending(
+            ctx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT), region::transferred);
       }
       case BlobBody.LocalFile f -> {
         ChunkedNioFile file;
@@ -108,23 +107,30 @@ final class ResponseWriter {
           file = new ChunkedNioFile(f.channel(), f.offset(), f.length(), FILE_CHUNK_BYTES);
         } catch (IOException e) {
           close(f.channel());
-          return ctx.newFailedFuture(e);
+          return Sending.whole(ctx.newFailedFuture(e), 0);
         }
         ctx.write(head);
-        return ctx.writeAndFlush(new HttpChunkedInput(file));
+        return chunked(ctx, new HttpChunkedInput(file));
       }
       case BlobBody.Stream s -> {
         var chunks = ctx.pipeline().get(ChunkedWriteHandler.class);
         var input =
             new ReadAheadInput(s.stream(), s.length(), ctx.alloc(), readers, () -> resume(chunks));
         ctx.write(head);
-        return ctx.writeAndFlush(new HttpChunkedInput(input));
+        return chunked(ctx, new HttpChunkedInput(input));
       }
       case BlobBody.Redirect r -> {
-        return ctx.newFailedFuture(
-            new IllegalStateException("a redirect is answered as a 307, never as a body"));
+        return Sending.whole(
+            ctx.newFailedFuture(
+                new IllegalStateException("a redirect is answered as a 307, never as a body")),
+            0);
       }
     }
+  }
+
+  /** Progress of a chunked body: what the chunk writer took from it (at most a chunk ahead). */
+  private static Sending chunked(ChannelHandlerContext ctx, HttpChunkedInput input) {
+    return new Sending(ctx.writeAndFlush(input), input::progress);
   }
 
   /** From the read-ahead thread: the transfer goes on, on the event loop. */

@@ -34,6 +34,7 @@ final class ConfigKeys {
           "http.tls.clientcas",
           "http.tls.minimumtls",
           "http.tls.ciphersuites",
+          "http.draintimeout",
           "storage.filesystem.rootdirectory",
           "storage.filesystem.minfreespace",
           "storage.s3.bucket",

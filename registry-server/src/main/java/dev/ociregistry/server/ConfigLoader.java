@@ -1,5 +1,6 @@
 package dev.ociregistry.server;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -8,11 +9,14 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -28,6 +32,8 @@ public final class ConfigLoader {
   /** Variables with the prefix that are not settings: the launcher's JVM options. */
   private static final Set<String> NOT_SETTINGS = Set.of("REGISTRY_JAVA_OPTS");
 
+  private static final Pattern MARK = Pattern.compile("line (\\d+), column (\\d+)");
+
   private static final YAMLMapper YAML =
       YAMLMapper.builder()
           .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
@@ -39,11 +45,23 @@ public final class ConfigLoader {
   /**
    * Loads {@code file} (or the defaults when null) with overrides from {@code env}.
    *
-   * @throws IOException when the file cannot be read
-   * @throws InvalidConfigException when it is not YAML, or a value has the wrong type
+   * @throws InvalidConfigException when the file cannot be read, is not YAML, or a value has the
+   *     wrong type
    */
-  public static RegistryConfig load(Path file, Map<String, String> env) throws IOException {
-    return parse(file == null ? null : Files.readAllBytes(file), env);
+  public static RegistryConfig load(Path file, Map<String, String> env) {
+    if (file == null) {
+      return parse(null, env);
+    }
+    byte[] yaml;
+    try {
+      yaml = Files.readAllBytes(file);
+    } catch (NoSuchFileException e) {
+      throw new InvalidConfigException("configuration file not found: " + file);
+    } catch (IOException e) {
+      throw new InvalidConfigException(
+          "cannot read the configuration file " + file + ": " + Main.describe(e));
+    }
+    return parse(yaml, env);
   }
 
   /**
@@ -57,7 +75,10 @@ public final class ConfigLoader {
     } catch (JsonMappingException e) {
       throw new InvalidConfigException(
           "invalid configuration: " + key(e) + ": " + firstLine(e.getOriginalMessage()));
-    } catch (IOException e) { // not YAML: the parser's message has the line and column
+    } catch (JsonProcessingException e) { // not YAML
+      throw new InvalidConfigException(
+          "invalid configuration: " + position(e) + parserMessage(e.getOriginalMessage()));
+    } catch (IOException e) {
       throw new InvalidConfigException("invalid configuration: " + firstLine(e.getMessage()));
     }
   }
@@ -94,6 +115,38 @@ public final class ConfigLoader {
       key.append(ref.getFieldName() != null ? ref.getFieldName() : "[" + ref.getIndex() + "]");
     }
     return key.isEmpty() ? "(top level)" : key.toString();
+  }
+
+  /**
+   * Where the problem is: SnakeYAML's own mark (the last one its message names), which is exact
+   * where Jackson's location is sometimes the token before.
+   */
+  private static String position(JsonProcessingException e) {
+    Matcher mark = MARK.matcher(String.valueOf(e.getOriginalMessage()));
+    String last = null;
+    while (mark.find()) {
+      last = "line " + mark.group(1) + ", column " + mark.group(2) + ": ";
+    }
+    var at = e.getLocation();
+    if (last == null && at != null && at.getLineNr() > 0) {
+      last = "line " + at.getLineNr() + ", column " + at.getColumnNr() + ": ";
+    }
+    return last == null ? "" : last;
+  }
+
+  /**
+   * SnakeYAML's message on one line: its statements without the quoted snippets and marks (those
+   * lines are indented; the position is given separately).
+   */
+  private static String parserMessage(String message) {
+    if (message == null) {
+      return "unreadable";
+    }
+    return message
+        .lines()
+        .filter(line -> !line.isBlank() && !Character.isWhitespace(line.charAt(0)))
+        .reduce((a, b) -> a + "; " + b)
+        .orElse(firstLine(message));
   }
 
   private static String firstLine(String message) {

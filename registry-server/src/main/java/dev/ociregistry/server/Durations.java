@@ -33,6 +33,19 @@ public final class Durations implements ITypeConverter<Duration> {
     }
   }
 
+  /**
+   * The duration the configuration key {@code key} holds.
+   *
+   * @throws InvalidConfigException naming the key, when it is not one
+   */
+  public static Duration parse(String key, String value) {
+    try {
+      return parse(value);
+    } catch (IllegalArgumentException e) {
+      throw InvalidConfigException.of(key, e.getMessage());
+    }
+  }
+
   private static Duration parseOrThrow(String value) {
     String text = value.trim().toLowerCase(Locale.ROOT);
     if (text.startsWith("p")) {

@@ -58,6 +58,10 @@ public final class GarbageCollectCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     RegistryConfig cfg = ConfigLoader.load(config, System.getenv());
+    var s3 = cfg.storage().s3();
+    if (s3 == null || s3.bucket() == null) { // a wrong path is an error, not a report of zeros
+      StorageRoot.requireExisting(cfg.storage().filesystem().root());
+    }
     var store = RegistryServer.store(cfg);
     var options =
         new GcOptions(dryRun, deleteUntagged, uploadMaxAge, grace, GcOptions.DEFAULT_PARALLELISM);

@@ -38,12 +38,7 @@ record HttpLimits(
   }
 
   private static Duration positive(String key, String value) {
-    Duration d;
-    try {
-      d = Durations.parse(value);
-    } catch (IllegalArgumentException e) {
-      throw InvalidConfigException.of(key, e.getMessage());
-    }
+    Duration d = Durations.parse(key, value);
     if (d.isNegative() || d.isZero() || d.compareTo(MAX_TIMEOUT) > 0) {
       throw InvalidConfigException.of(key, "must be longer than 0 and at most 24h, not " + value);
     }

@@ -30,7 +30,7 @@ public record RegistryConfig(
 
   public RegistryConfig {
     log = log == null ? new Log(null) : log;
-    http = http == null ? new Http(null, null, null, null, null, null) : http;
+    http = http == null ? new Http(null, null, null, null, null, null, null) : http;
     storage = storage == null ? new Storage(null, null, null, null, null, null) : storage;
     referrers = referrers == null ? new Referrers(null) : referrers;
     gc = gc == null ? new Gc(null, null, null, null, null) : gc;
@@ -56,8 +56,17 @@ public record RegistryConfig(
       @JsonProperty("maxconnections") Integer maxConnections,
       @JsonProperty("minbodyrate") BodyRate minBodyRate,
       String host,
-      TlsConfig tls) {
+      TlsConfig tls,
+      @JsonProperty("draintimeout") String drainTimeout) {
+    /**
+     * How long a stopping registry lets requests under way finish. Registry:2 has no drain unless
+     * set; here a SIGTERM lets downloads end by default, within Kubernetes' 30 s grace period.
+     */
+    public static final String DEFAULT_DRAIN_TIMEOUT = "25s";
+
     public Http {
+      drainTimeout =
+          drainTimeout == null || drainTimeout.isBlank() ? DEFAULT_DRAIN_TIMEOUT : drainTimeout;
       addr = addr == null || addr.isBlank() ? ":5000" : addr.trim();
       timeouts = timeouts == null ? new Timeouts(null, null) : timeouts;
       maxConnections =
@@ -67,15 +76,23 @@ public record RegistryConfig(
 
     public InetSocketAddress socketAddress() {
       int colon = addr.lastIndexOf(':');
-      if (colon < 0) {
-        throw new IllegalArgumentException("http.addr must be host:port or :port, not " + addr);
+      String portText = colon < 0 ? "" : addr.substring(colon + 1);
+      if (!portText.matches("\\d{1,5}") || Integer.parseInt(portText) > 65535) {
+        throw InvalidConfigException.of("http.addr", "must be host:port or :port, not " + addr);
       }
       String host = addr.substring(0, colon);
-      int port = Integer.parseInt(addr.substring(colon + 1));
+      int port = Integer.parseInt(portText);
       if (host.startsWith("[") && host.endsWith("]")) {
         host = host.substring(1, host.length() - 1);
       }
-      return host.isEmpty() ? new InetSocketAddress(port) : new InetSocketAddress(host, port);
+      if (host.isEmpty()) {
+        return new InetSocketAddress(port);
+      }
+      var address = new InetSocketAddress(host, port);
+      if (address.isUnresolved()) {
+        throw InvalidConfigException.of("http.addr", "unknown host " + host);
+      }
+      return address;
     }
   }
 

@@ -23,9 +23,9 @@ import dev.ociregistry.storage.mirror.UpstreamClient;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.composite.CompositeMeterRegistry;
 import java.io.IOException;
+import java.net.BindException;
 import java.net.InetSocketAddress;
 import java.net.URI;
-import java.nio.file.Files;
 import java.time.Duration;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -44,16 +44,20 @@ public final class RegistryServer implements AutoCloseable {
   private final InetSocketAddress address;
   private final ScheduledExecutorService gcSchedule;
   private final RegistryStore store;
+  private final Duration drain;
+  private boolean closed;
 
   private RegistryServer(
       RegistryHttpServer http,
       InetSocketAddress address,
       ScheduledExecutorService gcSchedule,
-      RegistryStore store) {
+      RegistryStore store,
+      Duration drain) {
     this.http = http;
     this.address = address;
     this.gcSchedule = gcSchedule;
     this.store = store;
+    this.drain = drain;
   }
 
   public static RegistryServer start(RegistryConfig config)
@@ -65,6 +69,12 @@ public final class RegistryServer implements AutoCloseable {
     // Every meter of the process; exporters (Prometheus on the debug address) are added to it.
     MeterRegistry meters = new CompositeMeterRegistry();
     HttpLimits limits = HttpLimits.of(config.http());
+    InetSocketAddress address = config.http().socketAddress();
+    Duration drain = Durations.parse("http.draintimeout", config.http().drainTimeout());
+    GcSchedule gc = GcSchedule.of(config.gc());
+    if (config.proxy() != null && config.proxy().enabled()) {
+      Durations.parse("proxy.ttl", config.proxy().ttl()); // checked before the store is created
+    }
     TlsSettings tlsSettings = config.http().tls() == null ? null : config.http().tls().settings();
     ReloadingSslContext tls = tlsSettings == null ? null : ReloadingSslContext.start(tlsSettings);
     var store = store(config);
@@ -101,7 +111,22 @@ public final class RegistryServer implements AutoCloseable {
     var http =
         new RegistryHttpServer(
             store, blobs, manifests, options, meters, auth.authenticator(), auth.tokens(), tls);
-    InetSocketAddress bound = http.start(config.http().socketAddress());
+    ScheduledExecutorService gcSchedule = config.isReadOnly() ? null : scheduleGc(gc, store);
+    InetSocketAddress bound;
+    try {
+      bound = http.start(address);
+    } catch (Exception e) { // Netty rethrows the bind's BindException unchecked
+      if (gcSchedule != null) {
+        gcSchedule.shutdownNow();
+      }
+      http.close();
+      store.driver().close();
+      if (e instanceof BindException) {
+        throw new StartupException(
+            "cannot listen on " + config.http().addr() + ": " + e.getMessage(), e);
+      }
+      throw e;
+    }
     log.info(
         "registry listening on {} ({}, {}, {}, {})",
         bound,
@@ -111,8 +136,7 @@ public final class RegistryServer implements AutoCloseable {
         config.isReadOnly()
             ? "read-only"
             : options.deleteEnabled() ? "deletes enabled" : "deletes disabled");
-    return new RegistryServer(
-        http, bound, config.isReadOnly() ? null : scheduleGc(config.gc(), store), store);
+    return new RegistryServer(http, bound, gcSchedule, store, drain);
   }
 
   private static Mirror mirror(RegistryConfig.Proxy proxy, RegistryStore store) {
@@ -123,22 +147,33 @@ public final class RegistryServer implements AutoCloseable {
         new UpstreamClient(
             URI.create(proxy.remoteUrl()), proxy.username(), proxy.password(), UPSTREAM_TIMEOUT);
     log.info("pull-through mirror of {}", proxy.remoteUrl());
-    return new Mirror(upstream, store, Durations.parse(proxy.ttl()));
+    return new Mirror(upstream, store, Durations.parse("proxy.ttl", proxy.ttl()));
+  }
+
+  /**
+   * The in-server collector's settings, checked before anything is created: the same options as
+   * {@code garbage-collect}, and the interval.
+   */
+  private record GcSchedule(boolean enabled, GcOptions options, Duration interval) {
+    static GcSchedule of(RegistryConfig.Gc gc) {
+      var options =
+          new GcOptions(
+              false,
+              gc.deleteUntagged(),
+              Durations.parse("gc.uploadmaxage", gc.uploadMaxAge()),
+              Durations.parse("gc.grace", gc.grace()),
+              GcOptions.DEFAULT_PARALLELISM);
+      return new GcSchedule(gc.enabled(), options, Durations.parse("gc.interval", gc.interval()));
+    }
   }
 
   /** The in-server collector: the same code as {@code garbage-collect}, run every interval. */
-  private static ScheduledExecutorService scheduleGc(RegistryConfig.Gc gc, RegistryStore store) {
+  private static ScheduledExecutorService scheduleGc(GcSchedule gc, RegistryStore store) {
     if (!gc.enabled()) {
       return null;
     }
-    var options =
-        new GcOptions(
-            false,
-            gc.deleteUntagged(),
-            Durations.parse(gc.uploadMaxAge()),
-            Durations.parse(gc.grace()),
-            GcOptions.DEFAULT_PARALLELISM);
-    long interval = Durations.parse(gc.interval()).toMillis();
+    var options = gc.options();
+    long interval = gc.interval().toMillis();
     var schedule =
         Executors.newSingleThreadScheduledExecutor(
             r -> Thread.ofPlatform().name("gc").daemon().unstarted(r));
@@ -164,6 +199,7 @@ public final class RegistryServer implements AutoCloseable {
   /** The configured store, as the server and the offline commands use it. */
   static RegistryStore store(RegistryConfig config) throws IOException {
     IndexValidation indexes = config.validation().indexValidation(); // before anything is created
+    Duration cacheTtl = Durations.parse("storage.cache.ttl", config.storage().cache().ttl());
     var s3 = config.storage().s3();
     StorageDriver driver;
     boolean redirect = false;
@@ -173,8 +209,8 @@ public final class RegistryServer implements AutoCloseable {
       redirect = s3.settings().redirect();
     } else {
       var root = config.storage().filesystem().root();
+      StorageRoot.check(root, config.isReadOnly());
       if (!config.isReadOnly()) {
-        Files.createDirectories(root);
         floor = FreeSpaceFloor.of(root, config.storage().filesystem().freeSpaceFloor());
       }
       driver = new FilesystemDriver(root);
@@ -188,7 +224,7 @@ public final class RegistryServer implements AutoCloseable {
         new RegistryStore.Options(
             redirect,
             defaults.manifestCacheBytes(),
-            Durations.parse(config.storage().cache().ttl()),
+            cacheTtl,
             indexes,
             config.storage().maxBlobBytes()),
         floor);
@@ -221,16 +257,27 @@ public final class RegistryServer implements AutoCloseable {
     return address.getPort();
   }
 
+  /** Blocks until the registry has stopped. */
   public void awaitClose() throws InterruptedException {
     http.awaitClose();
   }
 
+  /**
+   * Stops: no new connections, requests under way finish within {@code http.draintimeout}, then the
+   * rest is closed. This is what SIGTERM runs.
+   */
   @Override
-  public void close() {
+  public synchronized void close() {
+    if (closed) {
+      return; // SIGTERM's hook and the main thread both close
+    }
+    closed = true;
     if (gcSchedule != null) {
       gcSchedule.shutdownNow();
     }
-    http.close();
+    log.info("stopping: requests under way get up to {} to finish", drain);
+    http.shutdown(drain);
     store.driver().close();
+    log.info("stopped");
   }
 }

@@ -8,12 +8,23 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
 
-/** {@code registry serve}: runs the HTTP server until stopped. */
+/**
+ * {@code registry serve [CONFIG]}: runs the HTTP server until stopped. The file is positional as in
+ * registry:2 ({@code registry serve /etc/docker/registry/config.yml}, what its image and Helm
+ * charts run) or given with {@code --config}. SIGTERM drains ({@code http.draintimeout}).
+ */
 @Command(name = "serve", mixinStandardHelpOptions = true, description = "Run the registry.")
 public final class ServeCommand implements Callable<Integer> {
   @Option(names = "--config", description = "YAML configuration file (registry:2 format).")
   Path config;
+
+  @Parameters(
+      arity = "0..1",
+      paramLabel = "CONFIG",
+      description = "The configuration file, as registry:2 takes it (same as --config).")
+  Path positionalConfig;
 
   @Option(
       names = "--read-only",
@@ -22,14 +33,33 @@ public final class ServeCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    RegistryConfig loaded = ConfigLoader.load(config, System.getenv());
+    if (config != null && positionalConfig != null && !config.equals(positionalConfig)) {
+      throw new InvalidConfigException(
+          "two configuration files given: " + positionalConfig + " and --config " + config);
+    }
+    RegistryConfig loaded =
+        ConfigLoader.load(config != null ? config : positionalConfig, System.getenv());
     RegistryConfig cfg = readOnly ? loaded.readOnly() : loaded;
     setLogLevel(cfg.log().level());
-    try (RegistryServer server = RegistryServer.start(cfg)) {
-      Runtime.getRuntime().addShutdownHook(new Thread(server::close, "shutdown"));
-      server.awaitClose();
-    }
+    RegistryServer server = RegistryServer.start(cfg);
+    Runtime.getRuntime()
+        .addShutdownHook(
+            new Thread(
+                () -> {
+                  server.close();
+                  stopLogging(); // after the drain: the last requests' access lines are written
+                },
+                "shutdown"));
+    server.awaitClose();
+    server.close();
     return 0;
+  }
+
+  /** Flushes the asynchronous appenders (the access log), which would lose lines at exit. */
+  private static void stopLogging() {
+    if (LoggerFactory.getILoggerFactory() instanceof LoggerContext context) {
+      context.stop();
+    }
   }
 
   /** {@code log.level}, for the access log too (warn or error silence it). */
