@@ -6,6 +6,7 @@ import dev.ociregistry.gc.GcOptions;
 import dev.ociregistry.gc.GcProgress;
 import dev.ociregistry.http.HttpOptions;
 import dev.ociregistry.http.RegistryHttpServer;
+import dev.ociregistry.http.notify.Notifier;
 import dev.ociregistry.http.tls.ReloadingSslContext;
 import dev.ociregistry.http.tls.TlsSettings;
 import dev.ociregistry.storage.BlobSource;
@@ -44,16 +45,22 @@ public final class RegistryServer implements AutoCloseable {
   private final InetSocketAddress address;
   private final ScheduledExecutorService gcSchedule;
   private final RegistryStore store;
+  private final Notifier notifier;
+  private final MeterRegistry meters;
 
   private RegistryServer(
       RegistryHttpServer http,
       InetSocketAddress address,
       ScheduledExecutorService gcSchedule,
-      RegistryStore store) {
+      RegistryStore store,
+      Notifier notifier,
+      MeterRegistry meters) {
     this.http = http;
     this.address = address;
     this.gcSchedule = gcSchedule;
     this.store = store;
+    this.notifier = notifier;
+    this.meters = meters;
   }
 
   public static RegistryServer start(RegistryConfig config)
@@ -98,10 +105,22 @@ public final class RegistryServer implements AutoCloseable {
             limits.maxConnections(),
             limits.minBodyRate());
     Security.Auth auth = Security.auth(config, store.driver());
+    Notifier notifier = notifier(config.notifications(), meters);
     var http =
         new RegistryHttpServer(
-            store, blobs, manifests, options, meters, auth.authenticator(), auth.tokens(), tls);
+            store,
+            blobs,
+            manifests,
+            options,
+            meters,
+            auth.authenticator(),
+            auth.tokens(),
+            tls,
+            notifier);
     InetSocketAddress bound = http.start(config.http().socketAddress());
+    if (notifier != null) {
+      notifier.listening(bound.getPort());
+    }
     log.info(
         "registry listening on {} ({}, {}, {}, {})",
         bound,
@@ -112,7 +131,29 @@ public final class RegistryServer implements AutoCloseable {
             ? "read-only"
             : options.deleteEnabled() ? "deletes enabled" : "deletes disabled");
     return new RegistryServer(
-        http, bound, config.isReadOnly() ? null : scheduleGc(config.gc(), store), store);
+        http,
+        bound,
+        config.isReadOnly() ? null : scheduleGc(config.gc(), store),
+        store,
+        notifier,
+        meters);
+  }
+
+  /** Null when no endpoint is enabled. */
+  private static Notifier notifier(NotificationsConfig config, MeterRegistry meters) {
+    var endpoints = config.settings();
+    if (endpoints.isEmpty()) {
+      return null;
+    }
+    try {
+      var notifier = new Notifier(endpoints, config.events().includeReferences(), meters);
+      log.info(
+          "notifications to {}",
+          endpoints.stream().map(e -> e.name() + " (" + e.url() + ")").toList());
+      return notifier;
+    } catch (IllegalArgumentException e) {
+      throw InvalidConfigException.of("notifications.endpoints.headers", e.getMessage());
+    }
   }
 
   private static Mirror mirror(RegistryConfig.Proxy proxy, RegistryStore store) {
@@ -221,6 +262,11 @@ public final class RegistryServer implements AutoCloseable {
     return address.getPort();
   }
 
+  /** The process's meters, for exporters and tests. */
+  public MeterRegistry meters() {
+    return meters;
+  }
+
   public void awaitClose() throws InterruptedException {
     http.awaitClose();
   }
@@ -231,6 +277,9 @@ public final class RegistryServer implements AutoCloseable {
       gcSchedule.shutdownNow();
     }
     http.close();
+    if (notifier != null) {
+      notifier.close(); // after the requests: their events are queued by then
+    }
     store.driver().close();
   }
 }
