@@ -211,4 +211,34 @@ class NotificationsTest {
       assertTrue(dropped >= 12, "dropped " + dropped);
     }
   }
+
+  @Test
+  void aBadUrlOrDurationStopsTheStart() throws IOException {
+    Path root = Files.createDirectories(tmp.resolve("bad"));
+    var url =
+        org.junit.jupiter.api.Assertions.assertThrows(
+            dev.ociregistry.server.InvalidConfigException.class,
+            () ->
+                TestRegistry.startWithYaml(
+                    root,
+                    "notifications:\n  endpoints:\n    - name: x\n      url: ftp://h/\n",
+                    Map.of()));
+    assertEquals(
+        "invalid configuration: notifications.endpoints[0].url: not an http or https URL: ftp://h/",
+        url.getMessage());
+    var timeout =
+        org.junit.jupiter.api.Assertions.assertThrows(
+            dev.ociregistry.server.InvalidConfigException.class,
+            () ->
+                TestRegistry.startWithYaml(
+                    root,
+                    "notifications:\n  endpoints:\n    - name: x\n      url: http://h/\n"
+                        + "      timeout: soon\n",
+                    Map.of()));
+    assertTrue(
+        timeout
+            .getMessage()
+            .startsWith("invalid configuration: notifications.endpoints[0].timeout"),
+        timeout.getMessage());
+  }
 }
