@@ -111,6 +111,11 @@ public final class TestRegistry implements AutoCloseable {
     return root;
   }
 
+  /** The server's meters (a composite: add a registry to read them). */
+  public io.micrometer.core.instrument.MeterRegistry meters() {
+    return server.meters();
+  }
+
   public HttpClient client() {
     return client;
   }

@@ -9,6 +9,8 @@ import dev.ociregistry.http.handlers.ReferrerHandler;
 import dev.ociregistry.http.handlers.TagHandler;
 import dev.ociregistry.http.handlers.TokenHandler;
 import dev.ociregistry.http.handlers.UploadHandler;
+import dev.ociregistry.http.notify.Notifications;
+import dev.ociregistry.http.notify.Notifier;
 import dev.ociregistry.http.tls.ReloadingSslContext;
 import dev.ociregistry.http.tls.TlsFailures;
 import dev.ociregistry.storage.BlobSource;
@@ -95,6 +97,20 @@ public final class RegistryHttpServer implements AutoCloseable {
       Authenticator authenticator,
       TokenHandler tokens,
       ReloadingSslContext tls) {
+    this(store, blobs, manifests, options, meters, authenticator, tokens, tls, null);
+  }
+
+  /** As above, with events for {@code notifier} (null: no notifications). */
+  public RegistryHttpServer(
+      RegistryStore store,
+      BlobSource blobs,
+      ManifestSource manifests,
+      HttpOptions options,
+      MeterRegistry meters,
+      Authenticator authenticator,
+      TokenHandler tokens,
+      ReloadingSslContext tls,
+      Notifier notifier) {
     this.options = options;
     this.tls = tls;
     this.connectionLimit = new ConnectionLimit(options.maxConnections());
@@ -111,6 +127,10 @@ public final class RegistryHttpServer implements AutoCloseable {
     }
     decorators.add(new WriteRefusal(options.writeRefusal(), options.deleteEnabled()));
     decorators.add(new SpaceRefusal(store.freeSpaceFloor()));
+    if (notifier != null) {
+      // Innermost: only requests that reach their handler can emit an event.
+      decorators.add(new Notifications(notifier, store.blobs()));
+    }
     this.routes =
         new Routes(
                 new BaseHandler(),

@@ -85,7 +85,19 @@ final class ConfigKeys {
           "access.rules.[].users",
           "access.rules.[].groups",
           "access.rules.[].anonymous",
-          "access.rules.[].actions");
+          "access.rules.[].actions",
+          "notifications.events.includereferences",
+          "notifications.endpoints.[].name",
+          "notifications.endpoints.[].disabled",
+          "notifications.endpoints.[].url",
+          "notifications.endpoints.[].headers",
+          "notifications.endpoints.[].timeout",
+          "notifications.endpoints.[].threshold",
+          "notifications.endpoints.[].backoff",
+          "notifications.endpoints.[].ignoredmediatypes",
+          "notifications.endpoints.[].ignore.mediatypes",
+          "notifications.endpoints.[].ignore.actions",
+          "notifications.endpoints.[].queuesize");
 
   /** Sections where a key the registry does not use is refused, not warned about. */
   private static final List<String> STRICT = List.of("auth", "http.tls");

@@ -26,7 +26,8 @@ public record RegistryConfig(
     Proxy proxy,
     Validation validation,
     AuthConfig auth,
-    AccessConfig access) {
+    AccessConfig access,
+    NotificationsConfig notifications) {
 
   public RegistryConfig {
     log = log == null ? new Log(null) : log;
@@ -35,6 +36,7 @@ public record RegistryConfig(
     referrers = referrers == null ? new Referrers(null) : referrers;
     gc = gc == null ? new Gc(null, null, null, null, null) : gc;
     validation = validation == null ? new Validation(null, null) : validation;
+    notifications = notifications == null ? new NotificationsConfig(null, null) : notifications;
   }
 
   @JsonIgnoreProperties(ignoreUnknown = true)
@@ -276,7 +278,8 @@ public record RegistryConfig(
         proxy,
         validation,
         auth,
-        access);
+        access,
+        notifications);
   }
 
   public boolean isReadOnly() {

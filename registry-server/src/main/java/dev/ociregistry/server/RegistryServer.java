@@ -6,6 +6,7 @@ import dev.ociregistry.gc.GcOptions;
 import dev.ociregistry.gc.GcProgress;
 import dev.ociregistry.http.HttpOptions;
 import dev.ociregistry.http.RegistryHttpServer;
+import dev.ociregistry.http.notify.Notifier;
 import dev.ociregistry.http.tls.ReloadingSslContext;
 import dev.ociregistry.http.tls.TlsSettings;
 import dev.ociregistry.storage.BlobSource;
@@ -45,6 +46,8 @@ public final class RegistryServer implements AutoCloseable {
   private final ScheduledExecutorService gcSchedule;
   private final RegistryStore store;
   private final Duration drain;
+  private final Notifier notifier;
+  private final MeterRegistry meters;
   private boolean closed;
 
   private RegistryServer(
@@ -52,12 +55,16 @@ public final class RegistryServer implements AutoCloseable {
       InetSocketAddress address,
       ScheduledExecutorService gcSchedule,
       RegistryStore store,
-      Duration drain) {
+      Duration drain,
+      Notifier notifier,
+      MeterRegistry meters) {
     this.http = http;
     this.address = address;
     this.gcSchedule = gcSchedule;
     this.store = store;
     this.drain = drain;
+    this.notifier = notifier;
+    this.meters = meters;
   }
 
   public static RegistryServer start(RegistryConfig config)
@@ -108,9 +115,18 @@ public final class RegistryServer implements AutoCloseable {
             limits.maxConnections(),
             limits.minBodyRate());
     Security.Auth auth = Security.auth(config, store.driver());
+    Notifier notifier = notifier(config.notifications(), meters);
     var http =
         new RegistryHttpServer(
-            store, blobs, manifests, options, meters, auth.authenticator(), auth.tokens(), tls);
+            store,
+            blobs,
+            manifests,
+            options,
+            meters,
+            auth.authenticator(),
+            auth.tokens(),
+            tls,
+            notifier);
     ScheduledExecutorService gcSchedule = config.isReadOnly() ? null : scheduleGc(gc, store);
     InetSocketAddress bound;
     try {
@@ -120,12 +136,18 @@ public final class RegistryServer implements AutoCloseable {
         gcSchedule.shutdownNow();
       }
       http.close();
+      if (notifier != null) {
+        notifier.close();
+      }
       store.driver().close();
       if (e instanceof BindException) {
         throw new StartupException(
             "cannot listen on " + config.http().addr() + ": " + e.getMessage(), e);
       }
       throw e;
+    }
+    if (notifier != null) {
+      notifier.listening(bound.getPort());
     }
     log.info(
         "registry listening on {} ({}, {}, {}, {})",
@@ -136,7 +158,24 @@ public final class RegistryServer implements AutoCloseable {
         config.isReadOnly()
             ? "read-only"
             : options.deleteEnabled() ? "deletes enabled" : "deletes disabled");
-    return new RegistryServer(http, bound, gcSchedule, store, drain);
+    return new RegistryServer(http, bound, gcSchedule, store, drain, notifier, meters);
+  }
+
+  /** Null when no endpoint is enabled. */
+  private static Notifier notifier(NotificationsConfig config, MeterRegistry meters) {
+    var endpoints = config.settings();
+    if (endpoints.isEmpty()) {
+      return null;
+    }
+    try {
+      var notifier = new Notifier(endpoints, config.events().includeReferences(), meters);
+      log.info(
+          "notifications to {}",
+          endpoints.stream().map(e -> e.name() + " (" + e.url() + ")").toList());
+      return notifier;
+    } catch (IllegalArgumentException e) {
+      throw InvalidConfigException.of("notifications.endpoints.headers", e.getMessage());
+    }
   }
 
   private static Mirror mirror(RegistryConfig.Proxy proxy, RegistryStore store) {
@@ -257,6 +296,11 @@ public final class RegistryServer implements AutoCloseable {
     return address.getPort();
   }
 
+  /** The process's meters, for exporters and tests. */
+  public MeterRegistry meters() {
+    return meters;
+  }
+
   /** Blocks until the registry has stopped. */
   public void awaitClose() throws InterruptedException {
     http.awaitClose();
@@ -277,6 +321,9 @@ public final class RegistryServer implements AutoCloseable {
     }
     log.info("stopping: requests under way get up to {} to finish", drain);
     http.shutdown(drain);
+    if (notifier != null) {
+      notifier.close(); // after the requests: their events are queued by then
+    }
     store.driver().close();
     log.info("stopped");
   }
