@@ -6,6 +6,7 @@ import dev.ociregistry.gc.GcOptions;
 import dev.ociregistry.gc.GcProgress;
 import dev.ociregistry.http.HttpOptions;
 import dev.ociregistry.http.RegistryHttpServer;
+import dev.ociregistry.http.TrustedProxies;
 import dev.ociregistry.http.tls.ReloadingSslContext;
 import dev.ociregistry.http.tls.TlsSettings;
 import dev.ociregistry.storage.BlobSource;
@@ -65,6 +66,7 @@ public final class RegistryServer implements AutoCloseable {
     // Every meter of the process; exporters (Prometheus on the debug address) are added to it.
     MeterRegistry meters = new CompositeMeterRegistry();
     HttpLimits limits = HttpLimits.of(config.http());
+    TrustedProxies proxies = config.http().proxies();
     TlsSettings tlsSettings = config.http().tls() == null ? null : config.http().tls().settings();
     ReloadingSslContext tls = tlsSettings == null ? null : ReloadingSslContext.start(tlsSettings);
     var store = store(config);
@@ -96,7 +98,9 @@ public final class RegistryServer implements AutoCloseable {
                     : null,
             limits.requestHeadTimeout(),
             limits.maxConnections(),
-            limits.minBodyRate());
+            limits.minBodyRate(),
+            !config.log().accessLog().disabled(),
+            proxies);
     Security.Auth auth = Security.auth(config, store.driver());
     var http =
         new RegistryHttpServer(
