@@ -19,8 +19,6 @@ import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.ReferenceCountUtil;
 import java.io.IOException;
-import java.net.InetSocketAddress;
-import java.net.SocketAddress;
 import java.nio.channels.ClosedChannelException;
 import java.util.ArrayDeque;
 import java.util.concurrent.Executor;
@@ -163,7 +161,7 @@ final class HttpExchange extends ChannelInboundHandlerAdapter {
   private void dispatch(Call call) {
     current = call;
     call.request.connection(
-        clientAddress(ctx.channel().remoteAddress()), ctx.pipeline().get(SslHandler.class) != null);
+        ctx.channel().remoteAddress(), ctx.pipeline().get(SslHandler.class) != null);
     try {
       handlers.execute(() -> run(call));
     } catch (RejectedExecutionException e) {
@@ -411,13 +409,5 @@ final class HttpExchange extends ChannelInboundHandlerAdapter {
       log.warn("connection error", cause);
     }
     ctx.close();
-  }
-
-  /** {@code host:port} without the resolver's {@code hostname/} prefix. */
-  private static String clientAddress(SocketAddress address) {
-    if (address instanceof InetSocketAddress inet && inet.getAddress() != null) {
-      return inet.getAddress().getHostAddress() + ":" + inet.getPort();
-    }
-    return String.valueOf(address);
   }
 }

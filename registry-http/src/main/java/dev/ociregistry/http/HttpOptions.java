@@ -20,6 +20,10 @@ import java.time.Duration;
  * @param maxConnections the connections served at once; more are closed as they are accepted (see
  *     {@link ConnectionLimit})
  * @param minBodyRate the slowest a request body may arrive (see {@link MinBodyRate})
+ * @param accessLog whether each answered request is a line on the {@code access} logger (see {@link
+ *     AccessLog})
+ * @param trustedProxies the peers whose forwarding headers name the client (see {@link
+ *     ForwardedClient})
  */
 public record HttpOptions(
     boolean deleteEnabled,
@@ -29,7 +33,9 @@ public record HttpOptions(
     String writeRefusal,
     Duration requestHeadTimeout,
     int maxConnections,
-    MinBodyRate minBodyRate) {
+    MinBodyRate minBodyRate,
+    boolean accessLog,
+    TrustedProxies trustedProxies) {
 
   /** A request head is a few KiB: even a slow client sends it well within this. */
   public static final Duration DEFAULT_REQUEST_HEAD_TIMEOUT = Duration.ofSeconds(30);
@@ -63,7 +69,9 @@ public record HttpOptions(
         writeRefusal,
         DEFAULT_REQUEST_HEAD_TIMEOUT,
         DEFAULT_MAX_CONNECTIONS,
-        MinBodyRate.DEFAULT);
+        MinBodyRate.DEFAULT,
+        true,
+        TrustedProxies.NONE);
   }
 
   public static HttpOptions defaults() {

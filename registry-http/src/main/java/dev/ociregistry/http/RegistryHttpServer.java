@@ -116,7 +116,12 @@ public final class RegistryHttpServer implements AutoCloseable {
     this.connectionLimit = new ConnectionLimit(options.maxConnections());
     // The first decorator is the outermost: the access log sees refusals too.
     var decorators = new ArrayList<Decorator>();
-    decorators.add(new AccessLog());
+    if (!options.trustedProxies().isEmpty()) {
+      decorators.add(new ForwardedClient(options.trustedProxies()));
+    }
+    if (options.accessLog()) {
+      decorators.add(new AccessLog());
+    }
     if (meters != null) {
       decorators.add(new RequestMetrics(meters));
     }

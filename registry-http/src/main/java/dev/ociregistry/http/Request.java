@@ -12,6 +12,8 @@ import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.QueryStringDecoder;
 import java.io.IOException;
 import java.io.InputStream;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
 import java.util.List;
 import java.util.Map;
 
@@ -39,7 +41,11 @@ public final class Request {
   private final RegistryException rejection;
   private volatile boolean bodyRefused;
   private byte[] bytes;
-  private String client = "-";
+  private InetSocketAddress peer;
+
+  /** Volatile: a trusted proxy's forwarded address is set on the handler thread. */
+  private volatile String client = "-";
+
   private boolean secure;
   private Identity identity = Identity.UNRESTRICTED;
 
@@ -96,9 +102,17 @@ public final class Request {
     return id;
   }
 
-  /** The client's address ({@code 203.0.113.7:53412}), for logs. */
+  /**
+   * The client's IP address ({@code 203.0.113.7}), for logs: the peer's, or the one a trusted proxy
+   * forwarded (see {@link ForwardedClient}).
+   */
   public String client() {
     return client;
+  }
+
+  /** The other end of the connection; null when it is not an IP socket (tests). */
+  InetSocketAddress peer() {
+    return peer;
   }
 
   /** Whether the request came over TLS. */
@@ -116,9 +130,19 @@ public final class Request {
   }
 
   /** Event loop, before the handler starts: where the request came from. */
-  void connection(String client, boolean secure) {
-    this.client = client;
+  void connection(SocketAddress peer, boolean secure) {
+    if (peer instanceof InetSocketAddress inet) {
+      this.peer = inet;
+      this.client = TrustedProxies.address(inet);
+    } else {
+      this.client = String.valueOf(peer);
+    }
     this.secure = secure;
+  }
+
+  /** The {@link ForwardedClient} decorator, before the route's handler runs. */
+  void forwardedClient(String client) {
+    this.client = client;
   }
 
   /** The authorization decorator, before the route's handler runs. */

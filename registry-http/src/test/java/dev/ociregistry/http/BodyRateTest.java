@@ -207,7 +207,8 @@ class BodyRateTest {
       c.pumpFor(20); // the handler's late failure adds no line
       assertEquals(1, appender.list.size());
       String line = appender.list.get(0).getFormattedMessage();
-      assertTrue(line.matches("PATCH /upload 408 \\d+ \\d+ms id=slow"), line);
+      assertTrue(
+          line.matches("PATCH /upload 408 \\d+ \\d+ms id=slow client=embedded user=- .*"), line);
     } finally {
       logger.detachAppender(appender);
       logger.setLevel(level);

@@ -75,15 +75,42 @@ class DecoratorTest {
     try {
       connection = new TestConnection(things(List.of(new AccessLog())));
       connection.send(
-          "GET /v2/a/things/1 HTTP/1.1\r\nHost: x\r\nX-Request-Id: one\r\n\r\n"
+          "GET /v2/a/things/1 HTTP/1.1\r\nHost: x\r\nX-Request-Id: one\r\n"
+              + "User-Agent: curl/8.5 \"quoted\"\r\n\r\n"
               + "GET /v2/nothing HTTP/1.1\r\nHost: x\r\nX-Request-Id: two\r\n\r\n");
       var responses = connection.responses(2);
       connection.pumpUntil(() -> appender.list.size() == 2);
       String missing = responses.get(1).header("Content-Length");
       var lines = appender.list.stream().map(ILoggingEvent::getFormattedMessage).toList();
-      assertTrue(lines.get(0).matches("GET /v2/a/things/1 200 5 \\d+ms id=one"), lines.get(0));
       assertTrue(
-          lines.get(1).matches("GET /v2/nothing 404 " + missing + " \\d+ms id=two"), lines.get(1));
+          lines
+              .get(0)
+              .matches(
+                  "GET /v2/a/things/1 200 5 \\d+ms id=one client=embedded user=- route=thing.get"
+                      + " agent=\"curl/8.5 \\\\\"quoted\\\\\"\""),
+          lines.get(0));
+      assertTrue(
+          lines
+              .get(1)
+              .matches(
+                  "GET /v2/nothing 404 "
+                      + missing
+                      + " \\d+ms id=two client=embedded user=- route=unmatched agent=\"-\""),
+          lines.get(1));
+      // The same facts as key-value pairs, typed, for JSON output.
+      Map<String, Object> pairs =
+          appender.list.get(0).getKeyValuePairs().stream()
+              .collect(Collectors.toMap(p -> p.key, p -> p.value));
+      assertEquals(200, pairs.get("http.response.status"));
+      assertEquals(5L, pairs.get("http.response.written"));
+      assertEquals("one", pairs.get("http.request.id"));
+      assertEquals("GET", pairs.get("http.request.method"));
+      assertEquals("/v2/a/things/1", pairs.get("http.request.uri"));
+      assertEquals("embedded", pairs.get("http.request.remoteaddr"));
+      assertEquals("-", pairs.get("auth.user.name"));
+      assertEquals("thing.get", pairs.get("http.request.route"));
+      assertEquals("curl/8.5 \"quoted\"", pairs.get("http.request.useragent"));
+      assertTrue(pairs.get("http.response.duration_ms") instanceof Long, pairs.toString());
     } finally {
       logger.detachAppender(appender);
       logger.setLevel(level);
@@ -131,7 +158,11 @@ class DecoratorTest {
       assertEquals(408, connection.responses(1).get(0).status());
       connection.pumpUntil(() -> appender.list.size() == 1);
       String line = appender.list.get(0).getFormattedMessage();
-      assertTrue(line.matches("- \\(request head timeout\\) 408 \\d+ \\d+ms id=\\w+"), line);
+      assertTrue(
+          line.matches(
+              "- \\(request head timeout\\) 408 \\d+ \\d+ms id=\\w+ client=embedded user=-"
+                  + " route=timeout agent=\"-\""),
+          line);
     } finally {
       logger.detachAppender(appender);
       logger.setLevel(level);

@@ -22,6 +22,10 @@ final class ConfigKeys {
       Set.of(
           "version",
           "log.level",
+          "log.formatter",
+          "log.fields",
+          "log.accesslog.disabled",
+          "http.trustedproxies",
           "http.addr",
           "http.host",
           "http.timeouts.requesthead",

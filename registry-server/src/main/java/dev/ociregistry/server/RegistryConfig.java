@@ -1,15 +1,20 @@
 package dev.ociregistry.server;
 
+import com.fasterxml.jackson.annotation.JsonFormat;
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import dev.ociregistry.http.HttpOptions;
 import dev.ociregistry.http.MinBodyRate;
+import dev.ociregistry.http.TrustedProxies;
 import dev.ociregistry.storage.FreeSpaceFloor;
 import dev.ociregistry.storage.RegistryStore;
 import dev.ociregistry.storage.driver.s3.S3Settings;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 
 /**
  * The configuration file, in registry:2's shape and key names so that its configurations (and its
@@ -30,8 +35,8 @@ public record RegistryConfig(
     NotificationsConfig notifications) {
 
   public RegistryConfig {
-    log = log == null ? new Log(null) : log;
-    http = http == null ? new Http(null, null, null, null, null, null, null) : http;
+    log = log == null ? new Log(null, null, null, null) : log;
+    http = http == null ? new Http(null, null, null, null, null, null, null, null) : http;
     storage = storage == null ? new Storage(null, null, null, null, null, null) : storage;
     referrers = referrers == null ? new Referrers(null) : referrers;
     gc = gc == null ? new Gc(null, null, null, null, null) : gc;
@@ -39,17 +44,39 @@ public record RegistryConfig(
     notifications = notifications == null ? new NotificationsConfig(null, null) : notifications;
   }
 
+  /**
+   * registry:2's {@code log} keys: {@code formatter} is {@code text} or {@code json} (see {@link
+   * Logging}), {@code fields} static fields added to every line, {@code accesslog.disabled} turns
+   * the access log off.
+   */
   @JsonIgnoreProperties(ignoreUnknown = true)
-  public record Log(String level) {
+  public record Log(
+      String level,
+      String formatter,
+      Map<String, String> fields,
+      @JsonProperty("accesslog") AccessLogConfig accessLog) {
     public Log {
       level = level == null ? "info" : level;
+      formatter = formatter == null || formatter.isBlank() ? "text" : formatter.trim();
+      fields = fields == null ? Map.of() : new LinkedHashMap<>(fields);
+      accessLog = accessLog == null ? new AccessLogConfig(false) : accessLog;
+    }
+  }
+
+  /** {@code log.accesslog}: {@code disabled} turns the access log off. */
+  @JsonIgnoreProperties(ignoreUnknown = true)
+  public record AccessLogConfig(Boolean disabled) {
+    public AccessLogConfig {
+      disabled = disabled != null && disabled;
     }
   }
 
   /**
    * {@code addr} is {@code host:port} or {@code :port}, as in registry:2; {@code host} is the
    * registry's external URL (registry:2's key), {@code tls} its TLS settings. The rest are this
-   * registry's own keys, against clients that hold connections open (see {@link HttpLimits}).
+   * registry's own keys, against clients that hold connections open (see {@link HttpLimits}), and
+   * {@code trustedproxies}: the proxies (addresses, CIDR ranges) whose forwarding headers name the
+   * client in the logs (see {@link TrustedProxies}).
    */
   @JsonIgnoreProperties(ignoreUnknown = true)
   public record Http(
@@ -59,7 +86,11 @@ public record RegistryConfig(
       @JsonProperty("minbodyrate") BodyRate minBodyRate,
       String host,
       TlsConfig tls,
-      @JsonProperty("draintimeout") String drainTimeout) {
+      @JsonProperty("draintimeout") String drainTimeout,
+      @JsonProperty("trustedproxies")
+          @JsonFormat(with = JsonFormat.Feature.ACCEPT_SINGLE_VALUE_AS_ARRAY)
+          List<String> trustedProxies) {
+
     /**
      * How long a stopping registry lets requests under way finish. Registry:2 has no drain unless
      * set; here a SIGTERM lets downloads end by default, within Kubernetes' 30 s grace period.
@@ -74,6 +105,18 @@ public record RegistryConfig(
       maxConnections =
           maxConnections == null ? HttpOptions.DEFAULT_MAX_CONNECTIONS : maxConnections;
       minBodyRate = minBodyRate == null ? new BodyRate(null, null) : minBodyRate;
+      trustedProxies = trustedProxies == null ? List.of() : List.copyOf(trustedProxies);
+    }
+
+    /**
+     * @throws InvalidConfigException for an entry that is not an address or range
+     */
+    public TrustedProxies proxies() {
+      try {
+        return TrustedProxies.parse(trustedProxies);
+      } catch (IllegalArgumentException e) {
+        throw InvalidConfigException.of("http.trustedproxies", e.getMessage());
+      }
     }
 
     public InetSocketAddress socketAddress() {

@@ -6,6 +6,7 @@ import dev.ociregistry.gc.GcOptions;
 import dev.ociregistry.gc.GcProgress;
 import dev.ociregistry.http.HttpOptions;
 import dev.ociregistry.http.RegistryHttpServer;
+import dev.ociregistry.http.TrustedProxies;
 import dev.ociregistry.http.notify.Notifier;
 import dev.ociregistry.http.tls.ReloadingSslContext;
 import dev.ociregistry.http.tls.TlsSettings;
@@ -82,6 +83,7 @@ public final class RegistryServer implements AutoCloseable {
     if (config.proxy() != null && config.proxy().enabled()) {
       Durations.parse("proxy.ttl", config.proxy().ttl()); // checked before the store is created
     }
+    TrustedProxies proxies = config.http().proxies();
     TlsSettings tlsSettings = config.http().tls() == null ? null : config.http().tls().settings();
     ReloadingSslContext tls = tlsSettings == null ? null : ReloadingSslContext.start(tlsSettings);
     var store = store(config);
@@ -113,7 +115,9 @@ public final class RegistryServer implements AutoCloseable {
                     : null,
             limits.requestHeadTimeout(),
             limits.maxConnections(),
-            limits.minBodyRate());
+            limits.minBodyRate(),
+            !config.log().accessLog().disabled(),
+            proxies);
     Security.Auth auth = Security.auth(config, store.driver());
     Notifier notifier = notifier(config.notifications(), meters);
     var http =

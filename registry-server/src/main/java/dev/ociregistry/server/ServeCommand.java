@@ -4,7 +4,6 @@ import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.LoggerContext;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
-import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -37,10 +36,12 @@ public final class ServeCommand implements Callable<Integer> {
       throw new InvalidConfigException(
           "two configuration files given: " + positionalConfig + " and --config " + config);
     }
-    RegistryConfig loaded =
-        ConfigLoader.load(config != null ? config : positionalConfig, System.getenv());
+    Path file = config != null ? config : positionalConfig;
+    // The configuration names the log format its own warnings are to be written in: it is read
+    // once for that, quietly, and once more with the logging set up.
+    Logging.configure(quietly(() -> ConfigLoader.load(file, System.getenv())).log());
+    RegistryConfig loaded = ConfigLoader.load(file, System.getenv());
     RegistryConfig cfg = readOnly ? loaded.readOnly() : loaded;
-    setLogLevel(cfg.log().level());
     RegistryServer server = RegistryServer.start(cfg);
     Runtime.getRuntime()
         .addShutdownHook(
@@ -62,12 +63,18 @@ public final class ServeCommand implements Callable<Integer> {
     }
   }
 
-  /** {@code log.level}, for the access log too (warn or error silence it). */
-  private static void setLogLevel(String level) {
-    if (LoggerFactory.getILoggerFactory() instanceof LoggerContext context) {
-      Level parsed = Level.toLevel(level, Level.INFO);
-      context.getLogger(Logger.ROOT_LOGGER_NAME).setLevel(parsed);
-      context.getLogger("access").setLevel(parsed);
+  /** Loads the configuration without writing its warnings. */
+  private static RegistryConfig quietly(Callable<RegistryConfig> load) throws Exception {
+    if (!(LoggerFactory.getILoggerFactory() instanceof LoggerContext context)) {
+      return load.call();
+    }
+    var logger = context.getLogger(ConfigLoader.class);
+    Level level = logger.getLevel();
+    logger.setLevel(Level.OFF);
+    try {
+      return load.call();
+    } finally {
+      logger.setLevel(level);
     }
   }
 }
