@@ -26,15 +26,17 @@ public record RegistryConfig(
     Proxy proxy,
     Validation validation,
     AuthConfig auth,
-    AccessConfig access) {
+    AccessConfig access,
+    HealthConfig health) {
 
   public RegistryConfig {
     log = log == null ? new Log(null) : log;
-    http = http == null ? new Http(null, null, null, null, null, null) : http;
+    http = http == null ? new Http(null, null, null, null, null, null, null) : http;
     storage = storage == null ? new Storage(null, null, null, null, null, null) : storage;
     referrers = referrers == null ? new Referrers(null) : referrers;
     gc = gc == null ? new Gc(null, null, null, null, null) : gc;
     validation = validation == null ? new Validation(null, null) : validation;
+    health = health == null ? new HealthConfig(null) : health;
   }
 
   @JsonIgnoreProperties(ignoreUnknown = true)
@@ -56,16 +58,27 @@ public record RegistryConfig(
       @JsonProperty("maxconnections") Integer maxConnections,
       @JsonProperty("minbodyrate") BodyRate minBodyRate,
       String host,
-      TlsConfig tls) {
+      TlsConfig tls,
+      DebugConfig debug) {
     public Http {
       addr = addr == null || addr.isBlank() ? ":5000" : addr.trim();
       timeouts = timeouts == null ? new Timeouts(null, null) : timeouts;
       maxConnections =
           maxConnections == null ? HttpOptions.DEFAULT_MAX_CONNECTIONS : maxConnections;
       minBodyRate = minBodyRate == null ? new BodyRate(null, null) : minBodyRate;
+      debug = debug == null ? new DebugConfig(null, null) : debug;
     }
 
     public InetSocketAddress socketAddress() {
+      return socketAddress(addr);
+    }
+
+    /** {@code http.debug.addr}, in the same form as {@code http.addr}. */
+    public InetSocketAddress debugAddress() {
+      return socketAddress(debug.addr().trim());
+    }
+
+    private static InetSocketAddress socketAddress(String addr) {
       int colon = addr.lastIndexOf(':');
       if (colon < 0) {
         throw new IllegalArgumentException("http.addr must be host:port or :port, not " + addr);
@@ -259,7 +272,8 @@ public record RegistryConfig(
         proxy,
         validation,
         auth,
-        access);
+        access,
+        health);
   }
 
   public boolean isReadOnly() {

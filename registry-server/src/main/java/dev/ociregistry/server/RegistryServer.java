@@ -21,7 +21,16 @@ import dev.ociregistry.storage.driver.s3.S3Driver;
 import dev.ociregistry.storage.mirror.Mirror;
 import dev.ociregistry.storage.mirror.UpstreamClient;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.system.FileDescriptorMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
+import io.micrometer.core.instrument.binder.system.UptimeMetrics;
 import io.micrometer.core.instrument.composite.CompositeMeterRegistry;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.URI;
@@ -44,16 +53,25 @@ public final class RegistryServer implements AutoCloseable {
   private final InetSocketAddress address;
   private final ScheduledExecutorService gcSchedule;
   private final RegistryStore store;
+  private final DebugServer debug;
+  private final StorageHealth health;
+  private final JvmGcMetrics jvmGc;
 
   private RegistryServer(
       RegistryHttpServer http,
       InetSocketAddress address,
       ScheduledExecutorService gcSchedule,
-      RegistryStore store) {
+      RegistryStore store,
+      DebugServer debug,
+      StorageHealth health,
+      JvmGcMetrics jvmGc) {
     this.http = http;
     this.address = address;
     this.gcSchedule = gcSchedule;
     this.store = store;
+    this.debug = debug;
+    this.health = health;
+    this.jvmGc = jvmGc;
   }
 
   public static RegistryServer start(RegistryConfig config)
@@ -63,7 +81,15 @@ public final class RegistryServer implements AutoCloseable {
     }
     Security.validate(config); // before anything starts
     // Every meter of the process; exporters (Prometheus on the debug address) are added to it.
-    MeterRegistry meters = new CompositeMeterRegistry();
+    var meters = new CompositeMeterRegistry();
+    var debugConfig = config.http().debug();
+    PrometheusMeterRegistry prometheus = null;
+    if (debugConfig.enabled() && debugConfig.prometheus().enabled()) {
+      prometheus = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+      meters.add(prometheus);
+    }
+    var jvmGc = new JvmGcMetrics();
+    bindJvm(meters, jvmGc);
     HttpLimits limits = HttpLimits.of(config.http());
     TlsSettings tlsSettings = config.http().tls() == null ? null : config.http().tls().settings();
     ReloadingSslContext tls = tlsSettings == null ? null : ReloadingSslContext.start(tlsSettings);
@@ -111,8 +137,41 @@ public final class RegistryServer implements AutoCloseable {
         config.isReadOnly()
             ? "read-only"
             : options.deleteEnabled() ? "deletes enabled" : "deletes disabled");
+    StorageHealth health = null;
+    DebugServer debug = null;
+    if (debugConfig.enabled()) {
+      var check = config.health().storagedriver();
+      health =
+          check.enabled()
+              ? new StorageHealth(
+                  store.driver(), Durations.parse(check.interval()), check.threshold())
+              : null;
+      debug =
+          new DebugServer(
+              config.http().debugAddress(), debugConfig.prometheus().path(), prometheus, health);
+      log.info(
+          "debug listener on {} ({}, no authentication)",
+          debug.address(),
+          prometheus == null ? "health" : "health, metrics at " + debugConfig.prometheus().path());
+    }
     return new RegistryServer(
-        http, bound, config.isReadOnly() ? null : scheduleGc(config.gc(), store), store);
+        http,
+        bound,
+        config.isReadOnly() ? null : scheduleGc(config.gc(), store),
+        store,
+        debug,
+        health,
+        jvmGc);
+  }
+
+  private static void bindJvm(MeterRegistry meters, JvmGcMetrics jvmGc) {
+    new JvmMemoryMetrics().bindTo(meters);
+    jvmGc.bindTo(meters);
+    new JvmThreadMetrics().bindTo(meters);
+    new ClassLoaderMetrics().bindTo(meters);
+    new ProcessorMetrics().bindTo(meters);
+    new UptimeMetrics().bindTo(meters);
+    new FileDescriptorMetrics().bindTo(meters);
   }
 
   private static Mirror mirror(RegistryConfig.Proxy proxy, RegistryStore store) {
@@ -221,6 +280,11 @@ public final class RegistryServer implements AutoCloseable {
     return address.getPort();
   }
 
+  /** The debug listener's address, or null when {@code http.debug.addr} is not set. */
+  public InetSocketAddress debugAddress() {
+    return debug == null ? null : debug.address();
+  }
+
   public void awaitClose() throws InterruptedException {
     http.awaitClose();
   }
@@ -230,6 +294,13 @@ public final class RegistryServer implements AutoCloseable {
     if (gcSchedule != null) {
       gcSchedule.shutdownNow();
     }
+    if (debug != null) {
+      debug.close();
+    }
+    if (health != null) {
+      health.close();
+    }
+    jvmGc.close();
     http.close();
     store.driver().close();
   }
