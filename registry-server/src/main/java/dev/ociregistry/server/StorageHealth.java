@@ -2,6 +2,7 @@ package dev.ociregistry.server;
 
 import dev.ociregistry.storage.driver.PathNotFoundException;
 import dev.ociregistry.storage.driver.StorageDriver;
+import java.io.IOException;
 import java.time.Duration;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -31,6 +32,10 @@ final class StorageHealth implements AutoCloseable {
 
   private void check() {
     try {
+      // A regular file where the root directory should be lists as "not found": stat tells.
+      if (driver.stat("/").filter(info -> !info.directory()).isPresent()) {
+        throw new IOException("the storage root is not a directory");
+      }
       driver.list("/");
       pass();
     } catch (PathNotFoundException e) {
