@@ -72,6 +72,11 @@ class MetricsTest {
       assertTrue(text.contains("status=\"201\""), text);
       assertTrue(
           text.matches("(?s).*http_server_requests_seconds_count\\{[^}]*route=\"blob.get\".*"));
+      assertTrue(text.contains("http_server_requests_seconds_bucket{"), text);
+      assertTrue(
+          sample(text, "http_server_bytes_sent_bytes_total\\{route=\"blob.get\"}")
+              >= "layer of metrics".length(),
+          text);
       assertTrue(sample(text, "jvm_memory_used_bytes\\{[^}]*}") > 0);
       assertTrue(sample(text, "process_uptime_seconds") > 0);
       assertFalse(text.contains("secretteam"), "a repository name in a label:\n" + text);
