@@ -104,12 +104,11 @@ class Registry2ConfigTest {
       assertEquals(200, user.statusCode());
     }
     List<String> warnings = appender.list.stream().map(ILoggingEvent::getFormattedMessage).toList();
-    for (String key :
-        List.of("log.fields", "storage.cache.blobdescriptor", "http.headers", "health")) {
+    for (String key : List.of("log.fields", "storage.cache.blobdescriptor", "http.headers")) {
       assertTrue(
           warnings.stream().anyMatch(w -> w.startsWith("configuration: " + key + ":")),
           key + " in " + warnings);
     }
-    assertEquals(4, warnings.size(), warnings.toString());
+    assertEquals(3, warnings.size(), warnings.toString());
   }
 }
