@@ -104,7 +104,7 @@ class Registry2ConfigTest {
       assertEquals(200, user.statusCode());
     }
     List<String> warnings = appender.list.stream().map(ILoggingEvent::getFormattedMessage).toList();
-    for (String key : List.of("storage.cache.blobdescriptor", "http.headers", "health")) {
+    for (String key : List.of("storage.cache.blobdescriptor", "http.headers")) {
       assertTrue(
           warnings.stream().anyMatch(w -> w.startsWith("configuration: " + key + ":")),
           key + " in " + warnings);

@@ -106,6 +106,11 @@ public final class TestRegistry implements AutoCloseable {
     return URI.create("http://" + hostPort() + pathAndQuery);
   }
 
+  /** A URI on the debug listener ({@code http.debug.addr}). */
+  public URI debugUri(String path) {
+    return URI.create("http://127.0.0.1:" + server.debugAddress().getPort() + path);
+  }
+
   /** The storage root directory. */
   public Path root() {
     return root;

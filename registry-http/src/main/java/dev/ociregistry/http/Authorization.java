@@ -73,6 +73,8 @@ final class Authorization implements Decorator {
 
   private static Map<String, Rule> rules() {
     var rules = new LinkedHashMap<String, Rule>();
+    // A liveness probe has no credentials; "{}" tells it nothing about what is stored.
+    rules.put("root", r -> new Need(List.of(), List.of()));
     rules.put("base", r -> new Need(List.of(), List.of()));
     rules.put("catalog", r -> Need.of(Scope.catalog()));
     for (String read :

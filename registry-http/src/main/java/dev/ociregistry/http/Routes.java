@@ -51,6 +51,7 @@ import java.util.regex.Pattern;
  * end-13  GET          /v2/{name}/blobs/uploads/{id}             status              READ
  *         DELETE       /v2/{name}/blobs/uploads/{id}             cancel              WRITE
  *         GET          /v2/_catalog?n=&amp;last=                                         READ
+ *         GET          /                                         probe: 200 {}       READ
  *         GET          /auth/token?service=&amp;scope=&amp;account=    token (built-in service)  READ
  *         POST         /auth/token                               OAuth2 password grant     READ
  * </pre>
@@ -115,6 +116,7 @@ public final class Routes {
   public record Match(Route route, Map<String, String> params) {}
 
   private static final String NAME = "(?<name>.+)";
+  private static final Pattern ROOT = Pattern.compile("/");
   private static final Pattern BASE = Pattern.compile("/v2/?");
   private static final Pattern CATALOG = Pattern.compile("/v2/_catalog");
   private static final Pattern BLOB = Pattern.compile("/v2/" + NAME + "/blobs/(?<digest>[^/]+)");
@@ -164,6 +166,8 @@ public final class Routes {
     this(
         withToken(
             token,
+            // Load balancers and Kubernetes liveness probes ask for "/".
+            new Route("root", GET, ROOT, NONE, READ, base::get),
             new Route("base", GET, BASE, NONE, READ, base::get),
             new Route("catalog", GET, CATALOG, NONE, READ, catalog::list),
             // Upload routes before blob routes: "<name>/blobs/uploads/<id>" is not a blob of

@@ -32,16 +32,18 @@ public record RegistryConfig(
     Validation validation,
     AuthConfig auth,
     AccessConfig access,
-    NotificationsConfig notifications) {
+    NotificationsConfig notifications,
+    HealthConfig health) {
 
   public RegistryConfig {
     log = log == null ? new Log(null, null, null, null) : log;
-    http = http == null ? new Http(null, null, null, null, null, null, null, null) : http;
+    http = http == null ? new Http(null, null, null, null, null, null, null, null, null) : http;
     storage = storage == null ? new Storage(null, null, null, null, null, null) : storage;
     referrers = referrers == null ? new Referrers(null) : referrers;
     gc = gc == null ? new Gc(null, null, null, null, null) : gc;
     validation = validation == null ? new Validation(null, null) : validation;
     notifications = notifications == null ? new NotificationsConfig(null, null) : notifications;
+    health = health == null ? new HealthConfig(null) : health;
   }
 
   /**
@@ -89,7 +91,8 @@ public record RegistryConfig(
       @JsonProperty("draintimeout") String drainTimeout,
       @JsonProperty("trustedproxies")
           @JsonFormat(with = JsonFormat.Feature.ACCEPT_SINGLE_VALUE_AS_ARRAY)
-          List<String> trustedProxies) {
+          List<String> trustedProxies,
+      DebugConfig debug) {
 
     /**
      * How long a stopping registry lets requests under way finish. Registry:2 has no drain unless
@@ -105,6 +108,7 @@ public record RegistryConfig(
       maxConnections =
           maxConnections == null ? HttpOptions.DEFAULT_MAX_CONNECTIONS : maxConnections;
       minBodyRate = minBodyRate == null ? new BodyRate(null, null) : minBodyRate;
+      debug = debug == null ? new DebugConfig(null, null) : debug;
       trustedProxies = trustedProxies == null ? List.of() : List.copyOf(trustedProxies);
     }
 
@@ -120,6 +124,15 @@ public record RegistryConfig(
     }
 
     public InetSocketAddress socketAddress() {
+      return socketAddress(addr);
+    }
+
+    /** {@code http.debug.addr}, in the same form as {@code http.addr}. */
+    public InetSocketAddress debugAddress() {
+      return socketAddress(debug.addr().trim());
+    }
+
+    private static InetSocketAddress socketAddress(String addr) {
       int colon = addr.lastIndexOf(':');
       String portText = colon < 0 ? "" : addr.substring(colon + 1);
       if (!portText.matches("\\d{1,5}") || Integer.parseInt(portText) > 65535) {
@@ -322,7 +335,8 @@ public record RegistryConfig(
         validation,
         auth,
         access,
-        notifications);
+        notifications,
+        health);
   }
 
   public boolean isReadOnly() {

@@ -23,7 +23,16 @@ import dev.ociregistry.storage.driver.s3.S3Driver;
 import dev.ociregistry.storage.mirror.Mirror;
 import dev.ociregistry.storage.mirror.UpstreamClient;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.system.FileDescriptorMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
+import io.micrometer.core.instrument.binder.system.UptimeMetrics;
 import io.micrometer.core.instrument.composite.CompositeMeterRegistry;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
 import java.net.BindException;
 import java.net.InetSocketAddress;
@@ -50,6 +59,9 @@ public final class RegistryServer implements AutoCloseable {
   private final Notifier notifier;
   private final MeterRegistry meters;
   private boolean closed;
+  private final DebugServer debug;
+  private final StorageHealth health;
+  private final JvmGcMetrics jvmGc;
 
   private RegistryServer(
       RegistryHttpServer http,
@@ -58,7 +70,10 @@ public final class RegistryServer implements AutoCloseable {
       RegistryStore store,
       Duration drain,
       Notifier notifier,
-      MeterRegistry meters) {
+      MeterRegistry meters,
+      DebugServer debug,
+      StorageHealth health,
+      JvmGcMetrics jvmGc) {
     this.http = http;
     this.address = address;
     this.gcSchedule = gcSchedule;
@@ -66,6 +81,9 @@ public final class RegistryServer implements AutoCloseable {
     this.drain = drain;
     this.notifier = notifier;
     this.meters = meters;
+    this.debug = debug;
+    this.health = health;
+    this.jvmGc = jvmGc;
   }
 
   public static RegistryServer start(RegistryConfig config)
@@ -75,7 +93,15 @@ public final class RegistryServer implements AutoCloseable {
     }
     Security.validate(config); // before anything starts
     // Every meter of the process; exporters (Prometheus on the debug address) are added to it.
-    MeterRegistry meters = new CompositeMeterRegistry();
+    var meters = new CompositeMeterRegistry();
+    var debugConfig = config.http().debug();
+    PrometheusMeterRegistry prometheus = null;
+    if (debugConfig.enabled() && debugConfig.prometheus().enabled()) {
+      prometheus = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+      meters.add(prometheus);
+    }
+    var jvmGc = new JvmGcMetrics();
+    bindJvm(meters, jvmGc);
     HttpLimits limits = HttpLimits.of(config.http());
     InetSocketAddress address = config.http().socketAddress();
     Duration drain = Durations.parse("http.draintimeout", config.http().drainTimeout());
@@ -162,7 +188,37 @@ public final class RegistryServer implements AutoCloseable {
         config.isReadOnly()
             ? "read-only"
             : options.deleteEnabled() ? "deletes enabled" : "deletes disabled");
-    return new RegistryServer(http, bound, gcSchedule, store, drain, notifier, meters);
+    StorageHealth health = null;
+    DebugServer debug = null;
+    if (debugConfig.enabled()) {
+      var check = config.health().storagedriver();
+      health =
+          check.enabled()
+              ? new StorageHealth(
+                  store.driver(),
+                  Durations.parse("health.storagedriver.interval", check.interval()),
+                  check.threshold())
+              : null;
+      debug =
+          new DebugServer(
+              config.http().debugAddress(), debugConfig.prometheus().path(), prometheus, health);
+      log.info(
+          "debug listener on {} ({}, no authentication)",
+          debug.address(),
+          prometheus == null ? "health" : "health, metrics at " + debugConfig.prometheus().path());
+    }
+    return new RegistryServer(
+        http, bound, gcSchedule, store, drain, notifier, meters, debug, health, jvmGc);
+  }
+
+  private static void bindJvm(MeterRegistry meters, JvmGcMetrics jvmGc) {
+    new JvmMemoryMetrics().bindTo(meters);
+    jvmGc.bindTo(meters);
+    new JvmThreadMetrics().bindTo(meters);
+    new ClassLoaderMetrics().bindTo(meters);
+    new ProcessorMetrics().bindTo(meters);
+    new UptimeMetrics().bindTo(meters);
+    new FileDescriptorMetrics().bindTo(meters);
   }
 
   /** Null when no endpoint is enabled. */
@@ -300,6 +356,11 @@ public final class RegistryServer implements AutoCloseable {
     return address.getPort();
   }
 
+  /** The debug listener's address, or null when {@code http.debug.addr} is not set. */
+  public InetSocketAddress debugAddress() {
+    return debug == null ? null : debug.address();
+  }
+
   /** The process's meters, for exporters and tests. */
   public MeterRegistry meters() {
     return meters;
@@ -328,6 +389,13 @@ public final class RegistryServer implements AutoCloseable {
     if (notifier != null) {
       notifier.close(); // after the requests: their events are queued by then
     }
+    if (debug != null) {
+      debug.close();
+    }
+    if (health != null) {
+      health.close();
+    }
+    jvmGc.close();
     store.driver().close();
     log.info("stopped");
   }
