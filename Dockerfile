@@ -18,9 +18,7 @@ COPY registry-gc/pom.xml registry-gc/
 COPY registry-http/pom.xml registry-http/
 COPY registry-server/pom.xml registry-server/
 COPY conformance-tests/pom.xml conformance-tests/
-# -proc:none: JDK 21's javac warns that no annotation processor claimed the tests' annotations
-# (JDK 23+ no longer looks for processors), and the build fails on warnings. None is used.
-ARG MVN_FLAGS="-q -B -DskipTests -Dspotless.check.skip=true -Dmaven.compiler.proc=none"
+ARG MVN_FLAGS="-q -B -DskipTests -Dspotless.check.skip=true"
 RUN mvn ${MVN_FLAGS} -pl registry-server -am package && rm -rf */target
 COPY . .
 RUN mvn ${MVN_FLAGS} -pl registry-server -am package
