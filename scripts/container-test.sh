@@ -88,7 +88,7 @@ EOF
 layer=$(python3 -c 'import json,sys; i=json.load(open(sys.argv[1]+"/index.json")); d=i["manifests"][0]["digest"][7:]; print(json.load(open(sys.argv[1]+"/blobs/sha256/"+d))["layers"][0]["digest"])' "$work/oci")
 skopeo copy -q --preserve-digests --dest-tls-verify=false "oci:$work/oci:1.0" \
   "docker://127.0.0.1:$port/team/app:1.0"
-skopeo copy -q --src-tls-verify=false "docker://127.0.0.1:$port/team/app:1.0" "oci:$work/pulled:1.0"
+skopeo copy -q --preserve-digests --src-tls-verify=false "docker://127.0.0.1:$port/team/app:1.0" "oci:$work/pulled:1.0"
 [ -f "$work/pulled/blobs/sha256/${layer#sha256:}" ] || fail "pulled image lacks the layer"
 [ -d "$work/data/docker/registry/v2/blobs" ] || fail "nothing in the volume"
 echo "pushed and pulled team/app:1.0; the layer is on the volume"
