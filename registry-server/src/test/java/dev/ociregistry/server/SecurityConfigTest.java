@@ -31,14 +31,14 @@ class SecurityConfigTest {
             "http.secret: registry:2 setting not used here (upload sessions need no secret here),"
                 + " ignored",
             "storage.filesystem.rootdirectroy: unknown configuration key, ignored",
-            "notifications: unknown configuration key, ignored",
+            "notifications.endpoints[0].nmae: unknown configuration key, ignored",
             "access.rules[0].userz: unknown configuration key, ignored"),
         warnings(
             """
             version: 0.1
             http: {addr: ":5000", secret: x}
             storage: {filesystem: {rootdirectroy: /x}}
-            notifications: {endpoints: [{name: a}]}
+            notifications: {endpoints: [{name: a, nmae: b}]}
             access: {groups: {devs: [a]}, rules: [{repositories: [x], userz: [a]}]}
             """));
     assertEquals(List.of(), warnings("version: 0.1\nlog: {level: info}\n"));
