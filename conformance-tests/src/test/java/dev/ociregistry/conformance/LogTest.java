@@ -101,7 +101,8 @@ class LogTest {
               "X-Forwarded-For: 198.51.100.8",
               "Authorization: " + basic);
       get(server, "127.0.0.1", "wrong-1", "Authorization: " + wrong);
-      lines = server.await(l -> l.contains("\"wrong-1\""));
+      lines =
+          server.await(l -> l.contains("\"wrong-1\"") && l.contains("\"logger_name\":\"access\""));
     }
     assertEquals(401, anonymous.status);
     assertEquals(200, user.status);

@@ -109,6 +109,6 @@ class Registry2ConfigTest {
           warnings.stream().anyMatch(w -> w.startsWith("configuration: " + key + ":")),
           key + " in " + warnings);
     }
-    assertEquals(3, warnings.size(), warnings.toString());
+    assertEquals(2, warnings.size(), warnings.toString());
   }
 }
