@@ -86,21 +86,9 @@ public final class RegistryHttpServer implements AutoCloseable {
    * Blob and manifest reads come from {@code blobs} and {@code manifests}: the store's own, or
    * decorators in front of them (a mirror, the referrers fallback tags). {@code meters} is null
    * when nothing reads request metrics; {@code authenticator} is null when authentication is off,
-   * {@code tokens} unless the registry issues tokens itself; {@code tls} null serves plain HTTP.
+   * {@code tokens} unless the registry issues tokens itself; {@code tls} null serves plain HTTP;
+   * {@code notifier} null sends no notifications.
    */
-  public RegistryHttpServer(
-      RegistryStore store,
-      BlobSource blobs,
-      ManifestSource manifests,
-      HttpOptions options,
-      MeterRegistry meters,
-      Authenticator authenticator,
-      TokenHandler tokens,
-      ReloadingSslContext tls) {
-    this(store, blobs, manifests, options, meters, authenticator, tokens, tls, null);
-  }
-
-  /** As above, with events for {@code notifier} (null: no notifications). */
   public RegistryHttpServer(
       RegistryStore store,
       BlobSource blobs,

@@ -225,32 +225,8 @@ class MainTest {
   /** An unknown log.formatter stops the start with one line, before anything is created. */
   @Test
   void anUnknownLogFormatterIsRefusedWithOneLine(@TempDir Path dir) throws Exception {
-    Path root = dir.resolve("data");
-    Path file = dir.resolve("config.yml");
-    Files.writeString(
-        file,
-        """
-        log:
-          formatter: xml
-        http:
-          addr: 127.0.0.1:0
-        storage:
-          filesystem:
-            rootdirectory: %s
-        """
-            .formatted(root));
-    var err = new StringWriter();
-
-    int status =
-        Main.commandLine()
-            .setErr(new PrintWriter(err))
-            .execute("serve", "--config", file.toString());
-
-    assertEquals(Main.EXIT_INVALID_CONFIG, status);
-    assertEquals(
-        "registry: invalid configuration: log.formatter: must be text or json, not xml\n",
-        err.toString());
-    assertFalse(Files.exists(root), "nothing created");
+    assertConfigRefused(
+        dir, "log:\n  formatter: xml\n", "log.formatter: must be text or json, not xml");
   }
 
   /** registry:2's three values; logstash is written as json. */
