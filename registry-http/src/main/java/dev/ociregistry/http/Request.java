@@ -46,6 +46,8 @@ public final class Request {
   /** Volatile: a trusted proxy's forwarded address is set on the handler thread. */
   private volatile String client = "-";
 
+  private volatile boolean forwarded;
+
   private boolean secure;
   private Identity identity = Identity.UNRESTRICTED;
 
@@ -142,7 +144,23 @@ public final class Request {
 
   /** The {@link ForwardedClient} decorator, before the route's handler runs. */
   void forwardedClient(String client) {
-    this.client = client;
+    if (!client.equals(this.client)) {
+      this.forwarded = true;
+      this.client = client;
+    }
+  }
+
+  /**
+   * Where the request came from as registry:2's events name it: the peer's {@code ip:port}, or the
+   * address a trusted proxy forwarded (no port).
+   */
+  public String remoteAddress() {
+    if (forwarded || peer == null) {
+      return client;
+    }
+    return client.indexOf(':') >= 0
+        ? "[" + client + "]:" + peer.getPort()
+        : client + ":" + peer.getPort();
   }
 
   /** The authorization decorator, before the route's handler runs. */

@@ -98,7 +98,7 @@ public final class Notifications implements Decorator {
             target,
             new Event.RequestRecord(
                 request.id(),
-                request.client(),
+                request.remoteAddress(),
                 request.headers().get(HttpHeaderNames.HOST),
                 request.method().name(),
                 orEmpty(request.headers().get(HttpHeaderNames.USER_AGENT))),
