@@ -31,12 +31,12 @@ class MetricsTest {
 
   @TempDir Path tmp;
 
-  private static HttpResponse<byte[]> debug(TestRegistry registry, String path) {
+  static HttpResponse<byte[]> debug(TestRegistry registry, String path) {
     return registry.send(
         HttpRequest.newBuilder(registry.debugUri(path)).timeout(Duration.ofSeconds(10)).build());
   }
 
-  private static double sample(String scrape, String seriesRegex) {
+  static double sample(String scrape, String seriesRegex) {
     var m = Pattern.compile("(?m)^" + seriesRegex + " ([0-9.eE+-]+)$").matcher(scrape);
     double sum = 0;
     boolean found = false;
@@ -100,7 +100,7 @@ class MetricsTest {
     }
   }
 
-  private static HttpResponse<byte[]> awaitStatus(TestRegistry registry, int status)
+  static HttpResponse<byte[]> awaitStatus(TestRegistry registry, int status)
       throws InterruptedException {
     long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
     HttpResponse<byte[]> r;

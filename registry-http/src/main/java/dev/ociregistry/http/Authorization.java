@@ -135,6 +135,7 @@ final class Authorization implements Decorator {
             authenticator.authenticate(
                 request.headers().get(HttpHeaderNames.AUTHORIZATION), request.client());
       } catch (AuthenticationException e) {
+        request.authFailed(e.reason().tag());
         return challenge(request, need, "invalid_token", "authentication required");
       }
       if (identity.isAnonymous() && base) {
@@ -154,6 +155,7 @@ final class Authorization implements Decorator {
     if (identity.isAnonymous()) {
       return challenge(request, need, null, "authentication required");
     }
+    request.authFailed("denied");
     log.info(
         "access denied: user {} from {} lacks {} ({} {})",
         identity.user(),

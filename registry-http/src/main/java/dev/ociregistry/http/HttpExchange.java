@@ -179,6 +179,7 @@ final class HttpExchange extends ChannelInboundHandlerAdapter {
     if (content.content().isReadable()) {
       call.expectsContinue = false; // the client did not wait
       bodyRate.received(content.content().readableBytes());
+      call.request.received(content.content().readableBytes());
     }
     if (call.body != null) {
       call.body.offer(content.content());

@@ -48,6 +48,12 @@ public final class Request {
 
   private volatile boolean forwarded;
 
+  /** Event loop only: the body's bytes as they arrive. */
+  private long bytesReceived;
+
+  /** Set on the handler thread, read when the response is written. */
+  private volatile String authFailure;
+
   private boolean secure;
   private Identity identity = Identity.UNRESTRICTED;
 
@@ -242,6 +248,28 @@ public final class Request {
   private RegistryException refuseBody() {
     bodyRefused = true;
     return ErrorMapper.tooLarge(maxBodyBytes);
+  }
+
+  /** Event loop: a piece of the body arrived. */
+  void received(int bytes) {
+    bytesReceived += bytes;
+  }
+
+  /** The body's bytes received so far; read on the event loop (completion callbacks). */
+  public long bytesReceived() {
+    return bytesReceived;
+  }
+
+  /**
+   * Why the credentials this request presented were refused ({@code wrong_password}, {@code
+   * denied}...), for the metrics; null when they were not.
+   */
+  public void authFailed(String reason) {
+    this.authFailure = reason;
+  }
+
+  public String authFailure() {
+    return authFailure;
   }
 
   /** Registers a callback for when the response is written; callbacks run in registration order. */

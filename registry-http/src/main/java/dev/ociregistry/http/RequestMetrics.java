@@ -1,6 +1,7 @@
 package dev.ociregistry.http;
 
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import java.time.Duration;
@@ -8,10 +9,13 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * {@code http.server.requests} (a latency histogram), tagged by route name (never the raw path),
- * method and status, and {@code http.server.bytes.sent} by route name.
+ * method and status; {@code http.server.bytes.sent} and {@code .received} by route name; {@code
+ * registry.uploads.active}, the upload requests receiving a body now; {@code
+ * registry.auth.failures} by reason.
  */
 final class RequestMetrics implements Decorator {
   private static final Set<String> KNOWN_METHODS =
@@ -33,29 +37,62 @@ final class RequestMetrics implements Decorator {
 
   private final Map<String, Timer> timers = new ConcurrentHashMap<>();
   private final Map<String, Counter> sent = new ConcurrentHashMap<>();
+  private final Map<String, Counter> received = new ConcurrentHashMap<>();
+  private final Map<String, Counter> authFailures = new ConcurrentHashMap<>();
+
+  /** The routes that receive a blob's bytes. */
+  private static final Set<String> UPLOADS =
+      Set.of("upload.start", "upload.patch", "upload.complete");
+
+  private final AtomicInteger uploading = new AtomicInteger();
 
   RequestMetrics(MeterRegistry meters) {
     this.meters = meters;
+    Gauge.builder("registry.uploads.active", uploading, AtomicInteger::get)
+        .description("upload requests receiving a blob's bytes now")
+        .register(meters);
   }
 
   @Override
   public Handler decorate(Routes.Route route, Handler next) {
     String name = route.name();
+    boolean upload = UPLOADS.contains(name);
     return request -> {
       request.onComplete(
           (status, bytes) -> {
             record(name, method(request), status, System.nanoTime() - request.startNanos());
-            sent.computeIfAbsent(
-                    name,
-                    n ->
-                        Counter.builder("http.server.bytes.sent")
-                            .baseUnit("bytes")
-                            .tag("route", n)
-                            .register(meters))
-                .increment(bytes);
+            bytes(sent, "http.server.bytes.sent", name).increment(bytes);
+            bytes(received, "http.server.bytes.received", name).increment(request.bytesReceived());
+            String failure = request.authFailure();
+            if (failure != null) {
+              authFailures
+                  .computeIfAbsent(
+                      failure,
+                      reason ->
+                          Counter.builder("registry.auth.failures")
+                              .description("credentials refused, and requests denied")
+                              .tag("reason", reason)
+                              .register(meters))
+                  .increment();
+            }
           });
-      return next.handle(request);
+      if (!upload) {
+        return next.handle(request);
+      }
+      // The handler reads the whole body before it returns, so this spans the transfer; finally,
+      // because a body that breaks off gets no response and so no completion.
+      uploading.incrementAndGet();
+      try {
+        return next.handle(request);
+      } finally {
+        uploading.decrementAndGet();
+      }
     };
+  }
+
+  private Counter bytes(Map<String, Counter> counters, String meter, String route) {
+    return counters.computeIfAbsent(
+        route, r -> Counter.builder(meter).baseUnit("bytes").tag("route", r).register(meters));
   }
 
   /**

@@ -58,7 +58,9 @@ class AuthorizationTest {
                 "writer",
                 (t, n, a) -> n.equals("team/app") && Set.of(Scope.PULL, Scope.PUSH).contains(a));
         case "Test admin" -> new Identity("admin", Permissions.ALL);
-        default -> throw new AuthenticationException("unknown credentials");
+        default ->
+            throw new AuthenticationException(
+                AuthenticationException.Reason.WRONG_PASSWORD, "unknown credentials");
       };
     }
 

@@ -57,7 +57,8 @@ class TokenRouteTest {
           if (authorization.equals(ALICE)) {
             return new Identity("alice", rights("alice"));
           }
-          throw new AuthenticationException("wrong password for alice");
+          throw new AuthenticationException(
+              AuthenticationException.Reason.WRONG_PASSWORD, "wrong password for alice");
         }
 
         @Override

@@ -8,7 +8,7 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
-import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.Executors;
 
 /**
@@ -19,6 +19,7 @@ final class DebugServer implements AutoCloseable {
   private static final ObjectMapper JSON = new ObjectMapper();
 
   private final HttpServer server;
+  private volatile boolean draining;
 
   /** {@code prometheus} is null when metrics are off; {@code health} null when the check is. */
   DebugServer(
@@ -35,11 +36,19 @@ final class DebugServer implements AutoCloseable {
           try (exchange) {
             String path = exchange.getRequestURI().getPath();
             if (path.equals("/debug/health")) {
-              String failure = health == null ? null : health.failure();
-              byte[] body =
-                  JSON.writeValueAsBytes(
-                      failure == null ? Map.of() : Map.of("storagedriver", failure));
-              send(exchange, failure == null ? 200 : 503, "application/json", body);
+              var failures = new TreeMap<String, String>();
+              String storage = health == null ? null : health.failure();
+              if (storage != null) {
+                failures.put("storagedriver", storage);
+              }
+              if (draining) {
+                failures.put("shutdown", "the registry is stopping");
+              }
+              send(
+                  exchange,
+                  failures.isEmpty() ? 200 : 503,
+                  "application/json",
+                  JSON.writeValueAsBytes(failures));
             } else if (prometheus != null && path.equals(metricsPath)) {
               send(
                   exchange,
@@ -64,6 +73,14 @@ final class DebugServer implements AutoCloseable {
         out.write(body);
       }
     }
+  }
+
+  /**
+   * From now on health answers 503: a readiness probe takes the instance out of its Service while
+   * the requests under way finish.
+   */
+  void draining() {
+    draining = true;
   }
 
   InetSocketAddress address() {

@@ -4,6 +4,7 @@ import dev.ociregistry.core.ManifestParser;
 import dev.ociregistry.gc.GarbageCollector;
 import dev.ociregistry.gc.GcOptions;
 import dev.ociregistry.gc.GcProgress;
+import dev.ociregistry.gc.GcReport;
 import dev.ociregistry.http.HttpOptions;
 import dev.ociregistry.http.RegistryHttpServer;
 import dev.ociregistry.http.TrustedProxies;
@@ -157,13 +158,29 @@ public final class RegistryServer implements AutoCloseable {
             auth.tokens(),
             tls,
             notifier);
-    ScheduledExecutorService gcSchedule = config.isReadOnly() ? null : scheduleGc(gc, store);
     InetSocketAddress bound;
+    StorageHealth health = null;
+    DebugServer debug = null;
+    String binding = "http.addr " + config.http().addr(); // what a bind failure names
     try {
       bound = http.start(address);
+      if (debugConfig.enabled()) {
+        binding = "http.debug.addr " + debugConfig.addr();
+        var check = config.health().storagedriver();
+        health =
+            check.enabled()
+                ? new StorageHealth(
+                    store.driver(),
+                    Durations.parse("health.storagedriver.interval", check.interval()),
+                    check.threshold())
+                : null;
+        debug =
+            new DebugServer(
+                config.http().debugAddress(), debugConfig.prometheus().path(), prometheus, health);
+      }
     } catch (Exception e) { // Netty rethrows the bind's BindException unchecked
-      if (gcSchedule != null) {
-        gcSchedule.shutdownNow();
+      if (health != null) {
+        health.close();
       }
       http.close();
       if (notifier != null) {
@@ -171,11 +188,12 @@ public final class RegistryServer implements AutoCloseable {
       }
       store.driver().close();
       if (e instanceof BindException) {
-        throw new StartupException(
-            "cannot listen on " + config.http().addr() + ": " + e.getMessage(), e);
+        throw new StartupException("cannot listen on " + binding + ": " + e.getMessage(), e);
       }
       throw e;
     }
+    ScheduledExecutorService gcSchedule =
+        config.isReadOnly() ? null : scheduleGc(gc, store, meters);
     if (notifier != null) {
       notifier.listening(bound.getPort());
     }
@@ -188,20 +206,7 @@ public final class RegistryServer implements AutoCloseable {
         config.isReadOnly()
             ? "read-only"
             : options.deleteEnabled() ? "deletes enabled" : "deletes disabled");
-    StorageHealth health = null;
-    DebugServer debug = null;
-    if (debugConfig.enabled()) {
-      var check = config.health().storagedriver();
-      health =
-          check.enabled()
-              ? new StorageHealth(
-                  store.driver(),
-                  Durations.parse("health.storagedriver.interval", check.interval()),
-                  check.threshold())
-              : null;
-      debug =
-          new DebugServer(
-              config.http().debugAddress(), debugConfig.prometheus().path(), prometheus, health);
+    if (debug != null) {
       log.info(
           "debug listener on {} ({}, no authentication)",
           debug.address(),
@@ -267,7 +272,8 @@ public final class RegistryServer implements AutoCloseable {
   }
 
   /** The in-server collector: the same code as {@code garbage-collect}, run every interval. */
-  private static ScheduledExecutorService scheduleGc(GcSchedule gc, RegistryStore store) {
+  private static ScheduledExecutorService scheduleGc(
+      GcSchedule gc, RegistryStore store, MeterRegistry meters) {
     if (!gc.enabled()) {
       return null;
     }
@@ -277,14 +283,18 @@ public final class RegistryServer implements AutoCloseable {
         Executors.newSingleThreadScheduledExecutor(
             r -> Thread.ofPlatform().name("gc").daemon().unstarted(r));
     var collector = new GarbageCollector(store);
+    var metrics = new GcMetrics(meters);
     schedule.scheduleWithFixedDelay(
         () -> {
           try {
-            log.info(
-                "garbage collection finished: {}", collector.collect(options, GcProgress.NONE));
+            GcReport report = collector.collect(options, GcProgress.NONE);
+            metrics.succeeded(report, System.currentTimeMillis());
+            log.info("garbage collection finished: {}", report);
           } catch (GcHandshake.CollectionRunningException e) {
+            metrics.skipped();
             log.info("scheduled garbage collection skipped: {}", e.getMessage());
           } catch (Exception e) {
+            metrics.failed();
             log.error("scheduled garbage collection failed", e);
           }
         },
@@ -385,6 +395,9 @@ public final class RegistryServer implements AutoCloseable {
       gcSchedule.shutdownNow();
     }
     log.info("stopping: requests under way get up to {} to finish", drain);
+    if (debug != null) {
+      debug.draining();
+    }
     http.shutdown(drain);
     if (notifier != null) {
       notifier.close(); // after the requests: their events are queued by then

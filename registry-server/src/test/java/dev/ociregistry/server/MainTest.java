@@ -148,7 +148,26 @@ class MainTest {
       Run run = run("serve", file.toString());
       assertEquals(Main.EXIT_FAILURE, run.status());
       assertTrue(
-          run.err().matches("registry: cannot listen on " + addr + ": Address already in use\n"),
+          run.err()
+              .matches(
+                  "registry: cannot listen on http.addr " + addr + ": Address already in use\n"),
+          run.err());
+    }
+  }
+
+  @Test
+  void aDebugPortInUseIsOneLineNamingItsKey(@TempDir Path dir) throws Exception {
+    try (var taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      String addr = "127.0.0.1:" + taken.getLocalPort();
+      Path file =
+          config(
+              dir,
+              "http:\n  addr: 127.0.0.1:0\n  debug:\n    addr: %s\nstorage:\n  filesystem:\n    rootdirectory: %s\n"
+                  .formatted(addr, dir.resolve("data")));
+      Run run = run("serve", file.toString());
+      assertEquals(Main.EXIT_FAILURE, run.status());
+      assertEquals(
+          "registry: cannot listen on http.debug.addr " + addr + ": Address already in use\n",
           run.err());
     }
   }

@@ -8,7 +8,33 @@ package dev.ociregistry.http.auth;
 public final class AuthenticationException extends Exception {
   private static final long serialVersionUID = 1L;
 
-  public AuthenticationException(String message) {
+  /** Why, as the {@code reason} tag of {@code registry.auth.failures}: a small, fixed set. */
+  public enum Reason {
+    MALFORMED("malformed"),
+    UNKNOWN_USER("unknown_user"),
+    WRONG_PASSWORD("wrong_password"),
+    INVALID_TOKEN("invalid_token"),
+    EXPIRED_TOKEN("expired_token");
+
+    private final String tag;
+
+    Reason(String tag) {
+      this.tag = tag;
+    }
+
+    public String tag() {
+      return tag;
+    }
+  }
+
+  private final Reason reason;
+
+  public AuthenticationException(Reason reason, String message) {
     super(message, null, false, false);
+    this.reason = reason;
+  }
+
+  public Reason reason() {
+    return reason;
   }
 }

@@ -107,13 +107,13 @@ public final class BasicAuthenticator implements Authenticator {
     String hash = entries.hashes().get(user);
     if (hash == null) {
       verifier.matches(password, entries.dummyHash()); // as long as a known user's check
-      throw failed(user, client, "unknown user");
+      throw failed(AuthenticationException.Reason.UNKNOWN_USER, user, client, "unknown user");
     }
     byte[] fingerprint = fingerprint(password, hash);
     byte[] remembered = verified.getIfPresent(user);
     if (remembered == null || !MessageDigest.isEqual(remembered, fingerprint)) {
       if (!verifier.matches(password, hash)) {
-        throw failed(user, client, "wrong password");
+        throw failed(AuthenticationException.Reason.WRONG_PASSWORD, user, client, "wrong password");
       }
       verified.put(user, fingerprint);
     }
@@ -153,15 +153,17 @@ public final class BasicAuthenticator implements Authenticator {
     };
   }
 
-  private static AuthenticationException failed(String user, String client, String why) {
+  private static AuthenticationException failed(
+      AuthenticationException.Reason reason, String user, String client, String why) {
     String printable = printable(user);
     LOG.warn("authentication failed for user {} from {}: {}", printable, client, why);
-    return new AuthenticationException(why + " (user " + printable + ")");
+    return new AuthenticationException(reason, why + " (user " + printable + ")");
   }
 
   private static AuthenticationException malformed(String client, String why) {
     LOG.warn("authentication failed from {}: malformed Basic credentials ({})", client, why);
-    return new AuthenticationException("malformed Basic credentials (" + why + ")");
+    return new AuthenticationException(
+        AuthenticationException.Reason.MALFORMED, "malformed Basic credentials (" + why + ")");
   }
 
   /** The user as it can be logged: control characters replaced, so no line can be forged. */

@@ -121,6 +121,7 @@ public final class TokenHandler {
     try {
       identity = basic.authenticate(authorization, request.client());
     } catch (AuthenticationException e) {
+      request.authFailed(e.reason().tag());
       log.warn(
           "token refused: user {} from {}: {}", printable(user), request.client(), e.getMessage());
       return Response.error(

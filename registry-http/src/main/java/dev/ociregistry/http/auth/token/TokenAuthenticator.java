@@ -125,7 +125,8 @@ public final class TokenAuthenticator implements Authenticator {
       return Identity.anonymous(Permissions.NONE);
     }
     if (!authorization.regionMatches(true, 0, BEARER, 0, BEARER.length())) {
-      throw new AuthenticationException("not a bearer token");
+      throw new AuthenticationException(
+          AuthenticationException.Reason.MALFORMED, "not a bearer token");
     }
     return verify(authorization.substring(BEARER.length()).trim());
   }
@@ -136,13 +137,18 @@ public final class TokenAuthenticator implements Authenticator {
     try {
       claims = consumer.processToClaims(token);
     } catch (InvalidJwtException e) {
-      throw new AuthenticationException("invalid token: " + reason(e));
+      throw new AuthenticationException(
+          e.hasExpired()
+              ? AuthenticationException.Reason.EXPIRED_TOKEN
+              : AuthenticationException.Reason.INVALID_TOKEN,
+          "invalid token: " + reason(e));
     }
     String subject;
     try {
       subject = claims.getSubject();
     } catch (MalformedClaimException e) {
-      throw new AuthenticationException("invalid token: sub is not a string");
+      throw new AuthenticationException(
+          AuthenticationException.Reason.INVALID_TOKEN, "invalid token: sub is not a string");
     }
     String user = subject == null || subject.isEmpty() ? null : subject;
     Permissions granted = TokenGrants.of(access(claims));
@@ -199,7 +205,8 @@ public final class TokenAuthenticator implements Authenticator {
       return List.of();
     }
     if (!(value instanceof List<?> entries)) {
-      throw new AuthenticationException("invalid token: access is not a list");
+      throw new AuthenticationException(
+          AuthenticationException.Reason.INVALID_TOKEN, "invalid token: access is not a list");
     }
     var scopes = new ArrayList<Scope>();
     for (Object entry : entries) {
@@ -208,7 +215,8 @@ public final class TokenAuthenticator implements Authenticator {
           || !(map.get("name") instanceof String name)
           || !(map.get("actions") instanceof List<?> actions)
           || !actions.stream().allMatch(String.class::isInstance)) {
-        throw new AuthenticationException("invalid token: malformed access entry");
+        throw new AuthenticationException(
+            AuthenticationException.Reason.INVALID_TOKEN, "invalid token: malformed access entry");
       }
       scopes.add(
           new Scope(

@@ -51,7 +51,8 @@ class BuiltinTokenTest {
           if (authorization.equals("Basic YWxpY2U6c2VjcmV0")) { // alice:secret
             return new Identity("alice", Permissions.ALL);
           }
-          throw new AuthenticationException("wrong password");
+          throw new AuthenticationException(
+              AuthenticationException.Reason.WRONG_PASSWORD, "wrong password");
         }
 
         @Override
