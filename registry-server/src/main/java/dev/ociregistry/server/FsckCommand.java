@@ -6,6 +6,7 @@ import dev.ociregistry.gc.Fsck;
 import dev.ociregistry.gc.FsckOptions;
 import dev.ociregistry.gc.FsckProgress;
 import dev.ociregistry.gc.FsckReport;
+import io.micrometer.core.instrument.composite.CompositeMeterRegistry;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.io.PrintWriter;
@@ -87,7 +88,7 @@ public final class FsckCommand implements Callable<Integer> {
       // Without a repair the driver refuses every write: a check cannot change the store.
       RegistryConfig cfg = repair ? loaded : loaded.readOnly();
       requireStore(cfg);
-      var store = RegistryServer.store(cfg);
+      var store = RegistryServer.store(cfg, new CompositeMeterRegistry());
       try {
         var options = new FsckOptions(repair, grace, uploadMaxAge, FsckOptions.DEFAULT_PARALLELISM);
         boolean terminal = System.console() != null && !quiet;

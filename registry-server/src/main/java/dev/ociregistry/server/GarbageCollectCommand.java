@@ -6,6 +6,7 @@ import dev.ociregistry.gc.GcOptions;
 import dev.ociregistry.gc.GcProgress;
 import dev.ociregistry.gc.GcReport;
 import dev.ociregistry.storage.GcHandshake;
+import io.micrometer.core.instrument.composite.CompositeMeterRegistry;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -62,7 +63,7 @@ public final class GarbageCollectCommand implements Callable<Integer> {
     if (s3 == null || s3.bucket() == null) { // a wrong path is an error, not a report of zeros
       StorageRoot.requireExisting(cfg.storage().filesystem().root());
     }
-    var store = RegistryServer.store(cfg);
+    var store = RegistryServer.store(cfg, new CompositeMeterRegistry());
     var options =
         new GcOptions(dryRun, deleteUntagged, uploadMaxAge, grace, GcOptions.DEFAULT_PARALLELISM);
     GcReport report;

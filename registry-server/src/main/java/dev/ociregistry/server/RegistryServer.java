@@ -17,6 +17,7 @@ import dev.ociregistry.storage.GcHandshake;
 import dev.ociregistry.storage.IndexValidation;
 import dev.ociregistry.storage.ManifestSource;
 import dev.ociregistry.storage.RegistryStore;
+import dev.ociregistry.storage.driver.MeteredDriver;
 import dev.ociregistry.storage.driver.ReadOnlyDriver;
 import dev.ociregistry.storage.driver.StorageDriver;
 import dev.ociregistry.storage.driver.filesystem.FilesystemDriver;
@@ -113,7 +114,7 @@ public final class RegistryServer implements AutoCloseable {
     TrustedProxies proxies = config.http().proxies();
     TlsSettings tlsSettings = config.http().tls() == null ? null : config.http().tls().settings();
     ReloadingSslContext tls = tlsSettings == null ? null : ReloadingSslContext.start(tlsSettings);
-    var store = store(config);
+    var store = store(config, meters);
     IndexValidation indexes = config.validation().indexValidation();
     if (indexes != IndexValidation.ALL) {
       log.warn(
@@ -121,7 +122,7 @@ public final class RegistryServer implements AutoCloseable {
               + " children, so clients may get indexes they cannot pull whole",
           indexes);
     }
-    Mirror mirror = mirror(config.proxy(), store);
+    Mirror mirror = mirror(config.proxy(), store, meters);
     BlobSource blobs = mirror != null ? mirror : store.blobs();
     ManifestSource manifests = mirror != null ? mirror : store.manifests();
     if (config.referrers().tagschema()) {
@@ -243,13 +244,18 @@ public final class RegistryServer implements AutoCloseable {
     }
   }
 
-  private static Mirror mirror(RegistryConfig.Proxy proxy, RegistryStore store) {
+  private static Mirror mirror(
+      RegistryConfig.Proxy proxy, RegistryStore store, MeterRegistry meters) {
     if (proxy == null || !proxy.enabled()) {
       return null;
     }
     var upstream =
         new UpstreamClient(
-            URI.create(proxy.remoteUrl()), proxy.username(), proxy.password(), UPSTREAM_TIMEOUT);
+            URI.create(proxy.remoteUrl()),
+            proxy.username(),
+            proxy.password(),
+            UPSTREAM_TIMEOUT,
+            meters);
     log.info("pull-through mirror of {}", proxy.remoteUrl());
     return new Mirror(upstream, store, Durations.parse("proxy.ttl", proxy.ttl()));
   }
@@ -305,8 +311,11 @@ public final class RegistryServer implements AutoCloseable {
     return schedule;
   }
 
-  /** The configured store, as the server and the offline commands use it. */
-  static RegistryStore store(RegistryConfig config) throws IOException {
+  /**
+   * The configured store, as the server and the offline commands use it, its driver's calls and its
+   * caches measured in {@code meters} (offline commands pass one nothing reads).
+   */
+  static RegistryStore store(RegistryConfig config, MeterRegistry meters) throws IOException {
     IndexValidation indexes = config.validation().indexValidation(); // before anything is created
     Duration cacheTtl = Durations.parse("storage.cache.ttl", config.storage().cache().ttl());
     var s3 = config.storage().s3();
@@ -314,7 +323,7 @@ public final class RegistryServer implements AutoCloseable {
     boolean redirect = false;
     FreeSpaceFloor floor = FreeSpaceFloor.NONE;
     if (s3 != null && s3.bucket() != null) {
-      driver = new S3Driver(s3.settings());
+      driver = new MeteredDriver(new S3Driver(s3.settings()), "s3", meters);
       redirect = s3.settings().redirect();
     } else {
       var root = config.storage().filesystem().root();
@@ -322,21 +331,24 @@ public final class RegistryServer implements AutoCloseable {
       if (!config.isReadOnly()) {
         floor = FreeSpaceFloor.of(root, config.storage().filesystem().freeSpaceFloor());
       }
-      driver = new FilesystemDriver(root);
+      driver = new MeteredDriver(new FilesystemDriver(root), "filesystem", meters);
     }
     if (config.isReadOnly()) {
       driver = new ReadOnlyDriver(driver);
     }
     var defaults = RegistryStore.Options.defaults();
-    return new RegistryStore(
-        driver,
-        new RegistryStore.Options(
-            redirect,
-            defaults.manifestCacheBytes(),
-            cacheTtl,
-            indexes,
-            config.storage().maxBlobBytes()),
-        floor);
+    var store =
+        new RegistryStore(
+            driver,
+            new RegistryStore.Options(
+                redirect,
+                defaults.manifestCacheBytes(),
+                cacheTtl,
+                indexes,
+                config.storage().maxBlobBytes()),
+            floor);
+    store.bindTo(meters);
+    return store;
   }
 
   private static String describe(AuthConfig auth) {

@@ -14,6 +14,8 @@ import dev.ociregistry.core.RepositoryName;
 import dev.ociregistry.core.Tag;
 import dev.ociregistry.storage.driver.PathNotFoundException;
 import dev.ociregistry.storage.driver.StorageDriver;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.binder.cache.CaffeineCacheMetrics;
 import java.io.IOException;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -55,7 +57,13 @@ public final class ManifestStore implements ManifestSource {
         Caffeine.newBuilder()
             .maximumWeight(cacheBytes)
             .weigher((Digest d, StoredManifest m) -> m.bytes().length + 256)
+            .recordStats()
             .build();
+  }
+
+  /** Hits, misses, size and evictions of the manifest cache, as the {@code manifests} cache. */
+  void bindTo(MeterRegistry meters) {
+    CaffeineCacheMetrics.monitor(meters, contents, "manifests");
   }
 
   /** A manifest as stored: its digest, media type and exact bytes. */

@@ -3,10 +3,12 @@ package dev.ociregistry.storage;
 import dev.ociregistry.storage.driver.CachingDriver;
 import dev.ociregistry.storage.driver.StorageDriver;
 import dev.ociregistry.storage.driver.ValidatingDriver;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.binder.MeterBinder;
 import java.time.Duration;
 
 /** The registry's stores over one driver, wired in one place. */
-public final class RegistryStore {
+public final class RegistryStore implements MeterBinder {
   private final StorageDriver driver;
   private final BlobStore blobs;
   private final BlobIngest ingest;
@@ -18,6 +20,7 @@ public final class RegistryStore {
   private final GcHandshake handshake;
   private final Inspection inspection;
   private final FreeSpaceFloor freeSpaceFloor;
+  private final CachingDriver cache;
 
   public RegistryStore(StorageDriver driver, Options options) {
     this(driver, options, FreeSpaceFloor.NONE);
@@ -27,11 +30,12 @@ public final class RegistryStore {
   public RegistryStore(StorageDriver driver, Options options, FreeSpaceFloor freeSpaceFloor) {
     // What a push checks after pinning, and the handshake itself, are read past the cache.
     StorageDriver direct = new ValidatingDriver(driver);
-    driver =
+    this.cache =
         options.cacheTtl().isZero()
-            ? direct
+            ? null
             : new CachingDriver(
                 direct, RegistryPaths.CACHE_POLICY, options.cacheTtl(), CACHE_ENTRIES);
+    driver = cache == null ? direct : cache;
     this.driver = driver;
     this.handshake = new GcHandshake(direct, GcHandshake.DEFAULT_STALE);
     this.blobs = new BlobStore(driver, direct, handshake, options.redirect());
@@ -50,6 +54,19 @@ public final class RegistryStore {
     this.temporaryFiles = new TemporaryFiles(driver);
     this.inspection = new Inspection(driver);
     this.freeSpaceFloor = freeSpaceFloor;
+  }
+
+  /**
+   * The caches' hits, misses, sizes and evictions: {@code manifests}, {@code uploads}, and {@code
+   * links} and {@code stats} unless the link and stat cache is off.
+   */
+  @Override
+  public void bindTo(MeterRegistry meters) {
+    manifests.bindTo(meters);
+    uploads.bindTo(meters);
+    if (cache != null) {
+      cache.bindTo(meters);
+    }
   }
 
   /** Link contents and blob stats kept by the {@link CachingDriver}. */

@@ -8,6 +8,8 @@ import dev.ociregistry.core.ErrorCode;
 import dev.ociregistry.core.RepositoryName;
 import dev.ociregistry.storage.driver.PathNotFoundException;
 import dev.ociregistry.storage.driver.StorageDriver;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.binder.cache.CaffeineCacheMetrics;
 import java.io.IOException;
 import java.io.InputStream;
 import java.security.MessageDigest;
@@ -60,7 +62,11 @@ public final class UploadStore {
 
   /** Running hashes; read and written only under the session's lock. */
   private final Cache<UploadId, HashState> hashes =
-      Caffeine.newBuilder().maximumSize(10_000).expireAfterAccess(Duration.ofHours(1)).build();
+      Caffeine.newBuilder()
+          .maximumSize(10_000)
+          .expireAfterAccess(Duration.ofHours(1))
+          .recordStats()
+          .build();
 
   /** The sessions some request of this process is using, with the number of those requests. */
   private final ConcurrentHashMap<UploadId, Active> active = new ConcurrentHashMap<>();
@@ -70,6 +76,14 @@ public final class UploadStore {
     this.driver = driver;
     this.ingest = ingest;
     this.maxBlobBytes = maxBlobBytes;
+  }
+
+  /**
+   * Hits and misses of the running hashes, as the {@code uploads} cache: a miss is a new session,
+   * or one whose hash this instance rebuilds by reading back what storage holds.
+   */
+  void bindTo(MeterRegistry meters) {
+    CaffeineCacheMetrics.monitor(meters, hashes, "uploads");
   }
 
   /**

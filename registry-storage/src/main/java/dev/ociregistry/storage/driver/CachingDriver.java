@@ -2,6 +2,9 @@ package dev.ociregistry.storage.driver;
 
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.binder.MeterBinder;
+import io.micrometer.core.instrument.binder.cache.CaffeineCacheMetrics;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.Optional;
@@ -13,7 +16,7 @@ import java.util.Optional;
  * invalidate at once, so this process never serves what it deleted. Changes made by other processes
  * (another instance on the same bucket, an offline GC) show after at most {@code ttl}.
  */
-public final class CachingDriver extends ForwardingDriver {
+public final class CachingDriver extends ForwardingDriver implements MeterBinder {
   private final CachePolicy policy;
   private final Cache<String, byte[]> links;
   private final Cache<String, FileInfo> stats;
@@ -22,8 +25,17 @@ public final class CachingDriver extends ForwardingDriver {
   public CachingDriver(StorageDriver delegate, CachePolicy policy, Duration ttl, long maxEntries) {
     super(delegate);
     this.policy = policy;
-    this.links = Caffeine.newBuilder().expireAfterWrite(ttl).maximumSize(maxEntries).build();
-    this.stats = Caffeine.newBuilder().expireAfterWrite(ttl).maximumSize(maxEntries).build();
+    this.links =
+        Caffeine.newBuilder().expireAfterWrite(ttl).maximumSize(maxEntries).recordStats().build();
+    this.stats =
+        Caffeine.newBuilder().expireAfterWrite(ttl).maximumSize(maxEntries).recordStats().build();
+  }
+
+  /** Hits, misses, size and evictions as the {@code links} and {@code stats} caches. */
+  @Override
+  public void bindTo(MeterRegistry meters) {
+    CaffeineCacheMetrics.monitor(meters, links, "links");
+    CaffeineCacheMetrics.monitor(meters, stats, "stats");
   }
 
   @Override

@@ -7,6 +7,8 @@ import dev.ociregistry.core.ManifestParser;
 import dev.ociregistry.core.MediaTypes;
 import dev.ociregistry.core.Reference;
 import dev.ociregistry.core.RepositoryName;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;
@@ -22,6 +24,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -29,6 +32,13 @@ import java.util.regex.Pattern;
  * A client of the upstream registry a mirror pulls through: manifests and blobs by the distribution
  * API, with basic credentials or Docker's bearer-token challenge ({@code WWW-Authenticate: Bearer
  * realm=...,service=...,scope=...}), as Docker Hub uses.
+ *
+ * <p>Every request it sends is timed as {@code registry.mirror.upstream.requests}, tagged {@code
+ * kind} ({@code manifest}, {@code blob}, {@code token}), {@code method} ({@code GET}, {@code HEAD}:
+ * upstreams such as Docker Hub count manifest GETs against a rate limit, not HEADs) and {@code
+ * outcome}: the status class ({@code 2xx} ... {@code 5xx}), or {@code error} when no response came
+ * (connection refused, timeout). A challenge answered with a token is two requests, a {@code 4xx}
+ * and the retry.
  */
 public final class UpstreamClient {
   static final String ACCEPT_MANIFESTS =
@@ -47,6 +57,11 @@ public final class UpstreamClient {
   private final HttpClient http;
   private final Duration timeout;
   private final Map<String, Token> tokens = new ConcurrentHashMap<>();
+  private final Requests manifestGets;
+  private final Requests manifestHeads;
+  private final Requests blobGets;
+  private final Requests blobHeads;
+  private final Requests tokenGets;
 
   private record Token(String value, Instant expires) {}
 
@@ -56,7 +71,9 @@ public final class UpstreamClient {
   /** An open blob download; the receiver closes {@code body}. */
   public record FetchedBlob(InputStream body, long length) {}
 
-  public UpstreamClient(URI remote, String username, String password, Duration timeout) {
+  /** {@code meters}: where the requests to the upstream are counted. */
+  public UpstreamClient(
+      URI remote, String username, String password, Duration timeout, MeterRegistry meters) {
     this.remote = URI.create(remote.toString().replaceAll("/+$", ""));
     this.basic =
         username == null || username.isEmpty()
@@ -72,6 +89,40 @@ public final class UpstreamClient {
             .connectTimeout(timeout)
             .followRedirects(HttpClient.Redirect.NORMAL)
             .build();
+    this.manifestGets = new Requests(meters, "manifest", "GET");
+    this.manifestHeads = new Requests(meters, "manifest", "HEAD");
+    this.blobGets = new Requests(meters, "blob", "GET");
+    this.blobHeads = new Requests(meters, "blob", "HEAD");
+    this.tokenGets = new Requests(meters, "token", "GET");
+  }
+
+  /** The timers of one kind of request, one per outcome, created once. */
+  private static final class Requests {
+    private static final String[] CLASSES = {"2xx", "3xx", "4xx", "5xx"};
+    private final Timer[] byClass = new Timer[CLASSES.length];
+    private final Timer error;
+
+    Requests(MeterRegistry meters, String kind, String method) {
+      for (int i = 0; i < CLASSES.length; i++) {
+        byClass[i] = timer(meters, kind, method, CLASSES[i]);
+      }
+      error = timer(meters, kind, method, "error");
+    }
+
+    private static Timer timer(MeterRegistry meters, String kind, String method, String outcome) {
+      return Timer.builder("registry.mirror.upstream.requests")
+          .description("Requests a mirror sent to its upstream, to the response's headers")
+          .tag("kind", kind)
+          .tag("method", method)
+          .tag("outcome", outcome)
+          .register(meters);
+    }
+
+    /** The client never hands out a 1xx; anything outside 2xx to 5xx is not HTTP it understood. */
+    Timer outcome(int status) {
+      int index = status / 100 - 2;
+      return index >= 0 && index < byClass.length ? byClass[index] : error;
+    }
   }
 
   /** The digest a tag or digest has upstream, or empty if the upstream does not know it. */
@@ -79,6 +130,7 @@ public final class UpstreamClient {
       throws IOException {
     var response =
         send(
+            manifestHeads,
             name,
             request(name, "/manifests/" + reference)
                 .method("HEAD", HttpRequest.BodyPublishers.noBody()),
@@ -94,6 +146,7 @@ public final class UpstreamClient {
       throws IOException {
     var response =
         send(
+            manifestGets,
             name,
             request(name, "/manifests/" + reference).GET(),
             HttpResponse.BodyHandlers.ofInputStream());
@@ -118,6 +171,7 @@ public final class UpstreamClient {
   public Optional<Long> headBlob(RepositoryName name, Digest digest) throws IOException {
     var response =
         send(
+            blobHeads,
             name,
             request(name, "/blobs/" + digest).method("HEAD", HttpRequest.BodyPublishers.noBody()),
             HttpResponse.BodyHandlers.discarding());
@@ -131,6 +185,7 @@ public final class UpstreamClient {
   public Optional<FetchedBlob> getBlob(RepositoryName name, Digest digest) throws IOException {
     var response =
         send(
+            blobGets,
             name,
             request(name, "/blobs/" + digest).GET(),
             HttpResponse.BodyHandlers.ofInputStream());
@@ -161,7 +216,10 @@ public final class UpstreamClient {
 
   /** Sends with the credentials the upstream asked for last time; answers one challenge. */
   private <T> HttpResponse<T> send(
-      RepositoryName name, HttpRequest.Builder builder, HttpResponse.BodyHandler<T> handler)
+      Requests requests,
+      RepositoryName name,
+      HttpRequest.Builder builder,
+      HttpResponse.BodyHandler<T> handler)
       throws IOException {
     String scope = "repository:" + name + ":pull";
     Token token = tokens.get(scope);
@@ -170,7 +228,7 @@ public final class UpstreamClient {
     } else if (basic != null) {
       builder.setHeader("Authorization", basic);
     }
-    var response = exchange(builder.build(), handler);
+    var response = exchange(requests, builder.build(), handler);
     if (response.statusCode() != 401) {
       return response;
     }
@@ -185,7 +243,7 @@ public final class UpstreamClient {
     } else {
       throw new UpstreamUnavailableException("upstream requires credentials", null);
     }
-    return exchange(builder.build(), handler);
+    return exchange(requests, builder.build(), handler);
   }
 
   private Token fetchToken(String challenge, String scope) throws IOException {
@@ -207,7 +265,7 @@ public final class UpstreamClient {
     if (basic != null) {
       request.header("Authorization", basic);
     }
-    var response = exchange(request.build(), HttpResponse.BodyHandlers.ofByteArray());
+    var response = exchange(tokenGets, request.build(), HttpResponse.BodyHandlers.ofByteArray());
     if (response.statusCode() != 200) {
       throw new UpstreamUnavailableException(
           "upstream token service answered " + response.statusCode(), null);
@@ -221,15 +279,26 @@ public final class UpstreamClient {
     return new Token(value, Instant.now().plusSeconds(seconds - 10));
   }
 
-  private <T> HttpResponse<T> exchange(HttpRequest request, HttpResponse.BodyHandler<T> handler)
+  /**
+   * Sends one request, timed to its response's headers (a blob's body streams to the client
+   * afterwards) or, for bodies read whole (tokens), to its end.
+   */
+  private <T> HttpResponse<T> exchange(
+      Requests requests, HttpRequest request, HttpResponse.BodyHandler<T> handler)
       throws IOException {
+    long start = System.nanoTime();
+    Timer outcome = requests.error; // unless a response comes
     try {
-      return http.send(request, handler);
+      var response = http.send(request, handler);
+      outcome = requests.outcome(response.statusCode());
+      return response;
     } catch (IOException e) {
       throw new UpstreamUnavailableException("upstream unreachable: " + e, e);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new IOException("interrupted", e);
+    } finally {
+      outcome.record(System.nanoTime() - start, TimeUnit.NANOSECONDS);
     }
   }
 

@@ -22,6 +22,7 @@ import dev.ociregistry.storage.RegistryPaths;
 import dev.ociregistry.storage.RegistryStore;
 import dev.ociregistry.storage.driver.StorageDriver;
 import dev.ociregistry.storage.driver.StorageUnavailableException;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -75,7 +76,8 @@ class MirrorSourceTest {
             URI.create("http://127.0.0.1:" + upstream.getAddress().getPort()),
             null,
             null,
-            Duration.ofSeconds(10));
+            Duration.ofSeconds(10),
+            new SimpleMeterRegistry());
     mirror = new Mirror(client, store, Duration.ofHours(1));
   }
 
@@ -349,7 +351,8 @@ class MirrorSourceTest {
           URI.create("http://127.0.0.1:" + socket.getLocalPort()),
           null,
           null,
-          Duration.ofSeconds(2));
+          Duration.ofSeconds(2),
+          new SimpleMeterRegistry());
     }
   }
 }
