@@ -4,7 +4,7 @@
 # the target registry; the image must then look and behave like the Dockerfile's: its config
 # (user, entrypoint, labels), a push and a pull through the running container, a clean SIGTERM.
 #   scripts/jib-test.sh
-# Needs root, podman, skopeo, python3, curl, and the local base localhost/ociregistry-base-run:trixie
+# Needs root, podman, skopeo, python3, curl, unzip, and the local base localhost/ociregistry-base-run:trixie
 # (built from Debian's packages by scripts/container-base.sh when missing, 2-4 minutes once).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -74,7 +74,10 @@ step "mvn jib:build"
   -Djib.from.image="$hub/base:trixie" -Djib.to.image="$image" -Djib.allowInsecureRegistries=true) \
   >"$work/jib.log" 2>&1 || { tail -40 "$work/jib.log"; fail "jib:build"; }
 grep -q "Built and pushed image as $image" "$work/jib.log" || { tail -20 "$work/jib.log"; fail "no image pushed"; }
-revision=$(git -C "$here" rev-parse --short=7 HEAD)
+# The commit the build stamped into the jar (registry --version): the label must be the same one.
+revision=$(unzip -p "$here/registry-server/target/registry-server.jar" registry-version.properties |
+  sed -n 's/^commit=//p')
+git -C "$here" cat-file -e "$revision^{commit}" || fail "the build's commit $revision is not in git"
 
 step "skopeo inspect: the image's config"
 skopeo inspect --config --tls-verify=false "docker://$image" >"$work/config.json"
