@@ -1,5 +1,6 @@
 package dev.ociregistry.conformance;
 
+import static dev.ociregistry.conformance.MetricsTest.sample;
 import static dev.ociregistry.conformance.Oci.OCI_MANIFEST;
 import static dev.ociregistry.conformance.Oci.body;
 import static dev.ociregistry.conformance.Oci.getBlob;
@@ -38,19 +39,6 @@ class StorageMetricsTest {
                 .build());
     assertEquals(200, r.statusCode());
     return body(r);
-  }
-
-  /** The sum of the series matching {@code series} (a name and a label regex). */
-  private static double sample(String scrape, String series) {
-    var m = Pattern.compile("(?m)^" + series + " ([0-9.eE+-]+)$").matcher(scrape);
-    double sum = 0;
-    boolean found = false;
-    while (m.find()) {
-      sum += Double.parseDouble(m.group(1));
-      found = true;
-    }
-    assertTrue(found, () -> "no series " + series + " in\n" + scrape);
-    return sum;
   }
 
   private static String labels(String... pairs) {
