@@ -1,7 +1,7 @@
 package dev.ociregistry.server;
 
+import dev.ociregistry.core.RepositoryPattern;
 import dev.ociregistry.http.auth.AccessPolicy;
-import dev.ociregistry.http.auth.RepositoryPattern;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;

@@ -1,5 +1,6 @@
 package dev.ociregistry.http.auth;
 
+import dev.ociregistry.core.RepositoryPattern;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;

@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.ociregistry.core.RepositoryPattern;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;

@@ -1,4 +1,4 @@
-package dev.ociregistry.http.auth;
+package dev.ociregistry.core;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;

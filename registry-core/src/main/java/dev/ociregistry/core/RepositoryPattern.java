@@ -1,7 +1,5 @@
-package dev.ociregistry.http.auth;
+package dev.ociregistry.core;
 
-import dev.ociregistry.core.RegistryException;
-import dev.ociregistry.core.RepositoryName;
 import java.util.regex.Pattern;
 
 /**
