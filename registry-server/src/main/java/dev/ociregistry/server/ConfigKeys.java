@@ -107,7 +107,16 @@ final class ConfigKeys {
           "notifications.endpoints.[].ignoredmediatypes",
           "notifications.endpoints.[].ignore.mediatypes",
           "notifications.endpoints.[].ignore.actions",
-          "notifications.endpoints.[].queuesize");
+          "notifications.endpoints.[].queuesize",
+          "retention.policies.[].repositories",
+          "retention.policies.[].keepmostrecent",
+          "retention.policies.[].keeptags",
+          "retention.policies.[].keeppulledwithin",
+          "retention.policies.[].deletetagsolderthan",
+          "retention.policies.[].deleteuntaggedolderthan",
+          "retention.pulls.flushinterval",
+          "immutabletags.[].repositories",
+          "immutabletags.[].tags");
 
   /** Sections where a key the registry does not use is refused, not warned about. */
   private static final List<String> STRICT = List.of("auth", "http.tls");

@@ -33,7 +33,9 @@ public record RegistryConfig(
     AuthConfig auth,
     AccessConfig access,
     NotificationsConfig notifications,
-    HealthConfig health) {
+    HealthConfig health,
+    RetentionConfig retention,
+    @JsonProperty("immutabletags") List<ImmutableTagsConfig> immutableTags) {
 
   public RegistryConfig {
     log = log == null ? new Log(null, null, null, null) : log;
@@ -44,6 +46,8 @@ public record RegistryConfig(
     validation = validation == null ? new Validation(null, null) : validation;
     notifications = notifications == null ? new NotificationsConfig(null, null) : notifications;
     health = health == null ? new HealthConfig(null) : health;
+    retention = retention == null ? new RetentionConfig(null, null) : retention;
+    immutableTags = immutableTags == null ? List.of() : List.copyOf(immutableTags);
   }
 
   /**
@@ -336,7 +340,9 @@ public record RegistryConfig(
         auth,
         access,
         notifications,
-        health);
+        health,
+        retention,
+        immutableTags);
   }
 
   public boolean isReadOnly() {
