@@ -10,8 +10,10 @@ import java.io.IOException;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -65,20 +67,32 @@ public final class GarbageCollector {
     Instant now = clock.instant();
     try (var collection = options.dryRun() ? null : store.handshake().startCollection(now)) {
       Run run = new Run(options, progress, now, collection);
+      Map<String, Long> phases = new LinkedHashMap<>();
+      long phaseStart = System.nanoTime();
       removeTemporaryFiles(run);
+      phaseStart = phaseEnded(phases, "temporary", phaseStart);
       // Names that hold only abandoned uploads too: nothing else would ever remove those.
       List<String> repositories = store.catalog().repositoriesAndUploadOnlyNames();
       markRepositories(run, repositories);
+      phaseStart = phaseEnded(phases, "mark", phaseStart);
       if (run.blobSweepUnsafe) {
         run.warnings.add("blobs were not swept because a live manifest could not be read");
       } else {
         sweepBlobs(run);
       }
-      return report(run, repositories.size(), startNanos);
+      phaseEnded(phases, "sweep", phaseStart);
+      return report(run, repositories.size(), startNanos, phases);
     }
   }
 
-  private static GcReport report(Run run, int repositories, long startNanos) {
+  private static long phaseEnded(Map<String, Long> phases, String phase, long startNanos) {
+    long now = System.nanoTime();
+    phases.put(phase, (now - startNanos) / 1_000_000);
+    return now;
+  }
+
+  private static GcReport report(
+      Run run, int repositories, long startNanos, Map<String, Long> phases) {
     return new GcReport(
         run.options.dryRun(),
         repositories,
@@ -93,6 +107,7 @@ public final class GarbageCollector {
         run.blobsDeleted.get(),
         run.bytesDeleted.get(),
         (System.nanoTime() - startNanos) / 1_000_000,
+        Collections.unmodifiableMap(phases),
         List.copyOf(run.warnings));
   }
 
@@ -229,6 +244,7 @@ public final class GarbageCollector {
   }
 
   private void deleteContent(Run run, Digest digest, long size) throws IOException {
+    run.progress.decided(new GcDecision("blob", digest + " (" + size + " bytes)", "unreferenced"));
     run.delete(() -> store.blobs().removeContent(digest), run.blobsDeleted);
     run.bytesDeleted.addAndGet(size);
     if (run.blobsDeleted.get() % 1000 == 0) {

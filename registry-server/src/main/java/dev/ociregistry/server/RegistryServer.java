@@ -5,6 +5,8 @@ import dev.ociregistry.gc.GarbageCollector;
 import dev.ociregistry.gc.GcOptions;
 import dev.ociregistry.gc.GcProgress;
 import dev.ociregistry.gc.GcReport;
+import dev.ociregistry.gc.Retention;
+import dev.ociregistry.gc.RetentionPolicy;
 import dev.ociregistry.http.HttpOptions;
 import dev.ociregistry.http.RegistryHttpServer;
 import dev.ociregistry.http.TrustedProxies;
@@ -40,6 +42,7 @@ import java.net.BindException;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -107,7 +110,7 @@ public final class RegistryServer implements AutoCloseable {
     HttpLimits limits = HttpLimits.of(config.http());
     InetSocketAddress address = config.http().socketAddress();
     Duration drain = Durations.parse("http.draintimeout", config.http().drainTimeout());
-    GcSchedule gc = GcSchedule.of(config.gc());
+    GcSchedule gc = GcSchedule.of(config.gc(), config.retention());
     if (config.proxy() != null && config.proxy().enabled()) {
       Durations.parse("proxy.ttl", config.proxy().ttl()); // checked before the store is created
     }
@@ -264,8 +267,9 @@ public final class RegistryServer implements AutoCloseable {
    * The in-server collector's settings, checked before anything is created: the same options as
    * {@code garbage-collect}, and the interval.
    */
-  private record GcSchedule(boolean enabled, GcOptions options, Duration interval) {
-    static GcSchedule of(RegistryConfig.Gc gc) {
+  private record GcSchedule(
+      boolean enabled, GcOptions options, List<RetentionPolicy> policies, Duration interval) {
+    static GcSchedule of(RegistryConfig.Gc gc, RetentionConfig retention) {
       var options =
           new GcOptions(
               false,
@@ -273,8 +277,20 @@ public final class RegistryServer implements AutoCloseable {
               Durations.parse("gc.uploadmaxage", gc.uploadMaxAge()),
               Durations.parse("gc.grace", gc.grace()),
               GcOptions.DEFAULT_PARALLELISM);
-      return new GcSchedule(gc.enabled(), options, Durations.parse("gc.interval", gc.interval()));
+      return new GcSchedule(
+          gc.enabled(),
+          options,
+          RetentionRules.policies(retention),
+          Durations.parse("gc.interval", gc.interval()));
     }
+  }
+
+  /**
+   * The policies, with the pulls the store remembers and its immutable tags, for a collection of
+   * {@code store}.
+   */
+  static Retention retention(List<RetentionPolicy> policies, RegistryStore store) {
+    return new Retention(policies, Retention.PullTimes.NONE, Retention.Protection.NONE);
   }
 
   /** The in-server collector: the same code as {@code garbage-collect}, run every interval. */
@@ -283,7 +299,7 @@ public final class RegistryServer implements AutoCloseable {
     if (!gc.enabled()) {
       return null;
     }
-    var options = gc.options();
+    var options = gc.options().withRetention(retention(gc.policies(), store));
     long interval = gc.interval().toMillis();
     var schedule =
         Executors.newSingleThreadScheduledExecutor(
