@@ -77,6 +77,7 @@ final class RepositoryCollector {
             tag.digest(), "its tag " + tag.tag() + " deleted by " + retired.get(tag.tag()));
       }
     }
+    retireWhatBelongsTo(retiredManifests, taggedDigests, revisions.keySet(), referrers);
     var roots = new ArrayDeque<Digest>(taggedDigests);
     for (var revision : revisions.entrySet()) {
       if (isRoot(
@@ -154,6 +155,32 @@ final class RepositoryCollector {
         && layers.size() == deadLayers.size()
         && remainingUploads == 0) {
       removeRepositoryIfUntouched();
+    }
+  }
+
+  /**
+   * Adds to {@code retired} the untagged children and referrers of manifests retention deleted the
+   * tags of, recursively: a multi-arch image goes whole and a referrer follows its subject. They
+   * are only no longer roots: marking from what is live still keeps whatever else reaches them.
+   */
+  private void retireWhatBelongsTo(
+      Map<Digest, String> retired,
+      Set<Digest> tagged,
+      Set<Digest> present,
+      Map<Digest, List<Digest>> referrers) {
+    var queue = new ArrayDeque<Digest>(retired.keySet());
+    while (!queue.isEmpty()) {
+      Digest parent = queue.pop();
+      String why = retired.get(parent).replaceFirst("^its ", "");
+      List<Digest> belonging = new ArrayList<>(referrers.getOrDefault(parent, List.of()));
+      store.manifests().references(parent).ifPresent(refs -> belonging.addAll(refs.manifests()));
+      for (Digest child : belonging) {
+        if (present.contains(child)
+            && !tagged.contains(child)
+            && retired.putIfAbsent(child, "belongs to " + parent + ", whose " + why) == null) {
+          queue.add(child);
+        }
+      }
     }
   }
 
