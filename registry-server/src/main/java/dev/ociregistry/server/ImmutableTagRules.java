@@ -9,9 +9,8 @@ import java.util.function.Function;
 
 /**
  * Turns the {@code immutabletags} section into {@link ImmutableTags}, refusing at start, with one
- * line naming the key, a rule that would protect something other than it says: an empty rule, no
- * repository or tag patterns, a pattern no name can match. Rules are counted from 0, as {@code
- * immutabletags[0]}.
+ * line naming the key, a rule that would protect something other than it says: no repository or tag
+ * patterns, a pattern no name can match. Rules are counted from 0, as {@code immutabletags[0]}.
  */
 final class ImmutableTagRules {
   private static final String KEY = "immutabletags";
@@ -28,9 +27,6 @@ final class ImmutableTagRules {
     for (int i = 0; i < rules.size(); i++) {
       String key = KEY + "[" + i + "]";
       ImmutableTagsConfig rule = rules.get(i);
-      if (rule == null) {
-        throw new InvalidConfigException(key + ": an empty rule");
-      }
       compiled.add(
           new ImmutableTags.Rule(
               patterns(key + ".repositories", rule.repositories(), RepositoryPattern::compile),
