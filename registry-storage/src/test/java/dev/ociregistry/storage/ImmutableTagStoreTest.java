@@ -53,6 +53,7 @@ class ImmutableTagStoreTest {
   @Parameter Backend backend;
   @TempDir Path temp;
   private StorageDriver driver;
+  private RegistryStore store;
   private ManifestStore manifests;
   private byte[] one;
   private byte[] two;
@@ -67,12 +68,10 @@ class ImmutableTagStoreTest {
   @BeforeEach
   void setUp() throws IOException {
     driver = backend.open(temp);
-    RegistryStore store = open(driver);
+    store = open(driver);
     manifests = store.manifests();
     one = pushImage(store, PROD, 1);
     two = pushImage(store, PROD, 2);
-    pushImage(store, DEV, 1);
-    pushImage(store, DEV, 2);
   }
 
   @AfterEach
@@ -127,6 +126,8 @@ class ImmutableTagStoreTest {
     manifests.deleteTag(PROD, LATEST);
     manifests.delete(PROD, Digest.sha256(two));
 
+    pushImage(store, DEV, 1);
+    pushImage(store, DEV, 2);
     manifests.put(DEV, V1, one, OCI_MANIFEST);
     manifests.put(DEV, V1, two, OCI_MANIFEST);
     assertEquals(Digest.sha256(two), manifests.resolve(DEV, V1));
