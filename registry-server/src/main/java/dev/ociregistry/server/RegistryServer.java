@@ -16,6 +16,7 @@ import dev.ociregistry.http.tls.TlsSettings;
 import dev.ociregistry.storage.BlobSource;
 import dev.ociregistry.storage.FreeSpaceFloor;
 import dev.ociregistry.storage.GcHandshake;
+import dev.ociregistry.storage.ImmutableTags;
 import dev.ociregistry.storage.IndexValidation;
 import dev.ociregistry.storage.ManifestSource;
 import dev.ociregistry.storage.RegistryStore;
@@ -124,6 +125,9 @@ public final class RegistryServer implements AutoCloseable {
           "validation.manifests.indexes.platforms is {}: a pushed index need not have all its"
               + " children, so clients may get indexes they cannot pull whole",
           indexes);
+    }
+    if (!store.immutableTags().rules().isEmpty()) {
+      log.info("immutable tags (set once, never moved nor deleted): {}", store.immutableTags());
     }
     Mirror mirror = mirror(config.proxy(), store, meters);
     BlobSource blobs = mirror != null ? mirror : store.blobs();
@@ -333,6 +337,7 @@ public final class RegistryServer implements AutoCloseable {
    */
   static RegistryStore store(RegistryConfig config, MeterRegistry meters) throws IOException {
     IndexValidation indexes = config.validation().indexValidation(); // before anything is created
+    ImmutableTags immutableTags = ImmutableTagRules.compile(config.immutableTags());
     Duration cacheTtl = Durations.parse("storage.cache.ttl", config.storage().cache().ttl());
     var s3 = config.storage().s3();
     StorageDriver driver;
@@ -361,7 +366,8 @@ public final class RegistryServer implements AutoCloseable {
                 defaults.manifestCacheBytes(),
                 cacheTtl,
                 indexes,
-                config.storage().maxBlobBytes()),
+                config.storage().maxBlobBytes(),
+                immutableTags),
             floor);
     store.bindTo(meters);
     return store;
