@@ -294,7 +294,11 @@ public final class RegistryServer implements AutoCloseable {
    * {@code store}.
    */
   static Retention retention(List<RetentionPolicy> policies, RegistryStore store) {
-    return new Retention(policies, Retention.PullTimes.NONE, Retention.Protection.NONE);
+    return new Retention(
+        policies,
+        Retention.PullTimes.NONE,
+        (repository, tag) ->
+            store.immutableTags().ruleFor(repository, tag).map(rule -> "immutabletags: " + rule));
   }
 
   /** The in-server collector: the same code as {@code garbage-collect}, run every interval. */
