@@ -661,6 +661,67 @@ public interface StorageDriverContract {
     assertEquals(Optional.empty(), d.stat("/missing"));
   }
 
+  /**
+   * A batch as garbage collection sends it: files and directories, more than one S3 request takes
+   * (1,000 keys), a path below another given path, paths that are not there, and siblings whose
+   * names only begin like a deleted one's, which stay.
+   */
+  @Test
+  default void deleteAllDeletesEachPathAsDeleteWould() throws Exception {
+    StorageDriver d = driver();
+    int dirs = 1_050;
+    List<String> paths = new ArrayList<>();
+    ExecutorService pool = Executors.newFixedThreadPool(8);
+    try {
+      List<Future<?>> writes = new ArrayList<>();
+      for (int i = 0; i < dirs; i++) {
+        String dir = "/b/" + (i % 16) + "/" + i;
+        paths.add(dir);
+        writes.add(
+            pool.submit(
+                () -> {
+                  d.putContentLazily(dir + "/data", bytes("x"));
+                  return null;
+                }));
+      }
+      for (Future<?> write : writes) {
+        write.get(60, TimeUnit.SECONDS);
+      }
+    } finally {
+      pool.shutdownNow();
+    }
+    d.putContent("/t/v1/current/link", bytes("a"));
+    d.putContent("/t/v1/index/sha256/ab/link", bytes("b"));
+    d.putContent("/t/v1-rc/current/link", bytes("kept"));
+    d.putContent("/t/v1.2/current/link", bytes("kept"));
+    d.putContent("/t/v10/current/link", bytes("kept"));
+    d.putContent("/f/file", bytes("c"));
+    d.putContent("/f/file-kept", bytes("kept"));
+    paths.addAll(List.of("/t/v1", "/t/v1/index", "/f/file", "/missing", "/f/missing/deeper"));
+
+    d.deleteAll(paths);
+
+    d.walk("/b", file -> fail("left behind: " + file.path()));
+    assertEquals(Optional.empty(), d.stat("/t/v1"));
+    assertEquals(Optional.empty(), d.stat("/t/v1/index/sha256/ab/link"));
+    assertEquals(Optional.empty(), d.stat("/f/file"));
+    for (String kept :
+        List.of("/t/v1-rc/current/link", "/t/v1.2/current/link", "/t/v10/current/link")) {
+      assertArrayEquals(bytes("kept"), d.getContent(kept), kept);
+    }
+    assertArrayEquals(bytes("kept"), d.getContent("/f/file-kept"));
+    assertEquals(List.of("v1-rc", "v1.2", "v10"), d.list("/t"));
+  }
+
+  @Test
+  default void deleteAllOfNothingIsNotAnError() throws IOException {
+    StorageDriver d = driver();
+    d.putContent("/kept", bytes("kept"));
+    d.deleteAll(List.of());
+    d.deleteAll(List.of("/missing"));
+    assertArrayEquals(bytes("kept"), d.getContent("/kept"));
+  }
+
   // ---- helpers ----
 
   static byte[] bytes(String s) {

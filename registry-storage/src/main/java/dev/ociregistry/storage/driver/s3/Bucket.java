@@ -198,6 +198,29 @@ final class Bucket implements AutoCloseable {
         });
   }
 
+  /**
+   * As {@link #list}, but stops fetching pages once {@code visitor} answers false: for a listing
+   * that knows from a key that nothing after it matters.
+   */
+  void scan(String prefix, ObjectScan visitor) throws IOException {
+    call(
+        () -> {
+          for (var page : s3.listObjectsV2Paginator(r -> r.bucket(name).prefix(prefix))) {
+            for (S3Object object : page.contents()) {
+              if (!visitor.visit(object)) {
+                return null;
+              }
+            }
+          }
+          return null;
+        });
+  }
+
+  @FunctionalInterface
+  interface ObjectScan {
+    boolean visit(S3Object object) throws IOException;
+  }
+
   @FunctionalInterface
   interface ObjectVisitor {
     void visit(S3Object object) throws IOException;
@@ -236,31 +259,38 @@ final class Bucket implements AutoCloseable {
    */
   void delete(List<String> keys) throws IOException {
     for (int from = 0; from < keys.size(); from += MAX_DELETE_KEYS) {
-      List<String> batch = keys.subList(from, Math.min(keys.size(), from + MAX_DELETE_KEYS));
-      if (batch.size() == 1) {
-        call(() -> s3.deleteObject(r -> r.bucket(name).key(batch.get(0))));
-        continue;
+      deleteBatch(keys.subList(from, Math.min(keys.size(), from + MAX_DELETE_KEYS)));
+    }
+  }
+
+  /**
+   * Deletes up to {@link #MAX_DELETE_KEYS} keys in one request, in their order. Every key the store
+   * refuses to delete is named in the exception (one that is already gone is not refused).
+   */
+  void deleteBatch(List<String> batch) throws IOException {
+    if (batch.isEmpty()) {
+      return;
+    }
+    if (batch.size() == 1) {
+      call(() -> s3.deleteObject(r -> r.bucket(name).key(batch.get(0))));
+      return;
+    }
+    List<ObjectIdentifier> objects =
+        batch.stream().map(k -> ObjectIdentifier.builder().key(k).build()).toList();
+    List<S3Error> errors =
+        call(
+            () ->
+                s3.deleteObjects(r -> r.bucket(name).delete(d -> d.objects(objects).quiet(true)))
+                    .errors());
+    List<S3Error> refused = errors.stream().filter(e -> !"NoSuchKey".equals(e.code())).toList();
+    if (!refused.isEmpty()) {
+      StringBuilder message = new StringBuilder("S3 refused to delete ");
+      for (S3Error error : refused) {
+        message.append(refused.get(0) == error ? "" : "; ");
+        message.append(error.key()).append(": ").append(error.code()).append(' ');
+        message.append(error.message());
       }
-      List<ObjectIdentifier> objects =
-          batch.stream().map(k -> ObjectIdentifier.builder().key(k).build()).toList();
-      List<S3Error> errors =
-          call(
-              () ->
-                  s3.deleteObjects(r -> r.bucket(name).delete(d -> d.objects(objects).quiet(true)))
-                      .errors());
-      for (S3Error error : errors) {
-        if (!"NoSuchKey".equals(error.code())) {
-          throw new StorageUnavailableException(
-              "S3 refused to delete "
-                  + error.key()
-                  + ": "
-                  + error.code()
-                  + " "
-                  + error.message()
-                  + (errors.size() > 1 ? " (and " + (errors.size() - 1) + " more)" : ""),
-              null);
-        }
-      }
+      throw new StorageUnavailableException(message.toString(), null);
     }
   }
 

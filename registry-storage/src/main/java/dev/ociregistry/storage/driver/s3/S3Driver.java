@@ -10,10 +10,13 @@ import java.io.SequenceInputStream;
 import java.net.URI;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.Collections;
 import java.util.Comparator;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 import java.util.TreeSet;
 import software.amazon.awssdk.services.s3.model.S3Object;
 
@@ -222,6 +225,114 @@ public final class S3Driver implements StorageDriver {
     bucket.delete(keys);
     bucket.abortUploads(
         key, k -> k.equals(key) || k.startsWith(key + "/") || k.startsWith(key + SEGMENTS));
+  }
+
+  /**
+   * As {@link #delete} of each path, in {@code DeleteObjects} requests of up to 1,000 keys, sent in
+   * parallel: one listing a path finds its keys (in parallel too), one listing of unfinished
+   * multipart uploads serves them all. The keys of one path stay in one request, deepest first, so
+   * a file-backed store meets them in the order {@link #delete} sends them; a path with more keys
+   * than a request takes is deleted on its own, batch after batch.
+   */
+  @Override
+  public void deleteAll(Collection<String> paths) throws IOException {
+    List<String> keys = outermost(paths);
+    if (keys.isEmpty()) {
+      return;
+    }
+    List<List<String>> batches = new ArrayList<>();
+    List<String> batch = new ArrayList<>();
+    for (List<String> below : Parallel.map(keys, this::keysOf)) {
+      if (below.size() > Bucket.MAX_DELETE_KEYS) {
+        bucket.delete(below);
+        continue;
+      }
+      if (batch.size() + below.size() > Bucket.MAX_DELETE_KEYS) {
+        batches.add(batch);
+        batch = new ArrayList<>();
+      }
+      batch.addAll(below);
+    }
+    batches.add(batch);
+    Parallel.map(
+        batches,
+        b -> {
+          bucket.deleteBatch(b);
+          return null;
+        });
+    Set<String> deleted = new HashSet<>(keys);
+    bucket.abortUploads(commonPrefix(keys), k -> uploadBelow(k, deleted));
+  }
+
+  /**
+   * The keys of {@code paths}, sorted, without those below another of them: each key is then listed
+   * and deleted once.
+   */
+  private List<String> outermost(Collection<String> paths) {
+    List<String> keys = new ArrayList<>();
+    for (String key : new TreeSet<>(paths.stream().map(this::key).toList())) {
+      // Sorted, a key comes right after any key it is below, or after keys below that one.
+      if (keys.isEmpty() || !key.startsWith(asDirectory(keys.get(keys.size() - 1)))) {
+        keys.add(key);
+      }
+    }
+    return keys;
+  }
+
+  private static String asDirectory(String key) {
+    return key.isEmpty() || key.endsWith("/") ? key : key + "/";
+  }
+
+  /**
+   * What {@link #delete} of {@code key} deletes: the object, what is below it and its segments,
+   * deepest first, from one listing of the key as a prefix. Keys that only share its first
+   * characters ({@code <key>-x}) are skipped; the listing stops at the first key past {@code
+   * <key>/}, since every key after it in key order is past too.
+   */
+  private List<String> keysOf(String key) throws IOException {
+    String dir = asDirectory(key);
+    String segments = key + SEGMENTS;
+    List<String> keys = new ArrayList<>();
+    bucket.scan(
+        key,
+        object -> {
+          String k = object.key();
+          if (k.equals(key) || k.startsWith(dir) || k.startsWith(segments)) {
+            keys.add(k);
+          }
+          return k.length() == key.length() || k.charAt(key.length()) <= '/';
+        });
+    keys.sort(Comparator.reverseOrder());
+    return keys;
+  }
+
+  /** Whether a multipart upload of {@code uploadKey} writes a key that {@link #delete} removes. */
+  private static boolean uploadBelow(String uploadKey, Set<String> deleted) {
+    if (deleted.contains(uploadKey) || deleted.contains("")) {
+      return true;
+    }
+    for (int slash = uploadKey.indexOf('/');
+        slash >= 0;
+        slash = uploadKey.indexOf('/', slash + 1)) {
+      String parent = uploadKey.substring(0, slash);
+      if (deleted.contains(parent)
+          || deleted.contains(parent + "/")
+          || parent.endsWith(".seg")
+              && deleted.contains(parent.substring(0, parent.length() - 4))) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private static String commonPrefix(List<String> sortedKeys) {
+    String first = sortedKeys.get(0);
+    String last = sortedKeys.get(sortedKeys.size() - 1);
+    int n = 0;
+    while (n < first.length() && n < last.length() && first.charAt(n) == last.charAt(n)) {
+      n++;
+    }
+    return first.substring(0, n);
   }
 
   @Override
