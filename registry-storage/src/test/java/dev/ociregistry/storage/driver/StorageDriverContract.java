@@ -758,6 +758,61 @@ public interface StorageDriverContract {
     assertEquals(java.util.Map.of("/w/a", 1L, "/w/b/c", 2L, "/w/b/d/e/f", 3L), seen);
   }
 
+  /**
+   * More files than one S3 listing page (1,000), at several depths, directly in the walked
+   * directory too, with names that share beginnings: each is visited exactly once. A visitor that
+   * fails ends the walk with its exception.
+   */
+  @Test
+  default void walkOfMoreFilesThanOnePageVisitsEachOnce() throws Exception {
+    StorageDriver d = driver();
+    List<String> paths = new ArrayList<>();
+    for (int i = 0; i < 1_300; i++) {
+      paths.add(
+          switch (i % 4) {
+            case 0 -> "/w/sha256/" + (i % 7) + "/" + i + "/data";
+            case 1 -> "/w/sha256/" + (i % 7) + "-x/" + i;
+            case 2 -> "/w/top" + i;
+            default -> "/w/deep/" + (i % 3) + "/" + (i % 5) + "/" + i + "/link";
+          });
+    }
+    ExecutorService pool = Executors.newFixedThreadPool(8);
+    try {
+      List<Future<?>> writes = new ArrayList<>();
+      for (String path : paths) {
+        writes.add(
+            pool.submit(
+                () -> {
+                  d.putContentLazily(path, bytes("x"));
+                  return null;
+                }));
+      }
+      for (Future<?> write : writes) {
+        write.get(60, TimeUnit.SECONDS);
+      }
+    } finally {
+      pool.shutdownNow();
+    }
+    d.putContent("/wx/outside", bytes("x"));
+    List<String> seen = new ArrayList<>();
+    d.walk("/w", file -> seen.add(file.path()));
+    assertEquals(paths.stream().sorted().toList(), seen.stream().sorted().toList());
+
+    AtomicInteger visits = new AtomicInteger();
+    IOException thrown =
+        assertThrows(
+            IOException.class,
+            () ->
+                d.walk(
+                    "/w",
+                    file -> {
+                      if (visits.incrementAndGet() == 1_100) {
+                        throw new IOException("visitor failed");
+                      }
+                    }));
+    assertEquals("visitor failed", thrown.getMessage());
+  }
+
   @Test
   default void walkOfMissingPathVisitsNothing() throws IOException {
     driver().walk("/nothing/here", file -> fail("visited " + file));

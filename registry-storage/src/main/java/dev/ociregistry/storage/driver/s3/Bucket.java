@@ -9,6 +9,7 @@ import java.net.URISyntaxException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.function.Consumer;
@@ -195,6 +196,71 @@ final class Bucket implements AutoCloseable {
             }
           }
           return null;
+        });
+  }
+
+  /** One page of a listing: up to 1,000 objects, and whether more follow. */
+  record Page(List<S3Object> objects, boolean truncated) {}
+
+  /** The first page of objects whose key starts with {@code prefix}. */
+  Page firstPage(String prefix) throws IOException {
+    return call(
+        () -> {
+          var page = s3.listObjectsV2(r -> r.bucket(name).prefix(prefix));
+          return new Page(page.contents(), Boolean.TRUE.equals(page.isTruncated()));
+        });
+  }
+
+  /**
+   * Hands {@code pages}, page by page as they arrive, the objects whose key starts with {@code
+   * prefix} and lies in {@code [from, until)}; {@code until} null for no end. Stops listing at the
+   * first key past the range.
+   */
+  void listRange(String prefix, String from, String until, PageVisitor pages) throws IOException {
+    // Start just before `from`: S3 starts after a key, and `from` itself may be a key.
+    String startAfter = from.substring(0, from.length() - 1);
+    call(
+        () -> {
+          for (var page :
+              s3.listObjectsV2Paginator(
+                  r -> r.bucket(name).prefix(prefix).startAfter(startAfter))) {
+            List<S3Object> inRange = new ArrayList<>();
+            boolean past = false;
+            for (S3Object object : page.contents()) {
+              if (until != null && object.key().compareTo(until) >= 0) {
+                past = true;
+                break;
+              }
+              if (object.key().compareTo(from) >= 0) {
+                inRange.add(object);
+              }
+            }
+            pages.visit(inRange);
+            if (past) {
+              break;
+            }
+          }
+          return null;
+        });
+  }
+
+  @FunctionalInterface
+  interface PageVisitor {
+    void visit(List<S3Object> objects) throws IOException;
+  }
+
+  /**
+   * The common prefixes one level below {@code dir} (which ends with a slash), with their slash.
+   */
+  List<String> prefixes(String dir) throws IOException {
+    return call(
+        () -> {
+          List<String> prefixes = new ArrayList<>();
+          for (var page :
+              s3.listObjectsV2Paginator(r -> r.bucket(name).prefix(dir).delimiter("/"))) {
+            page.commonPrefixes().forEach(c -> prefixes.add(c.prefix()));
+          }
+          return prefixes;
         });
   }
 

@@ -65,16 +65,17 @@ final class Parallel {
           } else {
             failure.addSuppressed(io);
           }
+        } catch (InterruptedException e) {
+          // Before the executor's close waits for them: requests of an abandoned call stop.
+          futures.forEach(f -> f.cancel(true));
+          Thread.currentThread().interrupt();
+          throw new InterruptedIOException("interrupted while waiting for S3");
         }
       }
       if (failure != null) {
         throw failure;
       }
       return results;
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      futures.forEach(f -> f.cancel(true));
-      throw new InterruptedIOException("interrupted while waiting for S3");
     }
   }
 }

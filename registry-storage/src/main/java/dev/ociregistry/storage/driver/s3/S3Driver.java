@@ -6,6 +6,7 @@ import dev.ociregistry.storage.driver.PathNotFoundException;
 import dev.ociregistry.storage.driver.StorageDriver;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.InterruptedIOException;
 import java.io.SequenceInputStream;
 import java.net.URI;
 import java.time.Instant;
@@ -18,6 +19,11 @@ import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import software.amazon.awssdk.services.s3.model.S3Object;
 
 /**
@@ -140,13 +146,128 @@ public final class S3Driver implements StorageDriver {
     return List.copyOf(names);
   }
 
+  /**
+   * One listing for a walk of up to 1,000 files. A larger walk (all of {@code blobs/} or {@code
+   * repositories/}) fans out: it finds the prefixes a level or two down ({@code blobs/sha256/ab/},
+   * {@code repositories/team/app/}) and lists them side by side, since S3 pages one listing 1,000
+   * keys at a time, one page after the other. What the first page already visited is skipped by key
+   * order. The visitor runs on the caller's thread only, page by page as they arrive; listings wait
+   * while it lags.
+   */
   @Override
   public void walk(String path, FileVisitor visitor) throws IOException {
-    bucket.list(
-        directory(path),
-        object ->
-            visitor.visit(
-                new FileInfo(pathOf(object.key()), object.size(), object.lastModified(), false)));
+    String dir = directory(path);
+    Bucket.Page first = bucket.firstPage(dir);
+    visitAll(first.objects(), visitor);
+    if (!first.truncated()) {
+      return;
+    }
+    String last = first.objects().get(first.objects().size() - 1).key();
+    List<String> bounds = new ArrayList<>();
+    for (String prefix : fanOut(dir)) {
+      if (prefix.compareTo(last) > 0) {
+        bounds.add(prefix);
+      }
+    }
+    walkInParallel(dir, last + "\0", bounds, visitor);
+  }
+
+  /** Prefixes a walk fans out to: at least this many if the tree has them. */
+  private static final int FAN_OUT = 16;
+
+  /** Levels below the walked directory a walk looks for prefixes in. */
+  private static final int FAN_OUT_DEPTH = 3;
+
+  /** Ranges of keys a walk lists side by side, at most. */
+  private static final int MAX_RANGES = 64;
+
+  /**
+   * The prefixes a level or more below {@code dir}, sorted: found level by level (each level's
+   * listings in parallel) until there are {@link #FAN_OUT} of them or the tree ends.
+   */
+  private List<String> fanOut(String dir) throws IOException {
+    List<String> frontier = List.of(dir);
+    for (int depth = 0; depth < FAN_OUT_DEPTH && frontier.size() < FAN_OUT; depth++) {
+      List<String> next = new ArrayList<>();
+      for (List<String> prefixes : Parallel.map(frontier, bucket::prefixes)) {
+        next.addAll(prefixes);
+      }
+      if (next.isEmpty()) {
+        break;
+      }
+      frontier = next;
+    }
+    return frontier.stream().sorted().toList();
+  }
+
+  /** A page that ends a walk's stream of pages. */
+  private static final List<S3Object> END = new ArrayList<>();
+
+  /**
+   * Lists the keys below {@code dir} from {@code from} on, in ranges split at (some of) {@code
+   * bounds}, side by side, and visits every object on this thread as the pages come in. The ranges
+   * cover every key once, whatever lies between the bounds.
+   */
+  private void walkInParallel(String dir, String from, List<String> bounds, FileVisitor visitor)
+      throws IOException {
+    int step = Math.max(1, (bounds.size() + MAX_RANGES - 1) / MAX_RANGES);
+    List<String> starts = new ArrayList<>(List.of(from));
+    for (int i = 0; i < bounds.size(); i += step) {
+      starts.add(bounds.get(i));
+    }
+    List<Integer> ranges = new ArrayList<>();
+    for (int i = 0; i < starts.size(); i++) {
+      ranges.add(i);
+    }
+    BlockingQueue<List<S3Object>> pages = new ArrayBlockingQueue<>(2 * Parallel.REQUESTS);
+    try (var executor = Executors.newVirtualThreadPerTaskExecutor()) {
+      Future<Void> listings =
+          executor.submit(
+              () -> {
+                try {
+                  Parallel.map(
+                      ranges,
+                      i -> {
+                        String until = i + 1 < starts.size() ? starts.get(i + 1) : null;
+                        bucket.listRange(dir, starts.get(i), until, page -> put(pages, page));
+                        return null;
+                      });
+                } finally {
+                  put(pages, END);
+                }
+                return null;
+              });
+      try {
+        for (List<S3Object> page = pages.take(); page != END; page = pages.take()) {
+          visitAll(page, visitor);
+        }
+        listings.get();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new InterruptedIOException("interrupted while walking S3");
+      } catch (ExecutionException e) {
+        throw e.getCause() instanceof IOException io ? io : new IOException(e.getCause());
+      } finally {
+        listings.cancel(true); // a visitor that failed stops the listings still running
+      }
+    }
+  }
+
+  private static void put(BlockingQueue<List<S3Object>> pages, List<S3Object> page)
+      throws InterruptedIOException {
+    try {
+      pages.put(page);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new InterruptedIOException("walk abandoned");
+    }
+  }
+
+  private void visitAll(List<S3Object> objects, FileVisitor visitor) throws IOException {
+    for (S3Object object : objects) {
+      visitor.visit(
+          new FileInfo(pathOf(object.key()), object.size(), object.lastModified(), false));
+    }
   }
 
   @Override
