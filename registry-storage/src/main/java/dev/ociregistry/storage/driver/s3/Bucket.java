@@ -214,7 +214,7 @@ final class Bucket implements AutoCloseable {
   /**
    * Hands {@code pages}, page by page as they arrive, the objects whose key starts with {@code
    * prefix} and lies in {@code [from, until)}; {@code until} null for no end. Stops listing at the
-   * first key past the range.
+   * first key past the range, or once {@code pages} answers false.
    */
   void listRange(String prefix, String from, String until, PageVisitor pages) throws IOException {
     // Start just before `from`: S3 starts after a key, and `from` itself may be a key.
@@ -235,8 +235,7 @@ final class Bucket implements AutoCloseable {
                 inRange.add(object);
               }
             }
-            pages.visit(inRange);
-            if (past) {
+            if (!pages.visit(inRange) || past) {
               break;
             }
           }
@@ -246,7 +245,8 @@ final class Bucket implements AutoCloseable {
 
   @FunctionalInterface
   interface PageVisitor {
-    void visit(List<S3Object> objects) throws IOException;
+    /** False to stop listing. */
+    boolean visit(List<S3Object> objects) throws IOException;
   }
 
   /**

@@ -14,8 +14,10 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Collections;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
@@ -229,7 +231,14 @@ public final class S3Driver implements StorageDriver {
                       ranges,
                       i -> {
                         String until = i + 1 < starts.size() ? starts.get(i + 1) : null;
-                        bucket.listRange(dir, starts.get(i), until, page -> put(pages, page));
+                        bucket.listRange(
+                            dir,
+                            starts.get(i),
+                            until,
+                            page -> {
+                              put(pages, page);
+                              return true;
+                            });
                         return null;
                       });
                 } finally {
@@ -363,7 +372,7 @@ public final class S3Driver implements StorageDriver {
     }
     List<List<String>> batches = new ArrayList<>();
     List<String> batch = new ArrayList<>();
-    for (List<String> below : Parallel.map(keys, this::keysOf)) {
+    for (List<String> below : keysOf(keys)) {
       if (below.size() > Bucket.MAX_DELETE_KEYS) {
         bucket.delete(below);
         continue;
@@ -402,6 +411,88 @@ public final class S3Driver implements StorageDriver {
 
   private static String asDirectory(String key) {
     return key.isEmpty() || key.endsWith("/") ? key : key + "/";
+  }
+
+  /**
+   * The keys below each of {@code keys} (sorted, none below another), by one listing per group of
+   * siblings: what garbage collection deletes mostly shares parents ({@code blobs/sha256/ab/}, a
+   * repository's {@code _layers/sha256/}). The listing covers the range from the first sibling to
+   * the last; where other keys fill that range so that it would take more pages than listing each
+   * sibling on its own, each is listed on its own. Listings run in parallel.
+   */
+  private List<List<String>> keysOf(List<String> keys) throws IOException {
+    List<List<String>> groups = new ArrayList<>();
+    for (String key : keys) {
+      List<String> group = groups.isEmpty() ? null : groups.get(groups.size() - 1);
+      if (group != null && parent(group.get(0)).equals(parent(key))) {
+        group.add(key);
+      } else {
+        groups.add(new ArrayList<>(List.of(key)));
+      }
+    }
+    List<List<String>> result = new ArrayList<>();
+    for (List<List<String>> below : Parallel.map(groups, this::keysOfSiblings)) {
+      result.addAll(below);
+    }
+    return result;
+  }
+
+  private static String parent(String key) {
+    return key.substring(0, key.lastIndexOf('/', key.length() - 2) + 1);
+  }
+
+  /** The keys below each sibling of {@code siblings} (sorted), in their order. */
+  private List<List<String>> keysOfSiblings(List<String> siblings) throws IOException {
+    if (siblings.size() == 1) {
+      return List.of(keysOf(siblings.get(0)));
+    }
+    String parent = parent(siblings.get(0));
+    Map<String, List<String>> below = new HashMap<>();
+    siblings.forEach(k -> below.put(k, new ArrayList<>()));
+    long budget = (long) siblings.size() * Bucket.MAX_DELETE_KEYS; // objects per listing page
+    long[] scanned = {0};
+    // '0' sorts after '-', '.' and '/': every key of the last sibling is before it.
+    String until = siblings.get(siblings.size() - 1) + "0";
+    bucket.listRange(
+        parent,
+        siblings.get(0),
+        until,
+        page -> {
+          for (S3Object object : page) {
+            String owner = siblingOf(object.key(), parent, below);
+            if (owner != null) {
+              below.get(owner).add(object.key());
+            }
+          }
+          scanned[0] += page.size();
+          return scanned[0] <= budget;
+        });
+    if (scanned[0] > budget) {
+      return Parallel.map(siblings, this::keysOf);
+    }
+    List<List<String>> result = new ArrayList<>();
+    for (String sibling : siblings) {
+      List<String> keys = below.get(sibling);
+      keys.sort(Comparator.reverseOrder());
+      result.add(keys);
+    }
+    return result;
+  }
+
+  /**
+   * The sibling {@code key} is deleted with (itself, below it, or one of its segments), or null.
+   */
+  private static String siblingOf(String key, String parent, Map<String, ?> siblings) {
+    int slash = key.indexOf('/', parent.length());
+    String name = key.substring(parent.length(), slash < 0 ? key.length() : slash);
+    if (siblings.containsKey(parent + name)) {
+      return parent + name;
+    }
+    if (slash >= 0 && name.endsWith(".seg")) {
+      String owner = parent + name.substring(0, name.length() - 4);
+      return siblings.containsKey(owner) ? owner : null;
+    }
+    return null;
   }
 
   /**
