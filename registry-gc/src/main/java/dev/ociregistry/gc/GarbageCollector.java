@@ -10,8 +10,10 @@ import java.io.IOException;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -65,20 +67,32 @@ public final class GarbageCollector {
     Instant now = clock.instant();
     try (var collection = options.dryRun() ? null : store.handshake().startCollection(now)) {
       Run run = new Run(options, progress, now, collection);
+      Map<String, Long> phases = new LinkedHashMap<>();
+      long phaseStart = System.nanoTime();
       removeTemporaryFiles(run);
+      phaseStart = phaseEnded(phases, "temporary", phaseStart);
       // Names that hold only abandoned uploads too: nothing else would ever remove those.
       List<String> repositories = store.catalog().repositoriesAndUploadOnlyNames();
       markRepositories(run, repositories);
+      phaseStart = phaseEnded(phases, "mark", phaseStart);
       if (run.blobSweepUnsafe) {
         run.warnings.add("blobs were not swept because a live manifest could not be read");
       } else {
         sweepBlobs(run);
       }
-      return report(run, repositories.size(), startNanos);
+      phaseEnded(phases, "sweep", phaseStart);
+      return report(run, repositories.size(), startNanos, phases);
     }
   }
 
-  private static GcReport report(Run run, int repositories, long startNanos) {
+  private static long phaseEnded(Map<String, Long> phases, String phase, long startNanos) {
+    long now = System.nanoTime();
+    phases.put(phase, (now - startNanos) / 1_000_000);
+    return now;
+  }
+
+  private static GcReport report(
+      Run run, int repositories, long startNanos, Map<String, Long> phases) {
     return new GcReport(
         run.options.dryRun(),
         repositories,
@@ -93,6 +107,7 @@ public final class GarbageCollector {
         run.blobsDeleted.get(),
         run.bytesDeleted.get(),
         (System.nanoTime() - startNanos) / 1_000_000,
+        Collections.unmodifiableMap(phases),
         List.copyOf(run.warnings));
   }
 
@@ -233,6 +248,11 @@ public final class GarbageCollector {
     List<Digest> digests = List.copyOf(contents.keySet());
     for (int from = 0; from < digests.size(); from += Run.BATCH) {
       List<Digest> batch = digests.subList(from, Math.min(digests.size(), from + Run.BATCH));
+      for (Digest digest : batch) {
+        run.progress.decided(
+            new GcDecision(
+                "blob", digest + " (" + contents.get(digest) + " bytes)", "unreferenced"));
+      }
       run.deleteAll(batch, store.blobs()::removeContent, run.blobsDeleted);
       batch.forEach(digest -> run.bytesDeleted.addAndGet(contents.get(digest)));
       run.progress.update("sweep", run.blobsDeleted.get(), -1, run.marked.get());

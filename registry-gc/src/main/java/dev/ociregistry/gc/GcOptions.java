@@ -11,13 +11,15 @@ import java.time.Duration;
  * @param uploadMaxAge upload sessions started longer ago than this are removed
  * @param grace nothing written less than this long ago is deleted, so pushes in flight survive
  * @param parallelism repositories marked at once
+ * @param retention policies deleting tags and untagged manifests; {@link Retention#NONE} for none
  */
 public record GcOptions(
     boolean dryRun,
     boolean deleteUntagged,
     Duration uploadMaxAge,
     Duration grace,
-    int parallelism) {
+    int parallelism,
+    Retention retention) {
 
   public static final Duration DEFAULT_UPLOAD_MAX_AGE = Duration.ofHours(24);
   public static final Duration DEFAULT_GRACE = Duration.ofHours(1);
@@ -27,6 +29,20 @@ public record GcOptions(
     if (uploadMaxAge.isNegative() || grace.isNegative() || parallelism < 1) {
       throw new IllegalArgumentException("durations must be positive and parallelism at least 1");
     }
+    retention = retention == null ? Retention.NONE : retention;
+  }
+
+  public GcOptions(
+      boolean dryRun,
+      boolean deleteUntagged,
+      Duration uploadMaxAge,
+      Duration grace,
+      int parallelism) {
+    this(dryRun, deleteUntagged, uploadMaxAge, grace, parallelism, Retention.NONE);
+  }
+
+  public GcOptions withRetention(Retention retention) {
+    return new GcOptions(dryRun, deleteUntagged, uploadMaxAge, grace, parallelism, retention);
   }
 
   public static GcOptions defaults() {

@@ -11,4 +11,7 @@ public interface GcProgress {
    * @param total repositories in all (mark), or -1 when unknown
    */
   void update(String phase, long done, long total, long manifestsMarked);
+
+  /** A tag, manifest or blob the collection deletes (or would, on a dry run). */
+  default void decided(GcDecision decision) {}
 }

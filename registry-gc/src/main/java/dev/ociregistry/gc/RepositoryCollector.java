@@ -11,9 +11,11 @@ import dev.ociregistry.storage.ReferrerStore;
 import dev.ociregistry.storage.RegistryStore;
 import dev.ociregistry.storage.UploadStore;
 import java.io.IOException;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -47,28 +49,39 @@ final class RepositoryCollector {
     }
 
     // Roots.
+    Optional<RetentionPolicy> policy = run.options.retention().policyFor(name);
     Set<Tag> orphanedFallbackTags = new HashSet<>();
-    Set<Digest> taggedDigests = new HashSet<>();
     for (TagLink tag : tags) {
       if (isOrphanedFallbackTag(tag.tag(), revisions.keySet()) && run.old(tag.written())) {
         orphanedFallbackTags.add(tag.tag());
-      } else {
+      }
+    }
+    Map<Tag, String> retired =
+        policy.isPresent() ? retiredTags(policy.get(), tags) : Map.<Tag, String>of();
+    Set<Digest> taggedDigests = new HashSet<>();
+    for (TagLink tag : tags) {
+      if (!orphanedFallbackTags.contains(tag.tag()) && !retired.containsKey(tag.tag())) {
         taggedDigests.add(tag.digest());
       }
     }
     Set<Digest> orphanedIndexes = new HashSet<>();
+    Map<Digest, String> retiredManifests = new HashMap<>(); // lost their last tag to retention
     for (TagLink tag : tags) {
-      if (orphanedFallbackTags.contains(tag.tag()) && !taggedDigests.contains(tag.digest())) {
+      if (taggedDigests.contains(tag.digest())) {
+        continue;
+      }
+      if (orphanedFallbackTags.contains(tag.tag())) {
         orphanedIndexes.add(tag.digest());
+      } else if (retired.containsKey(tag.tag())) {
+        retiredManifests.putIfAbsent(
+            tag.digest(), "its tag " + tag.tag() + " deleted by " + retired.get(tag.tag()));
       }
     }
+    retireWhatBelongsTo(retiredManifests, taggedDigests, revisions.keySet(), referrers);
     var roots = new ArrayDeque<Digest>(taggedDigests);
     for (var revision : revisions.entrySet()) {
-      boolean root =
-          run.options.deleteUntagged()
-              ? !run.old(revision.getValue())
-              : !orphanedIndexes.contains(revision.getKey()) || !run.old(revision.getValue());
-      if (root) {
+      if (isRoot(
+          revision.getKey(), revision.getValue(), policy, orphanedIndexes, retiredManifests)) {
         roots.add(revision.getKey());
       }
     }
@@ -100,6 +113,7 @@ final class RepositoryCollector {
     Map<Tag, Digest> deadTags = new HashMap<>();
     for (TagLink tag : tags) {
       if (orphanedFallbackTags.contains(tag.tag())
+          || retired.containsKey(tag.tag())
           || (run.old(tag.written())
               && (!revisions.containsKey(tag.digest()) || deadRevisions.contains(tag.digest())))) {
         deadTags.put(tag.tag(), tag.digest());
@@ -107,15 +121,19 @@ final class RepositoryCollector {
     }
 
     Set<Digest> remainingRevisions = new HashSet<>(revisions.keySet());
+    Reasons reasons =
+        new Reasons(policy, orphanedIndexes, retiredManifests, orphanedFallbackTags, retired);
     if (run.collection == null
         || deadRevisions.isEmpty() && deadLayers.isEmpty() && deadTags.isEmpty()) {
+      decide(deadRevisions, deadTags, reasons);
       delete(deadRevisions, deadTags, deadLayers, remainingRevisions);
     } else {
       GcHandshake.Claim claim = run.collection.claim(entries(deadRevisions, deadTags, deadLayers));
       try {
-        if (!recheck(revisions, referrers, deadRevisions, deadTags, deadLayers)) {
+        if (!recheck(revisions, referrers, deadRevisions, deadTags, deadLayers, retired)) {
           return;
         }
+        decide(deadRevisions, deadTags, reasons);
         delete(deadRevisions, deadTags, deadLayers, remainingRevisions);
       } finally {
         claim.close();
@@ -139,6 +157,147 @@ final class RepositoryCollector {
         && layers.size() == deadLayers.size()
         && remainingUploads == 0) {
       removeRepositoryIfUntouched();
+    }
+  }
+
+  /**
+   * Adds to {@code retired} the untagged children and referrers of manifests retention deleted the
+   * tags of, recursively: a multi-arch image goes whole and a referrer follows its subject. They
+   * are only no longer roots: marking from what is live still keeps whatever else reaches them.
+   */
+  private void retireWhatBelongsTo(
+      Map<Digest, String> retired,
+      Set<Digest> tagged,
+      Set<Digest> present,
+      Map<Digest, List<Digest>> referrers) {
+    var queue = new ArrayDeque<Digest>(retired.keySet());
+    while (!queue.isEmpty()) {
+      Digest parent = queue.pop();
+      String why = retired.get(parent).replaceFirst("^its ", "");
+      List<Digest> belonging = new ArrayList<>(referrers.getOrDefault(parent, List.of()));
+      store.manifests().references(parent).ifPresent(refs -> belonging.addAll(refs.manifests()));
+      for (Digest child : belonging) {
+        if (present.contains(child)
+            && !tagged.contains(child)
+            && retired.putIfAbsent(child, "belongs to " + parent + ", whose " + why) == null) {
+          queue.add(child);
+        }
+      }
+    }
+  }
+
+  /**
+   * Whether a stored manifest is a root of the mark: young (grace), pulled within the policy's
+   * {@code keepPulledWithin}, or not untagged garbage by the options and the policy.
+   */
+  private boolean isRoot(
+      Digest digest,
+      Instant written,
+      Optional<RetentionPolicy> policy,
+      Set<Digest> orphanedIndexes,
+      Map<Digest, String> retiredManifests) {
+    if (!run.old(written) || policy.isPresent() && pulledRecently(policy.get(), digest)) {
+      return true;
+    }
+    if (orphanedIndexes.contains(digest) || retiredManifests.containsKey(digest)) {
+      return false;
+    }
+    if (run.options.deleteUntagged()) {
+      return false; // only tags (already roots) and what they reach
+    }
+    Duration untaggedAge = policy.map(RetentionPolicy::deleteUntaggedOlderThan).orElse(null);
+    return untaggedAge == null || !written.isBefore(run.startedAt.minus(untaggedAge));
+  }
+
+  private boolean pulledRecently(RetentionPolicy policy, Digest digest) {
+    if (policy.keepPulledWithin() == null) {
+      return false;
+    }
+    Instant since = run.startedAt.minus(policy.keepPulledWithin());
+    return run.options
+        .retention()
+        .pulls()
+        .lastPulled(name, digest)
+        .filter(pulled -> pulled.isAfter(since))
+        .isPresent();
+  }
+
+  /** The tags {@code policy} deletes, each with the rule that does: see {@link RetentionPolicy}. */
+  private Map<Tag, String> retiredTags(RetentionPolicy policy, List<TagLink> tags) {
+    if (!policy.expiresTags()) {
+      return Map.of();
+    }
+    List<TagLink> newestFirst = new ArrayList<>();
+    for (TagLink tag : tags) {
+      if (!ReferrerStore.isFallbackTag(tag.tag())) { // referrers machinery, not a user's tag
+        newestFirst.add(tag);
+      }
+    }
+    newestFirst.sort(
+        Comparator.comparing(TagLink::written).reversed().thenComparing(tag -> tag.tag().value()));
+    Instant expiry =
+        policy.deleteTagsOlderThan() == null
+            ? null
+            : run.startedAt.minus(policy.deleteTagsOlderThan());
+    String rule =
+        expiry != null
+            ? policy.name()
+                + ".deletetagsolderthan "
+                + Durations.format(policy.deleteTagsOlderThan())
+            : policy.name() + ".keepmostrecent " + policy.keepMostRecent();
+    Map<Tag, String> retired = new HashMap<>();
+    for (int i = 0; i < newestFirst.size(); i++) {
+      TagLink tag = newestFirst.get(i);
+      boolean expired = expiry == null || tag.written().isBefore(expiry);
+      boolean held =
+          policy.keepMostRecent() != null && i < policy.keepMostRecent()
+              || policy.keepTags().stream().anyMatch(p -> p.matches(tag.tag()))
+              || pulledRecently(policy, tag.digest())
+              || run.options.retention().immutable().rule(name, tag.tag()).isPresent();
+      if (expired && !held && run.old(tag.written())) {
+        retired.put(tag.tag(), rule);
+      }
+    }
+    return retired;
+  }
+
+  /** Why each manifest and tag of this repository goes, for {@link GcDecision}s. */
+  private record Reasons(
+      Optional<RetentionPolicy> policy,
+      Set<Digest> orphanedIndexes,
+      Map<Digest, String> retiredManifests,
+      Set<Tag> orphanedFallbackTags,
+      Map<Tag, String> retiredTags) {}
+
+  private void decide(Set<Digest> deadRevisions, Map<Tag, Digest> deadTags, Reasons reasons) {
+    for (Digest digest : deadRevisions) {
+      String rule = reasons.retiredManifests().get(digest);
+      if (rule == null) {
+        Duration untaggedAge =
+            reasons.policy().map(RetentionPolicy::deleteUntaggedOlderThan).orElse(null);
+        rule =
+            reasons.orphanedIndexes().contains(digest)
+                ? "orphaned referrers fallback index"
+                : run.options.deleteUntagged()
+                    ? "--delete-untagged: no tag reaches it"
+                    : untaggedAge != null
+                        ? reasons.policy().get().name()
+                            + ".deleteuntaggedolderthan "
+                            + Durations.format(untaggedAge)
+                        : "unreferenced";
+      }
+      run.progress.decided(new GcDecision("manifest", name + "@" + digest, rule));
+    }
+    for (var tag : deadTags.entrySet()) {
+      String rule = reasons.retiredTags().get(tag.getKey());
+      if (rule == null) {
+        rule =
+            reasons.orphanedFallbackTags().contains(tag.getKey())
+                ? "orphaned referrers fallback tag"
+                : "its manifest is deleted";
+      }
+      run.progress.decided(
+          new GcDecision("tag", name + ":" + tag.getKey() + " -> " + tag.getValue(), rule));
     }
   }
 
@@ -179,7 +338,8 @@ final class RepositoryCollector {
       Map<Digest, List<Digest>> referrers,
       Set<Digest> deadRevisions,
       Map<Tag, Digest> deadTags,
-      Set<Digest> deadLayers)
+      Set<Digest> deadLayers,
+      Map<Tag, String> retired)
       throws IOException {
     GcHandshake.Pinned pinned = run.collection.pinned();
     Map<Digest, Instant> revisionsNow = store.manifests().revisions(name);
@@ -220,6 +380,7 @@ final class RepositoryCollector {
                 moved.contains(tag.getKey())
                     || pinned.holds(new LayoutEntry.TagCurrentLink(name, tag.getKey()))
                     || (remaining.contains(tag.getValue())
+                        && !retired.containsKey(tag.getKey())
                         && !isOrphanedFallbackTag(tag.getKey(), remaining)));
     return true;
   }

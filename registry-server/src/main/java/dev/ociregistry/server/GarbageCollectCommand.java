@@ -2,14 +2,18 @@ package dev.ociregistry.server;
 
 import dev.ociregistry.core.Json;
 import dev.ociregistry.gc.GarbageCollector;
+import dev.ociregistry.gc.GcDecision;
 import dev.ociregistry.gc.GcOptions;
 import dev.ociregistry.gc.GcProgress;
 import dev.ociregistry.gc.GcReport;
+import dev.ociregistry.gc.RetentionPolicy;
 import dev.ociregistry.storage.GcHandshake;
 import io.micrometer.core.instrument.composite.CompositeMeterRegistry;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -63,12 +67,15 @@ public final class GarbageCollectCommand implements Callable<Integer> {
     if (s3 == null || s3.bucket() == null) { // a wrong path is an error, not a report of zeros
       StorageRoot.requireExisting(cfg.storage().filesystem().root());
     }
+    List<RetentionPolicy> policies = RetentionRules.policies(cfg.retention());
     var store = RegistryServer.store(cfg, new CompositeMeterRegistry());
     var options =
-        new GcOptions(dryRun, deleteUntagged, uploadMaxAge, grace, GcOptions.DEFAULT_PARALLELISM);
+        new GcOptions(dryRun, deleteUntagged, uploadMaxAge, grace, GcOptions.DEFAULT_PARALLELISM)
+            .withRetention(RegistryServer.retention(policies, store));
     GcReport report;
     try {
-      report = new GarbageCollector(store).collect(options, new ConsoleProgress(System.err));
+      var progress = new ConsoleProgress(System.err, System.console() != null, dryRun);
+      report = new GarbageCollector(store).collect(options, progress);
     } catch (GcHandshake.CollectionRunningException e) {
       System.err.println("garbage-collect: " + e.getMessage() + "; try again when it has finished");
       return EXIT_BUSY;
@@ -95,7 +102,9 @@ public final class GarbageCollectCommand implements Callable<Integer> {
     out.printf("  uploads %s:          %d%n", verb, r.uploadsDeleted());
     out.printf("  repositories %s:     %d%n", verb, r.repositoriesDeleted());
     out.printf("  temporary files %s:  %d%n", verb, r.temporaryFilesDeleted());
-    out.printf("  took %.1f s%n", r.durationMillis() / 1000.0);
+    out.printf("  took %.1f s", r.durationMillis() / 1000.0);
+    r.phaseMillis().forEach((phase, ms) -> out.printf(", %s %.1f s", phase, ms / 1000.0));
+    out.println();
     r.warnings().forEach(w -> out.println("  warning: " + w));
   }
 
@@ -107,29 +116,68 @@ public final class GarbageCollectCommand implements Callable<Integer> {
     return String.format("%.1f %siB", n / (double) (1L << (unit * 10)), " KMGTPE".charAt(unit));
   }
 
-  /** One progress line, rewritten at most a few times a second. */
+  /**
+   * Progress for a person: on a terminal one line rewritten a few times a second (phase, counts,
+   * rate, time left), elsewhere a line every 10 s. On a dry run, every decision on stdout.
+   */
   static final class ConsoleProgress implements GcProgress {
     private final PrintStream out;
+    private final boolean terminal;
+    private final boolean listDecisions;
+    private final long start = System.nanoTime();
     private long lastPrint;
+    private String lastPhase = "";
+    private long phaseStart;
 
-    ConsoleProgress(PrintStream out) {
+    ConsoleProgress(PrintStream out, boolean terminal, boolean listDecisions) {
       this.out = out;
+      this.terminal = terminal;
+      this.listDecisions = listDecisions;
     }
 
     @Override
     public synchronized void update(String phase, long done, long total, long manifestsMarked) {
       long now = System.nanoTime();
-      if (now - lastPrint < 200_000_000L && done != total) {
+      if (!phase.equals(lastPhase)) {
+        lastPhase = phase;
+        phaseStart = now;
+      }
+      long every = terminal ? 200_000_000L : 10_000_000_000L;
+      if (now - lastPrint < every && done != total) {
         return;
       }
       lastPrint = now;
-      if (phase.equals("mark")) {
-        out.printf(
-            "\rmarking: %d/%d repositories, %d manifests live", done, total, manifestsMarked);
-      } else {
-        out.printf("\rsweeping: %d blobs deleted so far", done);
-      }
+      double seconds = Math.max(1e-3, (now - phaseStart) / 1e9);
+      String line =
+          phase.equals("mark")
+              ? String.format(
+                  Locale.ROOT,
+                  "marking: %d/%d repositories, %d manifests live, %.0f manifests/s%s",
+                  done,
+                  total,
+                  manifestsMarked,
+                  manifestsMarked / seconds,
+                  done > 0 && total > done
+                      ? String.format(
+                          Locale.ROOT, ", ~%.0f s left", seconds * (total - done) / done)
+                      : "")
+              : String.format(
+                  Locale.ROOT,
+                  "sweeping: %d blobs deleted, %.0f/s (%.0f s in all)",
+                  done,
+                  done / seconds,
+                  (now - start) / 1e9);
+      out.print(terminal ? "\r" + line + "\u001b[K" : line + System.lineSeparator());
       out.flush();
+    }
+
+    @Override
+    public void decided(GcDecision decision) {
+      if (listDecisions) {
+        synchronized (System.out) {
+          System.out.println(decision);
+        }
+      }
     }
   }
 }

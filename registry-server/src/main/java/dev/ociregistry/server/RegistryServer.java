@@ -5,6 +5,8 @@ import dev.ociregistry.gc.GarbageCollector;
 import dev.ociregistry.gc.GcOptions;
 import dev.ociregistry.gc.GcProgress;
 import dev.ociregistry.gc.GcReport;
+import dev.ociregistry.gc.Retention;
+import dev.ociregistry.gc.RetentionPolicy;
 import dev.ociregistry.http.HttpOptions;
 import dev.ociregistry.http.RegistryHttpServer;
 import dev.ociregistry.http.TrustedProxies;
@@ -14,6 +16,7 @@ import dev.ociregistry.http.tls.TlsSettings;
 import dev.ociregistry.storage.BlobSource;
 import dev.ociregistry.storage.FreeSpaceFloor;
 import dev.ociregistry.storage.GcHandshake;
+import dev.ociregistry.storage.ImmutableTags;
 import dev.ociregistry.storage.IndexValidation;
 import dev.ociregistry.storage.ManifestSource;
 import dev.ociregistry.storage.RegistryStore;
@@ -40,6 +43,7 @@ import java.net.BindException;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -107,7 +111,7 @@ public final class RegistryServer implements AutoCloseable {
     HttpLimits limits = HttpLimits.of(config.http());
     InetSocketAddress address = config.http().socketAddress();
     Duration drain = Durations.parse("http.draintimeout", config.http().drainTimeout());
-    GcSchedule gc = GcSchedule.of(config.gc());
+    GcSchedule gc = GcSchedule.of(config.gc(), config.retention());
     if (config.proxy() != null && config.proxy().enabled()) {
       Durations.parse("proxy.ttl", config.proxy().ttl()); // checked before the store is created
     }
@@ -121,6 +125,9 @@ public final class RegistryServer implements AutoCloseable {
           "validation.manifests.indexes.platforms is {}: a pushed index need not have all its"
               + " children, so clients may get indexes they cannot pull whole",
           indexes);
+    }
+    if (!store.immutableTags().rules().isEmpty()) {
+      log.info("immutable tags (set once, never moved nor deleted): {}", store.immutableTags());
     }
     Mirror mirror = mirror(config.proxy(), store, meters);
     BlobSource blobs = mirror != null ? mirror : store.blobs();
@@ -264,8 +271,9 @@ public final class RegistryServer implements AutoCloseable {
    * The in-server collector's settings, checked before anything is created: the same options as
    * {@code garbage-collect}, and the interval.
    */
-  private record GcSchedule(boolean enabled, GcOptions options, Duration interval) {
-    static GcSchedule of(RegistryConfig.Gc gc) {
+  private record GcSchedule(
+      boolean enabled, GcOptions options, List<RetentionPolicy> policies, Duration interval) {
+    static GcSchedule of(RegistryConfig.Gc gc, RetentionConfig retention) {
       var options =
           new GcOptions(
               false,
@@ -273,8 +281,24 @@ public final class RegistryServer implements AutoCloseable {
               Durations.parse("gc.uploadmaxage", gc.uploadMaxAge()),
               Durations.parse("gc.grace", gc.grace()),
               GcOptions.DEFAULT_PARALLELISM);
-      return new GcSchedule(gc.enabled(), options, Durations.parse("gc.interval", gc.interval()));
+      return new GcSchedule(
+          gc.enabled(),
+          options,
+          RetentionRules.policies(retention),
+          Durations.parse("gc.interval", gc.interval()));
     }
+  }
+
+  /**
+   * The policies, with the pulls the store remembers and its immutable tags, for a collection of
+   * {@code store}.
+   */
+  static Retention retention(List<RetentionPolicy> policies, RegistryStore store) {
+    return new Retention(
+        policies,
+        Retention.PullTimes.NONE,
+        (repository, tag) ->
+            store.immutableTags().ruleFor(repository, tag).map(rule -> "immutabletags: " + rule));
   }
 
   /** The in-server collector: the same code as {@code garbage-collect}, run every interval. */
@@ -283,7 +307,7 @@ public final class RegistryServer implements AutoCloseable {
     if (!gc.enabled()) {
       return null;
     }
-    var options = gc.options();
+    var options = gc.options().withRetention(retention(gc.policies(), store));
     long interval = gc.interval().toMillis();
     var schedule =
         Executors.newSingleThreadScheduledExecutor(
@@ -317,6 +341,7 @@ public final class RegistryServer implements AutoCloseable {
    */
   static RegistryStore store(RegistryConfig config, MeterRegistry meters) throws IOException {
     IndexValidation indexes = config.validation().indexValidation(); // before anything is created
+    ImmutableTags immutableTags = ImmutableTagRules.compile(config.immutableTags());
     Duration cacheTtl = Durations.parse("storage.cache.ttl", config.storage().cache().ttl());
     var s3 = config.storage().s3();
     StorageDriver driver;
@@ -345,7 +370,8 @@ public final class RegistryServer implements AutoCloseable {
                 defaults.manifestCacheBytes(),
                 cacheTtl,
                 indexes,
-                config.storage().maxBlobBytes()),
+                config.storage().maxBlobBytes(),
+                immutableTags),
             floor);
     store.bindTo(meters);
     return store;

@@ -35,6 +35,8 @@ public final class ManifestStore implements ManifestSource {
   private final BlobIngest ingest;
   private final GcHandshake handshake;
   private final IndexValidation indexes;
+  private final ImmutableTags immutableTags;
+  private final TagLocks locks = new TagLocks();
 
   /**
    * Manifests by digest, with the media type read from their bytes: immutable, so safe to cache;
@@ -48,12 +50,14 @@ public final class ManifestStore implements ManifestSource {
       BlobIngest ingest,
       GcHandshake handshake,
       long cacheBytes,
-      IndexValidation indexes) {
+      IndexValidation indexes,
+      ImmutableTags immutableTags) {
     this.driver = driver;
     this.blobs = blobs;
     this.ingest = ingest;
     this.handshake = handshake;
     this.indexes = indexes;
+    this.immutableTags = immutableTags;
     this.contents =
         Caffeine.newBuilder()
             .maximumWeight(cacheBytes)
@@ -76,22 +80,23 @@ public final class ManifestStore implements ManifestSource {
   /**
    * Validates and stores a manifest under a tag or a digest. Every blob it references must be
    * visible in the repository, and the child manifests of an index that {@link IndexValidation}
-   * requires must be stored in it.
+   * requires must be stored in it. A tag that {@link ImmutableTags} protects may be set once, and
+   * then only to the digest it already has ({@code DENIED} otherwise).
    */
   public PutResult put(
       RepositoryName repository, Reference reference, byte[] bytes, String contentType)
       throws IOException {
-    return store(repository, reference, bytes, contentType, true);
+    return store(repository, reference, bytes, contentType, true, immutableTags);
   }
 
   /**
    * Stores a manifest fetched from a mirror's upstream: validated and verified like a push, but its
    * blobs and child manifests are fetched only when a client asks for them, so they need not be
-   * here yet.
+   * here yet. Immutable tags do not apply: the mirror follows its upstream.
    */
   public PutResult putMirrored(RepositoryName repository, Reference reference, byte[] bytes)
       throws IOException {
-    return store(repository, reference, bytes, null, false);
+    return store(repository, reference, bytes, null, false, ImmutableTags.NONE);
   }
 
   private PutResult store(
@@ -99,7 +104,8 @@ public final class ManifestStore implements ManifestSource {
       Reference reference,
       byte[] bytes,
       String contentType,
-      boolean requireBlobs)
+      boolean requireBlobs,
+      ImmutableTags rules)
       throws IOException {
     Digest digest = BlobIngest.verify(reference instanceof Digest d ? d : null, bytes);
     Manifest manifest = ManifestParser.parse(bytes, contentType);
@@ -132,8 +138,17 @@ public final class ManifestStore implements ManifestSource {
       pinned.add(RegistryPaths.revisionLink(repository, child.digest()));
       pinned.add(RegistryPaths.blobData(child.digest()));
     }
-    handshake.pinned(
-        pinned, () -> write(repository, reference, digest, manifest, bytes, required, children));
+    Optional<ImmutableTags.Rule> rule =
+        reference instanceof Tag tag ? rules.ruleFor(repository, tag) : Optional.empty();
+    GcHandshake.PinnedWrite<Void> write =
+        () -> write(repository, reference, digest, manifest, bytes, required, children, rule);
+    if (rule.isPresent()) {
+      // The tag's check and write are one step here (TagLocks), so of two first pushes of the tag
+      // with different content, the second sees the first's tag and is refused.
+      locks.writingTag(repository, (Tag) reference, () -> handshake.pinned(pinned, write));
+    } else {
+      handshake.pinned(pinned, write);
+    }
     return new PutResult(digest, manifest);
   }
 
@@ -144,8 +159,17 @@ public final class ManifestStore implements ManifestSource {
       Manifest manifest,
       byte[] bytes,
       List<Digest> required,
-      List<Digest> children)
+      List<Digest> children,
+      Optional<ImmutableTags.Rule> rule)
       throws IOException {
+    if (rule.isPresent()) {
+      Tag tag = (Tag) reference;
+      // Tag links are never cached (RegistryPaths.CACHE_POLICY): this reads storage itself.
+      Optional<Digest> current = Links.read(driver, RegistryPaths.tagCurrentLink(repository, tag));
+      if (current.isPresent() && !current.get().equals(digest)) {
+        throw denied(repository, tag, rule.get(), "it points at " + current.get());
+      }
+    }
     for (Digest blob : required) {
       if (!blobs.presentNow(repository, blob)) {
         throw ErrorCode.MANIFEST_BLOB_UNKNOWN.exception(
@@ -174,7 +198,10 @@ public final class ManifestStore implements ManifestSource {
     return null;
   }
 
-  /** Points {@code tag} at a stored manifest (a mirror's refresh of a tag it has cached). */
+  /**
+   * Points {@code tag} at a stored manifest (a mirror's refresh of a tag it has cached). Immutable
+   * tags do not apply: the mirror follows its upstream.
+   */
   public void tag(RepositoryName repository, Tag tag, Digest digest) throws IOException {
     handshake.pinned(
         List.of(
@@ -225,17 +252,40 @@ public final class ManifestStore implements ManifestSource {
 
   /**
    * Deletes a manifest from a repository, and every tag pointing at it (as registry:2 does). Only
-   * links go; content is left to garbage collection, so concurrent pushes never lose a blob.
+   * links go; content is left to garbage collection, so concurrent pushes never lose a blob. A
+   * manifest an immutable tag points at is not deleted ({@code DENIED}): the tag would dangle.
    */
   public void delete(RepositoryName repository, Digest digest) throws IOException {
+    if (immutableTags.covers(repository)) {
+      // No immutable tag can be set on it between the check of its tags and the delete.
+      locks.deletingManifest(
+          repository,
+          () -> {
+            deleteUnlocked(repository, digest);
+            return null;
+          });
+    } else {
+      deleteUnlocked(repository, digest);
+    }
+  }
+
+  private void deleteUnlocked(RepositoryName repository, Digest digest) throws IOException {
     StoredManifest stored = get(repository, digest);
+    List<Tag> tagged = new ArrayList<>();
     for (String name : tags(repository)) {
       Tag tag = Tag.parse(name);
       if (Links.read(driver, RegistryPaths.tagCurrentLink(repository, tag))
           .filter(digest::equals)
           .isPresent()) {
-        driver.delete(RegistryPaths.tagDir(repository, tag));
+        Optional<ImmutableTags.Rule> rule = immutableTags.ruleFor(repository, tag);
+        if (rule.isPresent()) {
+          throw denied(repository, tag, rule.get(), "it points at " + digest);
+        }
+        tagged.add(tag);
       }
+    }
+    for (Tag tag : tagged) {
+      driver.delete(RegistryPaths.tagDir(repository, tag));
     }
     var subject = ManifestParser.parse(stored.bytes(), null).subject();
     if (subject.isPresent()) {
@@ -249,9 +299,13 @@ public final class ManifestStore implements ManifestSource {
     return Links.exists(driver, RegistryPaths.revisionLink(repository, digest), digest);
   }
 
-  /** Deletes a tag; the manifest stays. */
+  /** Deletes a tag; the manifest stays. An immutable tag is not deleted ({@code DENIED}). */
   public void deleteTag(RepositoryName repository, Tag tag) throws IOException {
     resolve(repository, tag);
+    Optional<ImmutableTags.Rule> rule = immutableTags.ruleFor(repository, tag);
+    if (rule.isPresent()) {
+      throw denied(repository, tag, rule.get(), "it cannot be deleted");
+    }
     driver.delete(RegistryPaths.tagDir(repository, tag));
   }
 
@@ -273,6 +327,13 @@ public final class ManifestStore implements ManifestSource {
     } catch (PathNotFoundException e) {
       return List.of();
     }
+  }
+
+  /** {@code tag v1.0 in prod/app is immutable (immutabletags: prod/** v*)}, and why it applies. */
+  private static RegistryException denied(
+      RepositoryName repository, Tag tag, ImmutableTags.Rule rule, String why) {
+    return ErrorCode.DENIED.exception(
+        "tag " + tag + " in " + repository + " is immutable (immutabletags: " + rule + ")", why);
   }
 
   private static RegistryException unknown(Reference reference) {

@@ -21,6 +21,7 @@ public final class RegistryStore implements MeterBinder {
   private final Inspection inspection;
   private final FreeSpaceFloor freeSpaceFloor;
   private final CachingDriver cache;
+  private final ImmutableTags immutableTags;
 
   public RegistryStore(StorageDriver driver, Options options) {
     this(driver, options, FreeSpaceFloor.NONE);
@@ -48,12 +49,14 @@ public final class RegistryStore implements MeterBinder {
             ingest,
             handshake,
             options.manifestCacheBytes(),
-            options.indexValidation());
+            options.indexValidation(),
+            options.immutableTags());
     this.referrers = new ReferrerStore(driver, manifests);
     this.catalog = new Catalog(driver);
     this.temporaryFiles = new TemporaryFiles(driver);
     this.inspection = new Inspection(driver);
     this.freeSpaceFloor = freeSpaceFloor;
+    this.immutableTags = options.immutableTags();
   }
 
   /**
@@ -81,13 +84,15 @@ public final class RegistryStore implements MeterBinder {
    *     the link and stat cache
    * @param indexValidation which children of a pushed index must be in the repository
    * @param maxBlobBytes the largest blob a client may upload ({@link #UNLIMITED} for no limit)
+   * @param immutableTags tags that clients may set once and never move nor delete
    */
   public record Options(
       boolean redirect,
       long manifestCacheBytes,
       Duration cacheTtl,
       IndexValidation indexValidation,
-      long maxBlobBytes) {
+      long maxBlobBytes,
+      ImmutableTags immutableTags) {
     /** No maximum blob size. */
     public static final long UNLIMITED = Long.MAX_VALUE;
 
@@ -95,6 +100,22 @@ public final class RegistryStore implements MeterBinder {
       if (maxBlobBytes <= 0) {
         throw new IllegalArgumentException("the maximum blob size must be positive");
       }
+    }
+
+    /** No immutable tags. */
+    public Options(
+        boolean redirect,
+        long manifestCacheBytes,
+        Duration cacheTtl,
+        IndexValidation indexValidation,
+        long maxBlobBytes) {
+      this(
+          redirect,
+          manifestCacheBytes,
+          cacheTtl,
+          indexValidation,
+          maxBlobBytes,
+          ImmutableTags.NONE);
     }
 
     /** Every index child required, no maximum blob size. */
@@ -153,6 +174,14 @@ public final class RegistryStore implements MeterBinder {
   /** Checked before each client write: refuses it while the volume is nearly full. */
   public FreeSpaceFloor freeSpaceFloor() {
     return freeSpaceFloor;
+  }
+
+  /**
+   * The tags that clients may set once and never move nor delete: enforced by {@link #manifests},
+   * and for garbage collection's retention to keep.
+   */
+  public ImmutableTags immutableTags() {
+    return immutableTags;
   }
 
   /** Leftovers of crashed writes, for garbage collection. */

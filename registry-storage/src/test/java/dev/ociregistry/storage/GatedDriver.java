@@ -15,11 +15,13 @@ import java.util.function.Predicate;
  * A driver that stops a chosen step of a store until the test lets it go, so that a test puts
  * another request exactly there: the first {@code move} from a matching source (before it moves
  * anything), or the first {@code commit} of a writer to a matching path (after its bytes were
- * written, before they are committed). Each gate stops one call; later calls pass.
+ * written, before they are committed), or the first {@code putContent} to a matching path (before
+ * it writes). Each gate stops one call; later calls pass.
  */
 final class GatedDriver extends ForwardingDriver {
   private volatile Gate move = Gate.NONE;
   private volatile Gate commit = Gate.NONE;
+  private volatile Gate put = Gate.NONE;
 
   GatedDriver(StorageDriver delegate) {
     super(delegate);
@@ -37,6 +39,19 @@ final class GatedDriver extends ForwardingDriver {
     Gate gate = new Gate(path);
     commit = gate;
     return gate;
+  }
+
+  /** Stops the first {@code putContent} to a matching path. */
+  Gate gatePut(Predicate<String> path) {
+    Gate gate = new Gate(path);
+    put = gate;
+    return gate;
+  }
+
+  @Override
+  public void putContent(String path, byte[] content) throws IOException {
+    put.pass(path);
+    super.putContent(path, content);
   }
 
   @Override

@@ -1,0 +1,41 @@
+package dev.ociregistry.gc;
+
+import dev.ociregistry.core.Digest;
+import dev.ociregistry.core.RepositoryName;
+import dev.ociregistry.core.Tag;
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * What a collection keeps beyond references: the retention policies (the first that applies to a
+ * repository is its policy), when manifests were last pulled, and which tags are immutable (never
+ * deleted by a policy). {@link #NONE} deletes nothing a plain collection would keep.
+ */
+public record Retention(List<RetentionPolicy> policies, PullTimes pulls, Protection immutable) {
+  public static final Retention NONE = new Retention(List.of(), PullTimes.NONE, Protection.NONE);
+
+  public Retention {
+    policies = List.copyOf(policies);
+  }
+
+  /** When a manifest of a repository was last pulled, as far as the registry remembers. */
+  @FunctionalInterface
+  public interface PullTimes {
+    PullTimes NONE = (repository, digest) -> Optional.empty();
+
+    Optional<Instant> lastPulled(RepositoryName repository, Digest digest);
+  }
+
+  /** The rule that makes a tag immutable, as written, if one does. */
+  @FunctionalInterface
+  public interface Protection {
+    Protection NONE = (repository, tag) -> Optional.empty();
+
+    Optional<String> rule(RepositoryName repository, Tag tag);
+  }
+
+  Optional<RetentionPolicy> policyFor(RepositoryName repository) {
+    return policies.stream().filter(p -> p.appliesTo(repository)).findFirst();
+  }
+}
