@@ -189,9 +189,7 @@ public final class GarbageCollector {
       return;
     }
     if (run.collection == null) { // a dry run: counted, nothing claimed or deleted
-      for (var entry : dead.entrySet()) {
-        deleteContent(run, entry.getKey(), entry.getValue());
-      }
+      deleteContent(run, dead);
       return;
     }
     List<GcHandshake.Claim> claims = new ArrayList<>();
@@ -209,12 +207,14 @@ public final class GarbageCollector {
       }
       GcHandshake.Pinned pinned = run.collection.pinned();
       Set<Digest> linkedNow = linkedContent(run);
+      Map<Digest, Long> survivors = new HashMap<>();
       for (var entry : dead.entrySet()) {
         Digest digest = entry.getKey();
         if (!linkedNow.contains(digest) && !pinned.holds(new LayoutEntry.BlobData(digest))) {
-          deleteContent(run, digest, entry.getValue());
+          survivors.put(digest, entry.getValue());
         }
       }
+      deleteContent(run, survivors);
     } finally {
       for (GcHandshake.Claim claim : claims) {
         claim.close();
@@ -243,11 +243,18 @@ public final class GarbageCollector {
     return linked;
   }
 
-  private void deleteContent(Run run, Digest digest, long size) throws IOException {
-    run.progress.decided(new GcDecision("blob", digest + " (" + size + " bytes)", "unreferenced"));
-    run.delete(() -> store.blobs().removeContent(digest), run.blobsDeleted);
-    run.bytesDeleted.addAndGet(size);
-    if (run.blobsDeleted.get() % 1000 == 0) {
+  /** Deletes content (sizes by digest) in batches, reporting progress after each. */
+  private void deleteContent(Run run, Map<Digest, Long> contents) throws IOException {
+    List<Digest> digests = List.copyOf(contents.keySet());
+    for (int from = 0; from < digests.size(); from += Run.BATCH) {
+      List<Digest> batch = digests.subList(from, Math.min(digests.size(), from + Run.BATCH));
+      for (Digest digest : batch) {
+        run.progress.decided(
+            new GcDecision(
+                "blob", digest + " (" + contents.get(digest) + " bytes)", "unreferenced"));
+      }
+      run.deleteAll(batch, store.blobs()::removeContent, run.blobsDeleted);
+      batch.forEach(digest -> run.bytesDeleted.addAndGet(contents.get(digest)));
       run.progress.update("sweep", run.blobsDeleted.get(), -1, run.marked.get());
     }
   }

@@ -139,11 +139,13 @@ final class RepositoryCollector {
         claim.close();
       }
     }
+    List<LayoutEntry.ReferrerLink> deadReferrerLinks = new ArrayList<>();
     for (LayoutEntry.ReferrerLink link : referrerLinks) {
       if (!remainingRevisions.contains(link.referrer())) {
-        run.delete(() -> store.referrers().removeLink(link), run.referrerLinksDeleted);
+        deadReferrerLinks.add(link);
       }
     }
+    run.deleteAll(deadReferrerLinks, store.referrers()::removeLinks, run.referrerLinksDeleted);
     int remainingUploads = uploads.size();
     for (UploadStore.Session upload : uploads) {
       if (upload.startedAt().isBefore(run.uploadCutoff) && run.old(upload.startedAt())) {
@@ -398,16 +400,15 @@ final class RepositoryCollector {
       Set<Digest> deadLayers,
       Set<Digest> remainingRevisions)
       throws IOException {
+    run.deleteAll(
+        deadRevisions, b -> store.manifests().removeRevisions(name, b), run.manifestsDeleted);
     for (Digest digest : deadRevisions) {
-      run.delete(() -> store.manifests().removeRevision(name, digest), run.manifestsDeleted);
       run.deletedLinks.add(new LayoutEntry.RevisionLink(name, digest));
       remainingRevisions.remove(digest);
     }
-    for (Tag tag : deadTags.keySet()) {
-      run.delete(() -> store.manifests().removeTag(name, tag), run.tagsDeleted);
-    }
+    run.deleteAll(deadTags.keySet(), b -> store.manifests().removeTags(name, b), run.tagsDeleted);
+    run.deleteAll(deadLayers, b -> store.blobs().removeLayerLinks(name, b), run.layerLinksDeleted);
     for (Digest digest : deadLayers) {
-      run.delete(() -> store.blobs().removeLayerLink(name, digest), run.layerLinksDeleted);
       run.deletedLinks.add(new LayoutEntry.LayerLink(name, digest));
     }
   }

@@ -6,6 +6,7 @@ import dev.ociregistry.storage.LayoutEntry;
 import java.io.IOException;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.Collections;
 import java.util.List;
 import java.util.Set;
@@ -78,5 +79,31 @@ final class Run {
       deletion.run();
     }
     counter.incrementAndGet();
+  }
+
+  /** Deletions one batch takes: what one S3 {@code DeleteObjects} request does. */
+  static final int BATCH = 1000;
+
+  /** A deletion of many items at once, skipped on a dry run. */
+  @FunctionalInterface
+  interface BatchDeletion<T> {
+    void run(List<T> batch) throws IOException;
+  }
+
+  /**
+   * {@link #delete} of every item, {@link #BATCH} at a time: the heartbeat is checked before each
+   * batch, and each item is counted.
+   */
+  <T> void deleteAll(Collection<T> items, BatchDeletion<T> deletion, AtomicLong counter)
+      throws IOException {
+    List<T> all = List.copyOf(items);
+    for (int from = 0; from < all.size(); from += BATCH) {
+      List<T> batch = all.subList(from, Math.min(all.size(), from + BATCH));
+      if (!options.dryRun()) {
+        collection.checkAlive();
+        deletion.run(batch);
+      }
+      counter.addAndGet(batch.size());
+    }
   }
 }

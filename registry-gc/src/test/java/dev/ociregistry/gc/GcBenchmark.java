@@ -62,7 +62,7 @@ public final class GcBenchmark {
   private final Set<Digest> manifests = new HashSet<>();
   private final List<Digest> roots = new ArrayList<>();
 
-  private GcBenchmark(StorageDriver driver) {
+  GcBenchmark(StorageDriver driver) {
     this.driver = driver;
   }
 
@@ -175,7 +175,7 @@ public final class GcBenchmark {
 
   // ---- generation
 
-  private int generate(int count) throws IOException {
+  int generate(int count) throws IOException {
     int repositories = Math.max(1, Math.min(1000, count / 100));
     List<Digest> shared = new ArrayList<>();
     for (int i = 0; i < SHARED_LAYERS; i++) {
@@ -340,7 +340,7 @@ public final class GcBenchmark {
   }
 
   /** The collector's expected counts, by the same rules: roots are tags, closure over refs. */
-  private Expected expected() {
+  Expected expected() {
     Set<Digest> liveManifests = new HashSet<>();
     Set<Digest> liveBlobs = new HashSet<>();
     var stack = new ArrayDeque<>(roots);

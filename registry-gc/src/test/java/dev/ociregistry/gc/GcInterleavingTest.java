@@ -26,6 +26,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Optional;
@@ -392,6 +393,12 @@ class GcInterleavingTest {
     public void delete(String path) throws IOException {
       step();
       super.delete(path);
+    }
+
+    @Override
+    public void deleteAll(Collection<String> paths) throws IOException {
+      step();
+      super.deleteAll(paths);
     }
 
     @Override

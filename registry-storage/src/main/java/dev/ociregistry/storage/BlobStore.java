@@ -10,6 +10,7 @@ import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -215,5 +216,16 @@ public final class BlobStore implements BlobSource {
   /** Deletes stored content; every repository that still links it loses it. */
   public void removeContent(Digest digest) throws IOException {
     driver.delete(RegistryPaths.blobDir(digest));
+  }
+
+  /** {@link #removeLayerLink} of each digest, in one batch. */
+  public void removeLayerLinks(RepositoryName repository, Collection<Digest> digests)
+      throws IOException {
+    driver.deleteAll(digests.stream().map(d -> RegistryPaths.layerLinkDir(repository, d)).toList());
+  }
+
+  /** {@link #removeContent} of each digest, in one batch. */
+  public void removeContent(Collection<Digest> digests) throws IOException {
+    driver.deleteAll(digests.stream().map(RegistryPaths::blobDir).toList());
   }
 }

@@ -19,6 +19,7 @@ import io.micrometer.core.instrument.binder.cache.CaffeineCacheMetrics;
 import java.io.IOException;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -395,5 +396,17 @@ public final class ManifestStore implements ManifestSource {
   /** Removes a tag, whatever it points at. */
   public void removeTag(RepositoryName repository, Tag tag) throws IOException {
     driver.delete(RegistryPaths.tagDir(repository, tag));
+  }
+
+  /** {@link #removeRevision} of each digest, in one batch. */
+  public void removeRevisions(RepositoryName repository, Collection<Digest> digests)
+      throws IOException {
+    driver.deleteAll(
+        digests.stream().map(d -> RegistryPaths.revisionLinkDir(repository, d)).toList());
+  }
+
+  /** {@link #removeTag} of each tag, in one batch. */
+  public void removeTags(RepositoryName repository, Collection<Tag> tags) throws IOException {
+    driver.deleteAll(tags.stream().map(t -> RegistryPaths.tagDir(repository, t)).toList());
   }
 }

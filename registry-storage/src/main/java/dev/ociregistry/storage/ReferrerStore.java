@@ -14,6 +14,7 @@ import dev.ociregistry.storage.driver.PathNotFoundException;
 import dev.ociregistry.storage.driver.StorageDriver;
 import java.io.IOException;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -265,6 +266,11 @@ public final class ReferrerStore {
   /** Removes a referrer link, whether or not it is there. */
   public void removeLink(LayoutEntry.ReferrerLink link) throws IOException {
     driver.delete(link.path());
+  }
+
+  /** {@link #removeLink} of each link, in one batch. */
+  public void removeLinks(Collection<LayoutEntry.ReferrerLink> links) throws IOException {
+    driver.deleteAll(links.stream().map(LayoutEntry.ReferrerLink::path).toList());
   }
 
   /** Renders referrers as an OCI image index, deterministically (same referrers, same bytes). */

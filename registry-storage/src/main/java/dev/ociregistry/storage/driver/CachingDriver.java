@@ -7,6 +7,7 @@ import io.micrometer.core.instrument.binder.MeterBinder;
 import io.micrometer.core.instrument.binder.cache.CaffeineCacheMetrics;
 import java.io.IOException;
 import java.time.Duration;
+import java.util.Collection;
 import java.util.Optional;
 
 /**
@@ -99,6 +100,13 @@ public final class CachingDriver extends ForwardingDriver implements MeterBinder
     invalidateBelow(path);
     delegate().delete(path);
     invalidateBelow(path);
+  }
+
+  @Override
+  public void deleteAll(Collection<String> paths) throws IOException {
+    paths.forEach(this::invalidateBelow);
+    delegate().deleteAll(paths);
+    paths.forEach(this::invalidateBelow);
   }
 
   private void invalidate(String path) {

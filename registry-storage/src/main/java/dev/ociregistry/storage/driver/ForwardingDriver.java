@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;
 import java.nio.channels.FileChannel;
+import java.util.Collection;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
@@ -68,6 +69,11 @@ public abstract class ForwardingDriver implements StorageDriver {
   @Override
   public void delete(String path) throws IOException {
     delegate.delete(path);
+  }
+
+  @Override
+  public void deleteAll(Collection<String> paths) throws IOException {
+    delegate.deleteAll(paths);
   }
 
   @Override

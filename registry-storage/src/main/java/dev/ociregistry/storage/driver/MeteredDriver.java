@@ -11,6 +11,7 @@ import java.net.URI;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.time.Duration;
+import java.util.Collection;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
@@ -47,6 +48,7 @@ public final class MeteredDriver extends ForwardingDriver {
   private final Operation list;
   private final Operation move;
   private final Operation delete;
+  private final Operation deleteAll;
   private final Operation removeEmptyDirectories;
   private final Operation walk;
   private final Operation walkTemporaryFiles;
@@ -69,6 +71,7 @@ public final class MeteredDriver extends ForwardingDriver {
     list = new Operation(meters, driver, "list");
     move = new Operation(meters, driver, "move");
     delete = new Operation(meters, driver, "delete");
+    deleteAll = new Operation(meters, driver, "deleteAll");
     removeEmptyDirectories = new Operation(meters, driver, "removeEmptyDirectories");
     walk = new Operation(meters, driver, "walk");
     walkTemporaryFiles = new Operation(meters, driver, "walkTemporaryFiles");
@@ -205,6 +208,12 @@ public final class MeteredDriver extends ForwardingDriver {
   @Override
   public void delete(String path) throws IOException {
     timed(delete, () -> super.delete(path));
+  }
+
+  /** One timing per batch, however many paths: a batch is one call, as a walk is. */
+  @Override
+  public void deleteAll(Collection<String> paths) throws IOException {
+    timed(deleteAll, () -> super.deleteAll(paths));
   }
 
   @Override

@@ -1,6 +1,7 @@
 package dev.ociregistry.storage.driver;
 
 import java.io.IOException;
+import java.util.Collection;
 
 /**
  * A driver that refuses every write, wrapped around the real one in read-only mode: the HTTP layer
@@ -44,5 +45,10 @@ public final class ReadOnlyDriver extends ForwardingDriver {
   @Override
   public void delete(String path) throws IOException {
     throw refused(path);
+  }
+
+  @Override
+  public void deleteAll(Collection<String> paths) throws IOException {
+    throw refused(paths.isEmpty() ? "nothing" : paths.iterator().next());
   }
 }

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;
 import java.nio.channels.FileChannel;
+import java.util.Collection;
 import java.util.List;
 import java.util.Optional;
 
@@ -77,6 +78,18 @@ public interface StorageDriver extends AutoCloseable {
 
   /** Deletes a file, or a directory and everything below it. Deleting nothing is not an error. */
   void delete(String path) throws IOException;
+
+  /**
+   * Deletes each path exactly as {@link #delete} would, in no particular order: what garbage
+   * collection removes, in as few requests as the store allows (S3 takes 1,000 keys a request). A
+   * path that fails to go is an {@link IOException} naming it, never skipped silently; others may
+   * be deleted by then.
+   */
+  default void deleteAll(Collection<String> paths) throws IOException {
+    for (String path : paths) {
+      delete(path);
+    }
+  }
 
   /**
    * Removes {@code path} and every directory below it that holds no file, deepest first. A

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;
 import java.nio.channels.FileChannel;
+import java.util.Collection;
 import java.util.List;
 import java.util.Optional;
 
@@ -82,6 +83,14 @@ public final class ValidatingDriver extends ForwardingDriver {
   @Override
   public void delete(String path) throws IOException {
     super.delete(requireValid(path));
+  }
+
+  @Override
+  public void deleteAll(Collection<String> paths) throws IOException {
+    for (String path : paths) {
+      requireValid(path);
+    }
+    super.deleteAll(paths);
   }
 
   @Override

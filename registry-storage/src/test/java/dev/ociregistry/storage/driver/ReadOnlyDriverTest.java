@@ -27,7 +27,13 @@ class ReadOnlyDriverTest {
   /** The SPI's writes; every other method is a read and must pass through. */
   private static final Set<String> WRITES =
       Set.of(
-          "putContent", "putContentLazily", "writer", "move", "delete", "removeEmptyDirectories");
+          "putContent",
+          "putContentLazily",
+          "writer",
+          "move",
+          "delete",
+          "deleteAll",
+          "removeEmptyDirectories");
 
   @TempDir Path temp;
 
@@ -72,6 +78,7 @@ class ReadOnlyDriverTest {
     assertThrows(IOException.class, () -> readOnly.writer("/repo/link", true));
     assertThrows(IOException.class, () -> readOnly.move("/repo/link", "/repo/moved"));
     assertThrows(IOException.class, () -> readOnly.delete("/repo"));
+    assertThrows(IOException.class, () -> readOnly.deleteAll(List.of("/repo/link")));
     assertThrows(IOException.class, () -> readOnly.removeEmptyDirectories("/repo"));
 
     assertEquals(before, snapshot());

@@ -7,6 +7,7 @@ import java.lang.reflect.Proxy;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collection;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
@@ -107,6 +108,9 @@ final class RecordingDriver {
     }
     if (type == boolean.class) {
       return true;
+    }
+    if (type == Collection.class) {
+      return List.of(path);
     }
     if (type == StorageDriver.FileVisitor.class) {
       return (StorageDriver.FileVisitor) file -> {};

@@ -661,6 +661,67 @@ public interface StorageDriverContract {
     assertEquals(Optional.empty(), d.stat("/missing"));
   }
 
+  /**
+   * A batch as garbage collection sends it: files and directories, more than one S3 request takes
+   * (1,000 keys), a path below another given path, paths that are not there, and siblings whose
+   * names only begin like a deleted one's, which stay.
+   */
+  @Test
+  default void deleteAllDeletesEachPathAsDeleteWould() throws Exception {
+    StorageDriver d = driver();
+    int dirs = 1_050;
+    List<String> paths = new ArrayList<>();
+    ExecutorService pool = Executors.newFixedThreadPool(8);
+    try {
+      List<Future<?>> writes = new ArrayList<>();
+      for (int i = 0; i < dirs; i++) {
+        String dir = "/b/" + (i % 16) + "/" + i;
+        paths.add(dir);
+        writes.add(
+            pool.submit(
+                () -> {
+                  d.putContentLazily(dir + "/data", bytes("x"));
+                  return null;
+                }));
+      }
+      for (Future<?> write : writes) {
+        write.get(60, TimeUnit.SECONDS);
+      }
+    } finally {
+      pool.shutdownNow();
+    }
+    d.putContent("/t/v1/current/link", bytes("a"));
+    d.putContent("/t/v1/index/sha256/ab/link", bytes("b"));
+    d.putContent("/t/v1-rc/current/link", bytes("kept"));
+    d.putContent("/t/v1.2/current/link", bytes("kept"));
+    d.putContent("/t/v10/current/link", bytes("kept"));
+    d.putContent("/f/file", bytes("c"));
+    d.putContent("/f/file-kept", bytes("kept"));
+    paths.addAll(List.of("/t/v1", "/t/v1/index", "/f/file", "/missing", "/f/missing/deeper"));
+
+    d.deleteAll(paths);
+
+    d.walk("/b", file -> fail("left behind: " + file.path()));
+    assertEquals(Optional.empty(), d.stat("/t/v1"));
+    assertEquals(Optional.empty(), d.stat("/t/v1/index/sha256/ab/link"));
+    assertEquals(Optional.empty(), d.stat("/f/file"));
+    for (String kept :
+        List.of("/t/v1-rc/current/link", "/t/v1.2/current/link", "/t/v10/current/link")) {
+      assertArrayEquals(bytes("kept"), d.getContent(kept), kept);
+    }
+    assertArrayEquals(bytes("kept"), d.getContent("/f/file-kept"));
+    assertEquals(List.of("v1-rc", "v1.2", "v10"), d.list("/t"));
+  }
+
+  @Test
+  default void deleteAllOfNothingIsNotAnError() throws IOException {
+    StorageDriver d = driver();
+    d.putContent("/kept", bytes("kept"));
+    d.deleteAll(List.of());
+    d.deleteAll(List.of("/missing"));
+    assertArrayEquals(bytes("kept"), d.getContent("/kept"));
+  }
+
   // ---- helpers ----
 
   static byte[] bytes(String s) {
@@ -695,6 +756,61 @@ public interface StorageDriverContract {
           seen.put(file.path(), file.size());
         });
     assertEquals(java.util.Map.of("/w/a", 1L, "/w/b/c", 2L, "/w/b/d/e/f", 3L), seen);
+  }
+
+  /**
+   * More files than one S3 listing page (1,000), at several depths, directly in the walked
+   * directory too, with names that share beginnings: each is visited exactly once. A visitor that
+   * fails ends the walk with its exception.
+   */
+  @Test
+  default void walkOfMoreFilesThanOnePageVisitsEachOnce() throws Exception {
+    StorageDriver d = driver();
+    List<String> paths = new ArrayList<>();
+    for (int i = 0; i < 1_300; i++) {
+      paths.add(
+          switch (i % 4) {
+            case 0 -> "/w/sha256/" + (i % 7) + "/" + i + "/data";
+            case 1 -> "/w/sha256/" + (i % 7) + "-x/" + i;
+            case 2 -> "/w/top" + i;
+            default -> "/w/deep/" + (i % 3) + "/" + (i % 5) + "/" + i + "/link";
+          });
+    }
+    ExecutorService pool = Executors.newFixedThreadPool(8);
+    try {
+      List<Future<?>> writes = new ArrayList<>();
+      for (String path : paths) {
+        writes.add(
+            pool.submit(
+                () -> {
+                  d.putContentLazily(path, bytes("x"));
+                  return null;
+                }));
+      }
+      for (Future<?> write : writes) {
+        write.get(60, TimeUnit.SECONDS);
+      }
+    } finally {
+      pool.shutdownNow();
+    }
+    d.putContent("/wx/outside", bytes("x"));
+    List<String> seen = new ArrayList<>();
+    d.walk("/w", file -> seen.add(file.path()));
+    assertEquals(paths.stream().sorted().toList(), seen.stream().sorted().toList());
+
+    AtomicInteger visits = new AtomicInteger();
+    IOException thrown =
+        assertThrows(
+            IOException.class,
+            () ->
+                d.walk(
+                    "/w",
+                    file -> {
+                      if (visits.incrementAndGet() == 1_100) {
+                        throw new IOException("visitor failed");
+                      }
+                    }));
+    assertEquals("visitor failed", thrown.getMessage());
   }
 
   @Test

@@ -9,6 +9,7 @@ import java.net.URISyntaxException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.function.Consumer;
@@ -198,6 +199,94 @@ final class Bucket implements AutoCloseable {
         });
   }
 
+  /** One page of a listing: up to 1,000 objects, and whether more follow. */
+  record Page(List<S3Object> objects, boolean truncated) {}
+
+  /** The first page of objects whose key starts with {@code prefix}. */
+  Page firstPage(String prefix) throws IOException {
+    return call(
+        () -> {
+          var page = s3.listObjectsV2(r -> r.bucket(name).prefix(prefix));
+          return new Page(page.contents(), Boolean.TRUE.equals(page.isTruncated()));
+        });
+  }
+
+  /**
+   * Hands {@code pages}, page by page as they arrive, the objects whose key starts with {@code
+   * prefix} and lies in {@code [from, until)}; {@code until} null for no end. Stops listing at the
+   * first key past the range, or once {@code pages} answers false.
+   */
+  void listRange(String prefix, String from, String until, PageVisitor pages) throws IOException {
+    // Start just before `from`: S3 starts after a key, and `from` itself may be a key.
+    String startAfter = from.substring(0, from.length() - 1);
+    call(
+        () -> {
+          for (var page :
+              s3.listObjectsV2Paginator(
+                  r -> r.bucket(name).prefix(prefix).startAfter(startAfter))) {
+            List<S3Object> inRange = new ArrayList<>();
+            boolean past = false;
+            for (S3Object object : page.contents()) {
+              if (until != null && object.key().compareTo(until) >= 0) {
+                past = true;
+                break;
+              }
+              if (object.key().compareTo(from) >= 0) {
+                inRange.add(object);
+              }
+            }
+            if (!pages.visit(inRange) || past) {
+              break;
+            }
+          }
+          return null;
+        });
+  }
+
+  @FunctionalInterface
+  interface PageVisitor {
+    /** False to stop listing. */
+    boolean visit(List<S3Object> objects) throws IOException;
+  }
+
+  /**
+   * The common prefixes one level below {@code dir} (which ends with a slash), with their slash.
+   */
+  List<String> prefixes(String dir) throws IOException {
+    return call(
+        () -> {
+          List<String> prefixes = new ArrayList<>();
+          for (var page :
+              s3.listObjectsV2Paginator(r -> r.bucket(name).prefix(dir).delimiter("/"))) {
+            page.commonPrefixes().forEach(c -> prefixes.add(c.prefix()));
+          }
+          return prefixes;
+        });
+  }
+
+  /**
+   * As {@link #list}, but stops fetching pages once {@code visitor} answers false: for a listing
+   * that knows from a key that nothing after it matters.
+   */
+  void scan(String prefix, ObjectScan visitor) throws IOException {
+    call(
+        () -> {
+          for (var page : s3.listObjectsV2Paginator(r -> r.bucket(name).prefix(prefix))) {
+            for (S3Object object : page.contents()) {
+              if (!visitor.visit(object)) {
+                return null;
+              }
+            }
+          }
+          return null;
+        });
+  }
+
+  @FunctionalInterface
+  interface ObjectScan {
+    boolean visit(S3Object object) throws IOException;
+  }
+
   @FunctionalInterface
   interface ObjectVisitor {
     void visit(S3Object object) throws IOException;
@@ -236,31 +325,38 @@ final class Bucket implements AutoCloseable {
    */
   void delete(List<String> keys) throws IOException {
     for (int from = 0; from < keys.size(); from += MAX_DELETE_KEYS) {
-      List<String> batch = keys.subList(from, Math.min(keys.size(), from + MAX_DELETE_KEYS));
-      if (batch.size() == 1) {
-        call(() -> s3.deleteObject(r -> r.bucket(name).key(batch.get(0))));
-        continue;
+      deleteBatch(keys.subList(from, Math.min(keys.size(), from + MAX_DELETE_KEYS)));
+    }
+  }
+
+  /**
+   * Deletes up to {@link #MAX_DELETE_KEYS} keys in one request, in their order. Every key the store
+   * refuses to delete is named in the exception (one that is already gone is not refused).
+   */
+  void deleteBatch(List<String> batch) throws IOException {
+    if (batch.isEmpty()) {
+      return;
+    }
+    if (batch.size() == 1) {
+      call(() -> s3.deleteObject(r -> r.bucket(name).key(batch.get(0))));
+      return;
+    }
+    List<ObjectIdentifier> objects =
+        batch.stream().map(k -> ObjectIdentifier.builder().key(k).build()).toList();
+    List<S3Error> errors =
+        call(
+            () ->
+                s3.deleteObjects(r -> r.bucket(name).delete(d -> d.objects(objects).quiet(true)))
+                    .errors());
+    List<S3Error> refused = errors.stream().filter(e -> !"NoSuchKey".equals(e.code())).toList();
+    if (!refused.isEmpty()) {
+      StringBuilder message = new StringBuilder("S3 refused to delete ");
+      for (S3Error error : refused) {
+        message.append(refused.get(0) == error ? "" : "; ");
+        message.append(error.key()).append(": ").append(error.code()).append(' ');
+        message.append(error.message());
       }
-      List<ObjectIdentifier> objects =
-          batch.stream().map(k -> ObjectIdentifier.builder().key(k).build()).toList();
-      List<S3Error> errors =
-          call(
-              () ->
-                  s3.deleteObjects(r -> r.bucket(name).delete(d -> d.objects(objects).quiet(true)))
-                      .errors());
-      for (S3Error error : errors) {
-        if (!"NoSuchKey".equals(error.code())) {
-          throw new StorageUnavailableException(
-              "S3 refused to delete "
-                  + error.key()
-                  + ": "
-                  + error.code()
-                  + " "
-                  + error.message()
-                  + (errors.size() > 1 ? " (and " + (errors.size() - 1) + " more)" : ""),
-              null);
-        }
-      }
+      throw new StorageUnavailableException(message.toString(), null);
     }
   }
 

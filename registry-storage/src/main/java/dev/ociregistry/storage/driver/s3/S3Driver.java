@@ -6,15 +6,26 @@ import dev.ociregistry.storage.driver.PathNotFoundException;
 import dev.ociregistry.storage.driver.StorageDriver;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.InterruptedIOException;
 import java.io.SequenceInputStream;
 import java.net.URI;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.Collections;
 import java.util.Comparator;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.TreeSet;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import software.amazon.awssdk.services.s3.model.S3Object;
 
 /**
@@ -137,13 +148,135 @@ public final class S3Driver implements StorageDriver {
     return List.copyOf(names);
   }
 
+  /**
+   * One listing for a walk of up to 1,000 files. A larger walk (all of {@code blobs/} or {@code
+   * repositories/}) fans out: it finds the prefixes a level or two down ({@code blobs/sha256/ab/},
+   * {@code repositories/team/app/}) and lists them side by side, since S3 pages one listing 1,000
+   * keys at a time, one page after the other. What the first page already visited is skipped by key
+   * order. The visitor runs on the caller's thread only, page by page as they arrive; listings wait
+   * while it lags.
+   */
   @Override
   public void walk(String path, FileVisitor visitor) throws IOException {
-    bucket.list(
-        directory(path),
-        object ->
-            visitor.visit(
-                new FileInfo(pathOf(object.key()), object.size(), object.lastModified(), false)));
+    String dir = directory(path);
+    Bucket.Page first = bucket.firstPage(dir);
+    visitAll(first.objects(), visitor);
+    if (!first.truncated()) {
+      return;
+    }
+    String last = first.objects().get(first.objects().size() - 1).key();
+    List<String> bounds = new ArrayList<>();
+    for (String prefix : fanOut(dir)) {
+      if (prefix.compareTo(last) > 0) {
+        bounds.add(prefix);
+      }
+    }
+    walkInParallel(dir, last + "\0", bounds, visitor);
+  }
+
+  /** Prefixes a walk fans out to: at least this many if the tree has them. */
+  private static final int FAN_OUT = 16;
+
+  /** Levels below the walked directory a walk looks for prefixes in. */
+  private static final int FAN_OUT_DEPTH = 3;
+
+  /** Ranges of keys a walk lists side by side, at most. */
+  private static final int MAX_RANGES = 64;
+
+  /**
+   * The prefixes a level or more below {@code dir}, sorted: found level by level (each level's
+   * listings in parallel) until there are {@link #FAN_OUT} of them or the tree ends.
+   */
+  private List<String> fanOut(String dir) throws IOException {
+    List<String> frontier = List.of(dir);
+    for (int depth = 0; depth < FAN_OUT_DEPTH && frontier.size() < FAN_OUT; depth++) {
+      List<String> next = new ArrayList<>();
+      for (List<String> prefixes : Parallel.map(frontier, bucket::prefixes)) {
+        next.addAll(prefixes);
+      }
+      if (next.isEmpty()) {
+        break;
+      }
+      frontier = next;
+    }
+    return frontier.stream().sorted().toList();
+  }
+
+  /** A page that ends a walk's stream of pages. */
+  private static final List<S3Object> END = new ArrayList<>();
+
+  /**
+   * Lists the keys below {@code dir} from {@code from} on, in ranges split at (some of) {@code
+   * bounds}, side by side, and visits every object on this thread as the pages come in. The ranges
+   * cover every key once, whatever lies between the bounds.
+   */
+  private void walkInParallel(String dir, String from, List<String> bounds, FileVisitor visitor)
+      throws IOException {
+    int step = Math.max(1, (bounds.size() + MAX_RANGES - 1) / MAX_RANGES);
+    List<String> starts = new ArrayList<>(List.of(from));
+    for (int i = 0; i < bounds.size(); i += step) {
+      starts.add(bounds.get(i));
+    }
+    List<Integer> ranges = new ArrayList<>();
+    for (int i = 0; i < starts.size(); i++) {
+      ranges.add(i);
+    }
+    BlockingQueue<List<S3Object>> pages = new ArrayBlockingQueue<>(2 * Parallel.REQUESTS);
+    try (var executor = Executors.newVirtualThreadPerTaskExecutor()) {
+      Future<Void> listings =
+          executor.submit(
+              () -> {
+                try {
+                  Parallel.map(
+                      ranges,
+                      i -> {
+                        String until = i + 1 < starts.size() ? starts.get(i + 1) : null;
+                        bucket.listRange(
+                            dir,
+                            starts.get(i),
+                            until,
+                            page -> {
+                              put(pages, page);
+                              return true;
+                            });
+                        return null;
+                      });
+                } finally {
+                  put(pages, END);
+                }
+                return null;
+              });
+      try {
+        for (List<S3Object> page = pages.take(); page != END; page = pages.take()) {
+          visitAll(page, visitor);
+        }
+        listings.get();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new InterruptedIOException("interrupted while walking S3");
+      } catch (ExecutionException e) {
+        throw e.getCause() instanceof IOException io ? io : new IOException(e.getCause());
+      } finally {
+        listings.cancel(true); // a visitor that failed stops the listings still running
+      }
+    }
+  }
+
+  private static void put(BlockingQueue<List<S3Object>> pages, List<S3Object> page)
+      throws InterruptedIOException {
+    try {
+      pages.put(page);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new InterruptedIOException("walk abandoned");
+    }
+  }
+
+  private void visitAll(List<S3Object> objects, FileVisitor visitor) throws IOException {
+    for (S3Object object : objects) {
+      visitor.visit(
+          new FileInfo(pathOf(object.key()), object.size(), object.lastModified(), false));
+    }
   }
 
   @Override
@@ -222,6 +355,196 @@ public final class S3Driver implements StorageDriver {
     bucket.delete(keys);
     bucket.abortUploads(
         key, k -> k.equals(key) || k.startsWith(key + "/") || k.startsWith(key + SEGMENTS));
+  }
+
+  /**
+   * As {@link #delete} of each path, in {@code DeleteObjects} requests of up to 1,000 keys, sent in
+   * parallel: one listing a path finds its keys (in parallel too), one listing of unfinished
+   * multipart uploads serves them all. The keys of one path stay in one request, deepest first, so
+   * a file-backed store meets them in the order {@link #delete} sends them; a path with more keys
+   * than a request takes is deleted on its own, batch after batch.
+   */
+  @Override
+  public void deleteAll(Collection<String> paths) throws IOException {
+    List<String> keys = outermost(paths);
+    if (keys.isEmpty()) {
+      return;
+    }
+    List<List<String>> batches = new ArrayList<>();
+    List<String> batch = new ArrayList<>();
+    for (List<String> below : keysOf(keys)) {
+      if (below.size() > Bucket.MAX_DELETE_KEYS) {
+        bucket.delete(below);
+        continue;
+      }
+      if (batch.size() + below.size() > Bucket.MAX_DELETE_KEYS) {
+        batches.add(batch);
+        batch = new ArrayList<>();
+      }
+      batch.addAll(below);
+    }
+    batches.add(batch);
+    Parallel.map(
+        batches,
+        b -> {
+          bucket.deleteBatch(b);
+          return null;
+        });
+    Set<String> deleted = new HashSet<>(keys);
+    bucket.abortUploads(commonPrefix(keys), k -> uploadBelow(k, deleted));
+  }
+
+  /**
+   * The keys of {@code paths}, sorted, without those below another of them: each key is then listed
+   * and deleted once.
+   */
+  private List<String> outermost(Collection<String> paths) {
+    List<String> keys = new ArrayList<>();
+    for (String key : new TreeSet<>(paths.stream().map(this::key).toList())) {
+      // Sorted, a key comes right after any key it is below, or after keys below that one.
+      if (keys.isEmpty() || !key.startsWith(asDirectory(keys.get(keys.size() - 1)))) {
+        keys.add(key);
+      }
+    }
+    return keys;
+  }
+
+  private static String asDirectory(String key) {
+    return key.isEmpty() || key.endsWith("/") ? key : key + "/";
+  }
+
+  /**
+   * The keys below each of {@code keys} (sorted, none below another), by one listing per group of
+   * siblings: what garbage collection deletes mostly shares parents ({@code blobs/sha256/ab/}, a
+   * repository's {@code _layers/sha256/}). The listing covers the range from the first sibling to
+   * the last; where other keys fill that range so that it would take more pages than listing each
+   * sibling on its own, each is listed on its own. Listings run in parallel.
+   */
+  private List<List<String>> keysOf(List<String> keys) throws IOException {
+    List<List<String>> groups = new ArrayList<>();
+    for (String key : keys) {
+      List<String> group = groups.isEmpty() ? null : groups.get(groups.size() - 1);
+      if (group != null && parent(group.get(0)).equals(parent(key))) {
+        group.add(key);
+      } else {
+        groups.add(new ArrayList<>(List.of(key)));
+      }
+    }
+    List<List<String>> result = new ArrayList<>();
+    for (List<List<String>> below : Parallel.map(groups, this::keysOfSiblings)) {
+      result.addAll(below);
+    }
+    return result;
+  }
+
+  private static String parent(String key) {
+    return key.substring(0, key.lastIndexOf('/', key.length() - 2) + 1);
+  }
+
+  /** The keys below each sibling of {@code siblings} (sorted), in their order. */
+  private List<List<String>> keysOfSiblings(List<String> siblings) throws IOException {
+    if (siblings.size() == 1) {
+      return List.of(keysOf(siblings.get(0)));
+    }
+    String parent = parent(siblings.get(0));
+    Map<String, List<String>> below = new HashMap<>();
+    siblings.forEach(k -> below.put(k, new ArrayList<>()));
+    long budget = (long) siblings.size() * Bucket.MAX_DELETE_KEYS; // objects per listing page
+    long[] scanned = {0};
+    // '0' sorts after '-', '.' and '/': every key of the last sibling is before it.
+    String until = siblings.get(siblings.size() - 1) + "0";
+    bucket.listRange(
+        parent,
+        siblings.get(0),
+        until,
+        page -> {
+          for (S3Object object : page) {
+            String owner = siblingOf(object.key(), parent, below);
+            if (owner != null) {
+              below.get(owner).add(object.key());
+            }
+          }
+          scanned[0] += page.size();
+          return scanned[0] <= budget;
+        });
+    if (scanned[0] > budget) {
+      return Parallel.map(siblings, this::keysOf);
+    }
+    List<List<String>> result = new ArrayList<>();
+    for (String sibling : siblings) {
+      List<String> keys = below.get(sibling);
+      keys.sort(Comparator.reverseOrder());
+      result.add(keys);
+    }
+    return result;
+  }
+
+  /**
+   * The sibling {@code key} is deleted with (itself, below it, or one of its segments), or null.
+   */
+  private static String siblingOf(String key, String parent, Map<String, ?> siblings) {
+    int slash = key.indexOf('/', parent.length());
+    String name = key.substring(parent.length(), slash < 0 ? key.length() : slash);
+    if (siblings.containsKey(parent + name)) {
+      return parent + name;
+    }
+    if (slash >= 0 && name.endsWith(".seg")) {
+      String owner = parent + name.substring(0, name.length() - 4);
+      return siblings.containsKey(owner) ? owner : null;
+    }
+    return null;
+  }
+
+  /**
+   * What {@link #delete} of {@code key} deletes: the object, what is below it and its segments,
+   * deepest first, from one listing of the key as a prefix. Keys that only share its first
+   * characters ({@code <key>-x}) are skipped; the listing stops at the first key past {@code
+   * <key>/}, since every key after it in key order is past too.
+   */
+  private List<String> keysOf(String key) throws IOException {
+    String dir = asDirectory(key);
+    String segments = key + SEGMENTS;
+    List<String> keys = new ArrayList<>();
+    bucket.scan(
+        key,
+        object -> {
+          String k = object.key();
+          if (k.equals(key) || k.startsWith(dir) || k.startsWith(segments)) {
+            keys.add(k);
+          }
+          return k.length() == key.length() || k.charAt(key.length()) <= '/';
+        });
+    keys.sort(Comparator.reverseOrder());
+    return keys;
+  }
+
+  /** Whether a multipart upload of {@code uploadKey} writes a key that {@link #delete} removes. */
+  private static boolean uploadBelow(String uploadKey, Set<String> deleted) {
+    if (deleted.contains(uploadKey) || deleted.contains("")) {
+      return true;
+    }
+    for (int slash = uploadKey.indexOf('/');
+        slash >= 0;
+        slash = uploadKey.indexOf('/', slash + 1)) {
+      String parent = uploadKey.substring(0, slash);
+      if (deleted.contains(parent)
+          || deleted.contains(parent + "/")
+          || parent.endsWith(".seg")
+              && deleted.contains(parent.substring(0, parent.length() - 4))) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private static String commonPrefix(List<String> sortedKeys) {
+    String first = sortedKeys.get(0);
+    String last = sortedKeys.get(sortedKeys.size() - 1);
+    int n = 0;
+    while (n < first.length() && n < last.length() && first.charAt(n) == last.charAt(n)) {
+      n++;
+    }
+    return first.substring(0, n);
   }
 
   @Override

@@ -98,6 +98,20 @@ public final class S3ProxyServer implements AutoCloseable {
     return start("filesystem-nio2", properties, AtomicReplacement::new);
   }
 
+  /**
+   * As {@link #start()}, or over {@code filesystem-nio2} under {@code dir} when it is not null,
+   * with the store seen through {@code wrapper}: for tests that count what reaches the store.
+   */
+  public static S3ProxyServer start(Path dir, UnaryOperator<BlobStore> wrapper) throws Exception {
+    if (dir == null) {
+      return start("transient", new Properties(), wrapper);
+    }
+    Properties properties = new Properties();
+    properties.setProperty("jclouds.filesystem.basedir", dir.toString());
+    return start(
+        "filesystem-nio2", properties, store -> wrapper.apply(new AtomicReplacement(store)));
+  }
+
   private static S3ProxyServer start(
       String provider, Properties properties, UnaryOperator<BlobStore> wrapper) throws Exception {
     BlobStoreContext context =
