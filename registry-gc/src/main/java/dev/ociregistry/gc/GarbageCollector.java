@@ -172,7 +172,7 @@ public final class GarbageCollector {
    * to, keeps it (see {@link dev.ociregistry.storage.GcHandshake}).
    */
   private void sweepBlobs(Run run) throws IOException {
-    Set<Digest> linked = linkedContent(run);
+    Set<Digest> linked = run.linked;
     Map<Digest, Long> dead = new HashMap<>();
     store
         .blobs()
@@ -206,7 +206,7 @@ public final class GarbageCollector {
         claims.add(run.collection.claim(batch));
       }
       GcHandshake.Pinned pinned = run.collection.pinned();
-      Set<Digest> linkedNow = linkedContent(run);
+      Set<Digest> linkedNow = linkedNow();
       Map<Digest, Long> survivors = new HashMap<>();
       for (var entry : dead.entrySet()) {
         Digest digest = entry.getKey();
@@ -226,20 +226,12 @@ public final class GarbageCollector {
   private static final int CLAIM_BATCH = 1000;
 
   /**
-   * Digests some layer or revision link names. A dry run deleted nothing, so the links it would
-   * have deleted are left out; a real run must not leave them out, since a push may have written
-   * the same link again since.
+   * Digests some layer or revision link names now, by one walk of all of them: after claiming, so
+   * that a push which linked a candidate since the repositories were walked keeps it.
    */
-  private Set<Digest> linkedContent(Run run) throws IOException {
+  private Set<Digest> linkedNow() throws IOException {
     Set<Digest> linked = new HashSet<>();
-    store
-        .blobs()
-        .forEachContentLink(
-            link -> {
-              if (!run.options.dryRun() || !run.deletedLinks.contains(link)) {
-                linked.add(link.digest());
-              }
-            });
+    store.blobs().forEachContentLink(link -> linked.add(link.digest()));
     return linked;
   }
 

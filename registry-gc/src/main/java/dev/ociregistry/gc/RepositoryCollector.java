@@ -139,6 +139,14 @@ final class RepositoryCollector {
         claim.close();
       }
     }
+    // What the blob sweep first takes as linked: this repository's links that stay. A push that
+    // links content again after its link was deleted here is seen by the sweep's second walk.
+    run.linked.addAll(remainingRevisions);
+    for (Digest digest : layers.keySet()) {
+      if (!deadLayers.contains(digest)) {
+        run.linked.add(digest);
+      }
+    }
     List<LayoutEntry.ReferrerLink> deadReferrerLinks = new ArrayList<>();
     for (LayoutEntry.ReferrerLink link : referrerLinks) {
       if (!remainingRevisions.contains(link.referrer())) {

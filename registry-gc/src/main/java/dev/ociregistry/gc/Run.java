@@ -28,6 +28,12 @@ final class Run {
   /** Manifests and blobs that live manifests reference, in any repository. */
   final Set<Digest> live = ConcurrentHashMap.newKeySet();
 
+  /**
+   * Content the repositories' layer and revision links name, as each repository's walk left them:
+   * the blob sweep's first filter, so that it needs no walk of all links before claiming.
+   */
+  final Set<Digest> linked = ConcurrentHashMap.newKeySet();
+
   /** Layer and revision links deleted (or, on a dry run, that would be). */
   final Set<LayoutEntry.ContentLink> deletedLinks = ConcurrentHashMap.newKeySet();
 
