@@ -33,7 +33,7 @@ import org.slf4j.LoggerFactory;
 public final class PullLog {
   private static final Logger log = LoggerFactory.getLogger(PullLog.class);
 
-  /** About 10 MB of entries, a batch file of a few MB. */
+  /** About 20 MB of entries in memory, a batch file of about 4 MB. */
   public static final int DEFAULT_MAX_ENTRIES = 100_000;
 
   private record Key(RepositoryName name, Digest digest) {}
