@@ -15,6 +15,7 @@ import dev.ociregistry.http.tls.ReloadingSslContext;
 import dev.ociregistry.http.tls.TlsFailures;
 import dev.ociregistry.storage.BlobSource;
 import dev.ociregistry.storage.ManifestSource;
+import dev.ociregistry.storage.PullLog;
 import dev.ociregistry.storage.RegistryStore;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.netty.bootstrap.ServerBootstrap;
@@ -37,6 +38,7 @@ import io.netty.handler.stream.ChunkedWriteHandler;
 import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import java.net.InetSocketAddress;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.concurrent.CountDownLatch;
@@ -87,7 +89,8 @@ public final class RegistryHttpServer implements AutoCloseable {
    * decorators in front of them (a mirror, the referrers fallback tags). {@code meters} is null
    * when nothing reads request metrics; {@code authenticator} is null when authentication is off,
    * {@code tokens} unless the registry issues tokens itself; {@code tls} null serves plain HTTP;
-   * {@code notifier} null sends no notifications.
+   * {@code notifier} null sends no notifications; manifest GETs are recorded in {@code pulls}
+   * unless it is null (read-only).
    */
   public RegistryHttpServer(
       RegistryStore store,
@@ -98,7 +101,8 @@ public final class RegistryHttpServer implements AutoCloseable {
       Authenticator authenticator,
       TokenHandler tokens,
       ReloadingSslContext tls,
-      Notifier notifier) {
+      Notifier notifier,
+      PullLog pulls) {
     this.options = options;
     this.tls = tls;
     this.connectionLimit = new ConnectionLimit(options.maxConnections());
@@ -120,6 +124,9 @@ public final class RegistryHttpServer implements AutoCloseable {
     }
     decorators.add(new WriteRefusal(options.writeRefusal(), options.deleteEnabled()));
     decorators.add(new SpaceRefusal(store.freeSpaceFloor()));
+    if (pulls != null) {
+      decorators.add(new PullRecording(pulls, Clock.systemUTC()));
+    }
     if (notifier != null) {
       // Innermost: only requests that reach their handler can emit an event.
       decorators.add(new Notifications(notifier, store.blobs()));

@@ -68,6 +68,7 @@ public final class RegistryServer implements AutoCloseable {
   private final DebugServer debug;
   private final StorageHealth health;
   private final JvmGcMetrics jvmGc;
+  private final PullFlusher pulls;
 
   private RegistryServer(
       RegistryHttpServer http,
@@ -79,7 +80,8 @@ public final class RegistryServer implements AutoCloseable {
       MeterRegistry meters,
       DebugServer debug,
       StorageHealth health,
-      JvmGcMetrics jvmGc) {
+      JvmGcMetrics jvmGc,
+      PullFlusher pulls) {
     this.http = http;
     this.address = address;
     this.gcSchedule = gcSchedule;
@@ -90,6 +92,7 @@ public final class RegistryServer implements AutoCloseable {
     this.debug = debug;
     this.health = health;
     this.jvmGc = jvmGc;
+    this.pulls = pulls;
   }
 
   public static RegistryServer start(RegistryConfig config)
@@ -115,6 +118,7 @@ public final class RegistryServer implements AutoCloseable {
     if (config.proxy() != null && config.proxy().enabled()) {
       Durations.parse("proxy.ttl", config.proxy().ttl()); // checked before the store is created
     }
+    Duration pullFlush = pullFlushInterval(config.retention().pulls());
     TrustedProxies proxies = config.http().proxies();
     TlsSettings tlsSettings = config.http().tls() == null ? null : config.http().tls().settings();
     ReloadingSslContext tls = tlsSettings == null ? null : ReloadingSslContext.start(tlsSettings);
@@ -155,6 +159,9 @@ public final class RegistryServer implements AutoCloseable {
             proxies);
     Security.Auth auth = Security.auth(config, store.driver());
     Notifier notifier = notifier(config.notifications(), meters);
+    // A read-only store must not change at all: no pull is recorded.
+    PullFlusher pulls =
+        config.isReadOnly() ? null : PullFlusher.start(store.driver(), pullFlush, meters);
     var http =
         new RegistryHttpServer(
             store,
@@ -165,7 +172,8 @@ public final class RegistryServer implements AutoCloseable {
             auth.authenticator(),
             auth.tokens(),
             tls,
-            notifier);
+            notifier,
+            pulls == null ? null : pulls.pulls());
     InetSocketAddress bound;
     StorageHealth health = null;
     DebugServer debug = null;
@@ -194,6 +202,9 @@ public final class RegistryServer implements AutoCloseable {
       if (notifier != null) {
         notifier.close();
       }
+      if (pulls != null) {
+        pulls.close();
+      }
       store.driver().close();
       if (e instanceof BindException) {
         throw new StartupException("cannot listen on " + binding + ": " + e.getMessage(), e);
@@ -221,7 +232,7 @@ public final class RegistryServer implements AutoCloseable {
           prometheus == null ? "health" : "health, metrics at " + debugConfig.prometheus().path());
     }
     return new RegistryServer(
-        http, bound, gcSchedule, store, drain, notifier, meters, debug, health, jvmGc);
+        http, bound, gcSchedule, store, drain, notifier, meters, debug, health, jvmGc, pulls);
   }
 
   private static void bindJvm(MeterRegistry meters, JvmGcMetrics jvmGc) {
@@ -232,6 +243,15 @@ public final class RegistryServer implements AutoCloseable {
     new ProcessorMetrics().bindTo(meters);
     new UptimeMetrics().bindTo(meters);
     new FileDescriptorMetrics().bindTo(meters);
+  }
+
+  private static Duration pullFlushInterval(RetentionConfig.Pulls pulls) {
+    String key = "retention.pulls.flushinterval";
+    Duration interval = Durations.parse(key, pulls.flushInterval());
+    if (interval.isZero() || interval.isNegative()) {
+      throw InvalidConfigException.of(key, "must be positive");
+    }
+    return interval;
   }
 
   /** Null when no endpoint is enabled. */
@@ -447,6 +467,9 @@ public final class RegistryServer implements AutoCloseable {
       health.close();
     }
     jvmGc.close();
+    if (pulls != null) {
+      pulls.close(); // after the last request, before the storage
+    }
     store.driver().close();
     log.info("stopped");
   }

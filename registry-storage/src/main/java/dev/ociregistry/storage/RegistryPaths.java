@@ -30,12 +30,15 @@ import java.util.Optional;
  *     claims/&lt;run&gt;-&lt;n&gt;                             paths a collection is about to delete
  *     runs/&lt;run&gt;                                   a running collection's heartbeat
  *   _auth/tokenserver/key.pem                       the built-in token service's generated key
+ *   _pulls/                                         when manifests were last pulled (PullLog, PullHistory)
+ *     batches/&lt;epoch ms&gt;-&lt;uuid&gt;-&lt;seq&gt;.gz            one flush of one process, never rewritten
+ *     summary-&lt;epoch ms&gt;-&lt;uuid&gt;.gz                 a compaction's merge of the files it read
  * </pre>
  *
- * {@code _referrers}, {@code _gc} and {@code _auth} are this registry's additions (registry:2
- * ignores them; garbage collection and fsck walk only {@code blobs/} and {@code repositories/}).
- * One listing of a subject's directory answers a referrers query, without scanning the repository's
- * manifests.
+ * {@code _referrers}, {@code _gc}, {@code _auth} and {@code _pulls} are this registry's additions
+ * (registry:2 ignores them; garbage collection and fsck walk only {@code blobs/} and {@code
+ * repositories/}). One listing of a subject's directory answers a referrers query, without scanning
+ * the repository's manifests.
  *
  * <p>A link file holds the digest as text ({@code sha256:...}). Paths are built only from validated
  * values ({@link Digest}, {@link RepositoryName}, {@link Tag}, upload UUIDs), never from raw input.
@@ -50,6 +53,15 @@ public final class RegistryPaths {
   static final String GC_PINS = GC + "/pins";
   static final String GC_CLAIMS = GC + "/claims";
   static final String GC_RUNS = GC + "/runs";
+
+  /**
+   * Pull records: gzipped lines {@code <repository> <digest> <epoch seconds>}, the latest pull of
+   * each manifest in that file.
+   */
+  public static final String PULLS = ROOT + "/_pulls";
+
+  static final String PULL_BATCHES = PULLS + "/batches";
+  static final String PULL_SUMMARY_PREFIX = "summary-";
 
   /** The built-in token service's signing key (PEM PKCS#8), when none is configured. */
   public static final String TOKEN_SERVER_KEY = ROOT + "/_auth/tokenserver/key.pem";
