@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.ociregistry.conformance.Oci.Image;
 import dev.ociregistry.server.Main;
 import java.io.ByteArrayOutputStream;
+import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -123,6 +124,74 @@ class RetentionCliTest {
       assertEquals(404, oci.manifestStatus(REPO, "old"));
       assertEquals(404, oci.manifestStatus(REPO, old.digest()));
       assertEquals(404, oci.blobStatus(REPO, old.layers().get(0).digest()));
+    }
+  }
+
+  @Test
+  void whatWasPulledBeforeARestartIsKeptByKeepPulledWithin() throws Exception {
+    Path root = Files.createDirectories(dir.resolve("root"));
+    String yaml =
+        """
+        version: 0.1
+        retention:
+          pulls:
+            flushinterval: 1h
+          policies:
+            - repositories: ["team/**"]
+              keepmostrecent: 0
+              keeppulledwithin: 7d
+        """;
+    Image pulled;
+    Image unpulled;
+    try (var registry = TestRegistry.startWithYaml(root, yaml, Map.of())) {
+      var oci = new Oci(registry);
+      pulled = oci.pushRandomImage(REPO, "pulled", new int[] {100});
+      unpulled = oci.pushRandomImage(REPO, "unpulled", new int[] {101});
+      ageEverything(root, Duration.ofDays(5));
+      assertEquals(pulled.allDigests(), oci.pull(REPO, "pulled")); // GETs: remembered
+      assertEquals(
+          200,
+          Oci.head(registry, "/v2/" + REPO + "/manifests/unpulled", Oci.ACCEPT_ALL).statusCode(),
+          "a HEAD is not a pull");
+    } // stopping flushes what was remembered: the interval (1h) never came
+    Path pulls = root.resolve("docker/registry/v2/_pulls");
+    assertEquals(1, files(pulls.resolve("batches")).size(), "one batch, written at shutdown");
+
+    Path config = dir.resolve("config.yml");
+    Files.writeString(config, yaml + "storage:\n  filesystem:\n    rootdirectory: " + root + "\n");
+    String rule = "retention.policies[0].keepmostrecent 0";
+    List<String> dry = cli("garbage-collect", "--config", config.toString(), "--dry-run");
+    assertTrue(
+        dry.contains(
+            "delete tag " + REPO + ":unpulled -> " + unpulled.digest() + " (" + rule + ")"),
+        String.join("\n", dry));
+    assertTrue(dry.stream().noneMatch(line -> line.contains(":pulled ")), dry.toString());
+    cli("garbage-collect", "--config", config.toString());
+
+    assertEquals(List.of(), files(pulls.resolve("batches")), "compacted by the collection");
+    assertEquals(1, files(pulls).stream().filter(f -> f.startsWith("summary-")).count());
+    try (var registry = TestRegistry.startWithYaml(root, yaml, Map.of())) {
+      var oci = new Oci(registry);
+      assertEquals(pulled.allDigests(), oci.pull(REPO, "pulled"));
+      assertEquals(404, oci.manifestStatus(REPO, "unpulled"));
+    }
+  }
+
+  static void ageEverything(Path root, Duration age) throws IOException {
+    FileTime time = FileTime.from(Instant.now().minus(age));
+    try (var files = Files.walk(root)) {
+      for (Path file : files.filter(Files::isRegularFile).toList()) {
+        Files.setLastModifiedTime(file, time);
+      }
+    }
+  }
+
+  static List<String> files(Path dir) throws IOException {
+    if (!Files.isDirectory(dir)) {
+      return List.of();
+    }
+    try (var list = Files.list(dir)) {
+      return list.filter(Files::isRegularFile).map(p -> p.getFileName().toString()).toList();
     }
   }
 

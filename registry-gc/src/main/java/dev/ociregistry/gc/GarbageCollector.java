@@ -81,6 +81,14 @@ public final class GarbageCollector {
         sweepBlobs(run);
       }
       phaseEnded(phases, "sweep", phaseStart);
+      if (!options.dryRun()) {
+        // Pulls of manifests this run deleted need not be remembered; all others must be.
+        boolean everythingKept = run.blobSweepUnsafe;
+        options
+            .retention()
+            .pulls()
+            .forget((name, digest) -> everythingKept || run.live.contains(digest));
+      }
       return report(run, repositories.size(), startNanos, phases);
     }
   }

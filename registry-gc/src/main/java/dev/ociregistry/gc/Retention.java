@@ -3,9 +3,11 @@ package dev.ociregistry.gc;
 import dev.ociregistry.core.Digest;
 import dev.ociregistry.core.RepositoryName;
 import dev.ociregistry.core.Tag;
+import java.io.IOException;
 import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
+import java.util.function.BiPredicate;
 
 /**
  * What a collection keeps beyond references: the retention policies (the first that applies to a
@@ -25,6 +27,12 @@ public record Retention(List<RetentionPolicy> policies, PullTimes pulls, Protect
     PullTimes NONE = (repository, digest) -> Optional.empty();
 
     Optional<Instant> lastPulled(RepositoryName repository, Digest digest);
+
+    /**
+     * After a collection that deleted: the pulls worth remembering are those {@code keep} holds
+     * (manifests still live); the rest may be forgotten.
+     */
+    default void forget(BiPredicate<RepositoryName, Digest> keep) throws IOException {}
   }
 
   /** The rule that makes a tag immutable, as written, if one does. */

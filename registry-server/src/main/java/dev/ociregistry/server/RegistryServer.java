@@ -1,6 +1,8 @@
 package dev.ociregistry.server;
 
+import dev.ociregistry.core.Digest;
 import dev.ociregistry.core.ManifestParser;
+import dev.ociregistry.core.RepositoryName;
 import dev.ociregistry.gc.GarbageCollector;
 import dev.ociregistry.gc.GcOptions;
 import dev.ociregistry.gc.GcProgress;
@@ -19,6 +21,7 @@ import dev.ociregistry.storage.GcHandshake;
 import dev.ociregistry.storage.ImmutableTags;
 import dev.ociregistry.storage.IndexValidation;
 import dev.ociregistry.storage.ManifestSource;
+import dev.ociregistry.storage.PullHistory;
 import dev.ociregistry.storage.RegistryStore;
 import dev.ociregistry.storage.driver.MeteredDriver;
 import dev.ociregistry.storage.driver.ReadOnlyDriver;
@@ -43,10 +46,13 @@ import java.net.BindException;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BiPredicate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -313,10 +319,24 @@ public final class RegistryServer implements AutoCloseable {
    * The policies, with the pulls the store remembers and its immutable tags, for a collection of
    * {@code store}.
    */
-  static Retention retention(List<RetentionPolicy> policies, RegistryStore store) {
+  static Retention retention(List<RetentionPolicy> policies, RegistryStore store)
+      throws IOException {
+    PullHistory history = PullHistory.read(store);
+    Retention.PullTimes pulls =
+        new Retention.PullTimes() {
+          @Override
+          public Optional<Instant> lastPulled(RepositoryName repository, Digest digest) {
+            return history.lastPulled(repository, digest);
+          }
+
+          @Override
+          public void forget(BiPredicate<RepositoryName, Digest> keep) throws IOException {
+            history.compact(keep);
+          }
+        };
     return new Retention(
         policies,
-        Retention.PullTimes.NONE,
+        pulls,
         (repository, tag) ->
             store.immutableTags().ruleFor(repository, tag).map(rule -> "immutabletags: " + rule));
   }
@@ -327,7 +347,6 @@ public final class RegistryServer implements AutoCloseable {
     if (!gc.enabled()) {
       return null;
     }
-    var options = gc.options().withRetention(retention(gc.policies(), store));
     long interval = gc.interval().toMillis();
     var schedule =
         Executors.newSingleThreadScheduledExecutor(
@@ -337,6 +356,8 @@ public final class RegistryServer implements AutoCloseable {
     schedule.scheduleWithFixedDelay(
         () -> {
           try {
+            // The pulls remembered until now, read afresh for each run.
+            var options = gc.options().withRetention(retention(gc.policies(), store));
             GcReport report = collector.collect(options, GcProgress.NONE);
             metrics.succeeded(report, System.currentTimeMillis());
             log.info("garbage collection finished: {}", report);
