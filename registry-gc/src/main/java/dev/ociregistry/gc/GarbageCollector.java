@@ -12,11 +12,9 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -180,7 +178,7 @@ public final class GarbageCollector {
    * to, keeps it (see {@link dev.ociregistry.storage.GcHandshake}).
    */
   private void sweepBlobs(Run run) throws IOException {
-    Set<Digest> linked = run.linked;
+    DigestSet linked = run.linked;
     Map<Digest, Long> dead = new HashMap<>();
     store
         .blobs()
@@ -214,7 +212,7 @@ public final class GarbageCollector {
         claims.add(run.collection.claim(batch));
       }
       GcHandshake.Pinned pinned = run.collection.pinned();
-      Set<Digest> linkedNow = linkedNow();
+      DigestSet linkedNow = linkedNow();
       Map<Digest, Long> survivors = new HashMap<>();
       for (var entry : dead.entrySet()) {
         Digest digest = entry.getKey();
@@ -237,8 +235,8 @@ public final class GarbageCollector {
    * Digests some layer or revision link names now, by one walk of all of them: after claiming, so
    * that a push which linked a candidate since the repositories were walked keeps it.
    */
-  private Set<Digest> linkedNow() throws IOException {
-    Set<Digest> linked = new HashSet<>();
+  private DigestSet linkedNow() throws IOException {
+    DigestSet linked = new DigestSet();
     store.blobs().forEachContentLink(link -> linked.add(link.digest()));
     return linked;
   }

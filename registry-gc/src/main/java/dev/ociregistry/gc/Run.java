@@ -1,6 +1,5 @@
 package dev.ociregistry.gc;
 
-import dev.ociregistry.core.Digest;
 import dev.ociregistry.storage.GcHandshake;
 import dev.ociregistry.storage.LayoutEntry;
 import java.io.IOException;
@@ -26,13 +25,13 @@ final class Run {
   final GcHandshake.ActiveCollection collection;
 
   /** Manifests and blobs that live manifests reference, in any repository. */
-  final Set<Digest> live = ConcurrentHashMap.newKeySet();
+  final DigestSet live = new DigestSet();
 
   /**
    * Content the repositories' layer and revision links name, as each repository's walk left them:
    * the blob sweep's first filter, so that it needs no walk of all links before claiming.
    */
-  final Set<Digest> linked = ConcurrentHashMap.newKeySet();
+  final DigestSet linked = new DigestSet();
 
   /** Layer and revision links deleted (or, on a dry run, that would be). */
   final Set<LayoutEntry.ContentLink> deletedLinks = ConcurrentHashMap.newKeySet();
