@@ -200,8 +200,11 @@ public final class GcHandshake {
     private ActiveCollection(String run) throws IOException {
       this.run = run;
       beat();
+      // A platform thread: virtual threads are not preempted, so while marking keeps every
+      // carrier busy (a loaded machine) a virtual heartbeat would stall and the collection stop.
       this.heartbeat =
-          Thread.ofVirtual()
+          Thread.ofPlatform()
+              .daemon()
               .name("gc-heartbeat")
               .start(
                   () -> {

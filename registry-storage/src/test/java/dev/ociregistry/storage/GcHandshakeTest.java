@@ -137,6 +137,37 @@ class GcHandshakeTest {
     assertEquals(List.of(), children(RegistryPaths.GC_RUNS));
   }
 
+  /**
+   * The heartbeat keeps beating while every virtual-thread carrier is busy computing (marking on a
+   * loaded machine): virtual threads are not preempted, so a heartbeat on one would stall and the
+   * collection would stop with "heartbeat lags" although it is alive.
+   */
+  @Test
+  void theHeartbeatBeatsWhileVirtualThreadsHoldEveryCarrier() throws Exception {
+    try (var collection = handshake.startCollection(Instant.now())) {
+      int carriers = Runtime.getRuntime().availableProcessors();
+      long until = System.nanoTime() + STALE.toNanos() * 2;
+      List<Thread> spinners = new java.util.ArrayList<>();
+      for (int i = 0; i < carriers; i++) {
+        spinners.add(
+            Thread.ofVirtual()
+                .start(
+                    () -> {
+                      long spins = 0;
+                      while (System.nanoTime() < until) {
+                        spins++; // never blocks, never yields its carrier
+                      }
+                      assertTrue(spins > 0);
+                    }));
+      }
+      Thread.sleep(STALE.toMillis() * 3 / 2);
+      collection.checkAlive(); // threw "heartbeat lags" with the heartbeat on a virtual thread
+      for (Thread spinner : spinners) {
+        spinner.join();
+      }
+    }
+  }
+
   private List<String> children(String dir) throws IOException {
     try {
       return driver.list(dir);
