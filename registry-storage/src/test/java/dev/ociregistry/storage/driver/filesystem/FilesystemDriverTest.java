@@ -300,4 +300,48 @@ class FilesystemDriverTest implements StorageDriverContract {
   private static byte[] bytes(String s) {
     return s.getBytes(UTF_8);
   }
+
+  /**
+   * A big tree is walked as subtrees side by side: every file exactly once, with its size, the
+   * visitor only ever on the caller's thread, and a failing visitor ends the walk with its error.
+   */
+  @Test
+  void aBigTreeIsWalkedSideBySideWithTheVisitorOnTheCallersThread() throws IOException {
+    var expected = new java.util.TreeSet<String>();
+    for (int d = 0; d < 40; d++) {
+      for (int f = 0; f < 60; f++) {
+        String path = "/big/sha256/" + String.format("%02x", d) + "/h" + f + "/data";
+        driver.putContentLazily(path, new byte[f]);
+        expected.add(path + " " + f);
+      }
+    }
+    driver.putContentLazily("/big/top", new byte[3]);
+    expected.add("/big/top 3");
+    var seen = new java.util.TreeSet<String>();
+    var threads = new java.util.HashSet<Thread>();
+    driver.walk(
+        "/big",
+        file -> {
+          threads.add(Thread.currentThread());
+          assertTrue(seen.add(file.path() + " " + file.size()), "once: " + file.path());
+        });
+    assertEquals(expected, seen);
+    assertEquals(java.util.Set.of(Thread.currentThread()), threads);
+
+    var failure = new IOException("visitor failed");
+    int[] visits = {0};
+    IOException thrown =
+        assertThrows(
+            IOException.class,
+            () ->
+                driver.walk(
+                    "/big",
+                    file -> {
+                      if (++visits[0] == 100) {
+                        throw failure;
+                      }
+                    }));
+    assertEquals(failure, thrown);
+    assertEquals(100, visits[0], "no visit after the failure");
+  }
 }
