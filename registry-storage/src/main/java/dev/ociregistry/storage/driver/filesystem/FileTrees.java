@@ -214,6 +214,7 @@ final class FileTrees {
                         walkTree(
                             subtrees.get(i),
                             temporary,
+                            stop,
                             file -> {
                               batch.add(file);
                               if (batch.size() == BATCH) {
@@ -233,11 +234,12 @@ final class FileTrees {
                     }
                   }));
     }
+    int[] ended = {0};
     try {
-      for (int ended = 0; ended < walkers; ) {
+      while (ended[0] < walkers) {
         List<FileInfo> batch = queue.take();
         if (batch == done) {
-          ended++;
+          ended[0]++;
           continue;
         }
         if (!stop.get()) {
@@ -250,8 +252,8 @@ final class FileTrees {
       Thread.currentThread().interrupt();
       throw new InterruptedIOException("walk interrupted");
     } catch (IOException | RuntimeException e) {
-      stop.set(true); // the visitor failed: walkers stop at their next subtree
-      drain(queue, walkers, done, threads);
+      stop.set(true); // the visitor failed: walkers stop at their next file
+      drain(queue, walkers - ended[0], done, threads);
       throw e;
     }
     if (failure.get() != null) {
@@ -259,11 +261,11 @@ final class FileTrees {
     }
   }
 
-  /** After the visitor failed: lets the walkers finish (they stop at their next subtree). */
+  /** After the visitor failed: lets the {@code running} walkers end (they stop at once). */
   private static void drain(
-      BlockingQueue<List<FileInfo>> queue, int walkers, List<FileInfo> done, List<Thread> threads) {
+      BlockingQueue<List<FileInfo>> queue, int running, List<FileInfo> done, List<Thread> threads) {
     try {
-      for (int ended = 0; ended < walkers; ) {
+      for (int ended = 0; ended < running; ) {
         if (queue.take() == done) {
           ended++;
         }
@@ -290,12 +292,16 @@ final class FileTrees {
     void add(FileInfo file);
   }
 
-  private void walkTree(Path start, boolean temporary, FileSink sink) throws IOException {
+  private void walkTree(Path start, boolean temporary, AtomicBoolean stop, FileSink sink)
+      throws IOException {
     Files.walkFileTree(
         start,
         new ConcurrentTreeVisitor() {
           @Override
           public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) {
+            if (stop.get()) {
+              return FileVisitResult.TERMINATE;
+            }
             FileInfo info = info(file, attrs, temporary);
             if (info != null) {
               sink.add(info);

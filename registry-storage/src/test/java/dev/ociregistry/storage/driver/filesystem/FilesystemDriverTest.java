@@ -306,6 +306,7 @@ class FilesystemDriverTest implements StorageDriverContract {
    * visitor only ever on the caller's thread, and a failing visitor ends the walk with its error.
    */
   @Test
+  @org.junit.jupiter.api.Timeout(60) // a walker that is never let go hangs the walk
   void aBigTreeIsWalkedSideBySideWithTheVisitorOnTheCallersThread() throws IOException {
     var expected = new java.util.TreeSet<String>();
     for (int d = 0; d < 40; d++) {
@@ -343,5 +344,20 @@ class FilesystemDriverTest implements StorageDriverContract {
                     }));
     assertEquals(failure, thrown);
     assertEquals(100, visits[0], "no visit after the failure");
+    // Failing on the very last file, when every walker has ended, must not wait for them again.
+    visits[0] = 0;
+    int all = expected.size();
+    assertEquals(
+        failure,
+        assertThrows(
+            IOException.class,
+            () ->
+                driver.walk(
+                    "/big",
+                    file -> {
+                      if (++visits[0] == all) {
+                        throw failure;
+                      }
+                    })));
   }
 }
