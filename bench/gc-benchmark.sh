@@ -28,7 +28,7 @@ if [ "${1:-}" = --append ]; then
 fi
 manifests=${1:-10000}
 work=$(realpath -m "${2:-/tmp/gc-benchmark}")
-repositories=${3:-}
+repositories=${3:-$((manifests / 100 < 1 ? 1 : manifests / 100 > 1000 ? 1000 : manifests / 100))}
 source scripts/java-env
 
 say() { echo "== $*" >&2; }
@@ -47,7 +47,7 @@ mvn -q -o -B -pl registry-gc -am test-compile -Dspotless.check.skip=true >"$work
 
 say "generating $manifests manifests"
 "$JAVA_HOME/bin/java" -cp registry-gc/target/test-classes dev.ociregistry.gc.Registry2StoreGenerator \
-  "$manifests" "$work/gen" $repositories 2 2>/dev/null | tee "$work/generate.log" >&2
+  "$manifests" "$work/gen" "$repositories" 2 2>/dev/null | tee "$work/generate.log" >&2
 exp() { sed -n "s/^$1=//p" "$work/gen/expected.properties"; }
 store="$work/gen/store"
 inodes=$(find "$store" | wc -l)
