@@ -35,7 +35,7 @@ say() { echo "== $*" >&2; }
 now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
 
-rm -rf "$work"
+rm -rf "$work/gen" "$work/r2" "$work/ours" "$work/floor" # only what an earlier run made
 mkdir -p "$work"
 started=$(date -u '+%Y-%m-%d %H:%M:%S UTC')
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
