@@ -218,12 +218,15 @@ final class Bucket implements AutoCloseable {
    */
   void listRange(String prefix, String from, String until, PageVisitor pages) throws IOException {
     // Start just before `from`: S3 starts after a key, and `from` itself may be a key.
-    String startAfter = from.substring(0, from.length() - 1);
+    String first = from.substring(0, from.length() - 1);
     call(
         () -> {
-          for (var page :
-              s3.listObjectsV2Paginator(
-                  r -> r.bucket(name).prefix(prefix).startAfter(startAfter))) {
+          // Each page starts after the last key of the one before, rather than with a
+          // continuation token: S3Proxy refuses a token together with start-after.
+          String after = first;
+          while (true) {
+            String start = after;
+            var page = s3.listObjectsV2(r -> r.bucket(name).prefix(prefix).startAfter(start));
             List<S3Object> inRange = new ArrayList<>();
             boolean past = false;
             for (S3Object object : page.contents()) {
@@ -235,11 +238,14 @@ final class Bucket implements AutoCloseable {
                 inRange.add(object);
               }
             }
-            if (!pages.visit(inRange) || past) {
-              break;
+            if (!pages.visit(inRange)
+                || past
+                || !Boolean.TRUE.equals(page.isTruncated())
+                || page.contents().isEmpty()) {
+              return null;
             }
+            after = page.contents().get(page.contents().size() - 1).key();
           }
-          return null;
         });
   }
 

@@ -15,7 +15,7 @@ import java.util.concurrent.Semaphore;
  * sum. Virtual threads, since each one only waits for its HTTP answer.
  */
 final class Parallel {
-  /** Requests one call of the driver has in flight at once. */
+  /** Requests one {@link #map} has in flight at once (a crowded sibling range nests one more). */
   static final int REQUESTS = 8;
 
   private Parallel() {}

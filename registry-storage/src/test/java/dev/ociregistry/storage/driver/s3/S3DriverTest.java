@@ -11,9 +11,16 @@ import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.Random;
 import java.util.Set;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
@@ -68,6 +75,46 @@ class S3DriverTest implements StorageDriverContract {
     try (InputStream in = d.reader("/parts/close", 0)) {
       assertArrayEquals(content, in.readAllBytes());
     }
+  }
+
+  /**
+   * Siblings with more keys between them than listing each on its own would cost: {@code deleteAll}
+   * lists each instead of the range, and deletes them as {@code delete} would.
+   */
+  @Test
+  void deleteAllOfSiblingsInACrowdedRangeDeletesJustThem() throws Exception {
+    StorageDriver d = driver();
+    List<String> between = new ArrayList<>();
+    for (int i = 0; i < 2_100; i++) {
+      between.add("/p/m/" + i);
+    }
+    ExecutorService pool = Executors.newFixedThreadPool(8);
+    try {
+      List<Future<?>> writes = new ArrayList<>();
+      for (String path : between) {
+        writes.add(
+            pool.submit(
+                () -> {
+                  d.putContentLazily(path, StorageDriverContract.bytes("kept"));
+                  return null;
+                }));
+      }
+      for (Future<?> write : writes) {
+        write.get(60, TimeUnit.SECONDS);
+      }
+    } finally {
+      pool.shutdownNow();
+    }
+    d.putContent("/p/a/data", StorageDriverContract.bytes("a"));
+    d.putContent("/p/z/data", StorageDriverContract.bytes("z"));
+
+    d.deleteAll(List.of("/p/a", "/p/z"));
+
+    assertEquals(Optional.empty(), d.stat("/p/a/data"));
+    assertEquals(Optional.empty(), d.stat("/p/z/data"));
+    AtomicInteger kept = new AtomicInteger();
+    d.walk("/p/m", file -> kept.incrementAndGet());
+    assertEquals(between.size(), kept.get());
   }
 
   @AfterEach
