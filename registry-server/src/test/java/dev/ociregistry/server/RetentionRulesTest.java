@@ -55,7 +55,7 @@ class RetentionRulesTest {
         error(
                 "retention:\n  policies:\n    - repositories: [\"**\"]\n"
                     + "      deletetagsolderthan: soon\n")
-            .startsWith("retention.policies[0].deletetagsolderthan"));
+            .contains("retention.policies[0].deletetagsolderthan: not a duration: soon"));
     assertEquals(
         "retention.policies[0].keepmostrecent: must be 0 or more, not -1",
         error("retention:\n  policies:\n    - repositories: [\"**\"]\n      keepmostrecent: -1\n"));
