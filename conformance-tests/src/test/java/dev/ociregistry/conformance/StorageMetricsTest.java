@@ -139,6 +139,7 @@ class StorageMetricsTest {
               "list",
               "move",
               "delete",
+              "deleteAll",
               "removeEmptyDirectories",
               "walk",
               "walkTemporaryFiles",

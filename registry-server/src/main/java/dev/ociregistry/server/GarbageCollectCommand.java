@@ -31,7 +31,11 @@ public final class GarbageCollectCommand implements Callable<Integer> {
   @Option(names = "--config", description = "YAML configuration file (registry:2 format).")
   Path config;
 
-  @Option(names = "--dry-run", description = "Report what would be deleted; delete nothing.")
+  @Option(
+      names = "--dry-run",
+      description =
+          "List what would be deleted, one line each with its rule (not with --json); delete"
+              + " nothing.")
   boolean dryRun;
 
   @Option(
@@ -74,7 +78,8 @@ public final class GarbageCollectCommand implements Callable<Integer> {
             .withRetention(RegistryServer.retention(policies, store));
     GcReport report;
     try {
-      var progress = new ConsoleProgress(System.err, System.console() != null, dryRun);
+      // The dry run's decisions are text lines on stdout; --json keeps stdout one JSON document.
+      var progress = new ConsoleProgress(System.err, System.console() != null, dryRun && !json);
       report = new GarbageCollector(store).collect(options, progress);
     } catch (GcHandshake.CollectionRunningException e) {
       System.err.println("garbage-collect: " + e.getMessage() + "; try again when it has finished");
