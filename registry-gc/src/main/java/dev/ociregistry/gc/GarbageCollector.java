@@ -27,15 +27,16 @@ import java.util.concurrent.Semaphore;
  *   <li><b>Remove temporary files</b> older than the grace period: what a crash between a write and
  *       its rename left (filesystem driver), and blob directories that held only such a file.
  *   <li><b>Mark and prune each repository</b> (in parallel, {@link RepositoryCollector}): roots are
- *       the tagged manifests with {@code deleteUntagged}, else every stored manifest. From each
- *       root the collector follows index and manifest-list children, config and layers, and
- *       referrers, recursively. Manifest revisions, layer links and referrer links nothing live
- *       needs are removed, as are orphaned referrers fallback tags ({@code sha256-<hex>} whose
- *       subject is gone) and old upload sessions. A repository left with nothing is removed. Names
- *       that hold only upload sessions (a push abandoned before any content) are visited too.
- *   <li><b>Sweep blobs</b>: one walk of the remaining links of every repository, then one walk of
- *       all stored content: content that no live manifest references and no repository links is
- *       deleted.
+ *       the tagged manifests with {@code deleteUntagged}, else every stored manifest, less what the
+ *       repository's {@link RetentionPolicy} deletes. From each root the collector follows index
+ *       and manifest-list children, config and layers, and referrers, recursively. Manifest
+ *       revisions, layer links and referrer links nothing live needs are removed, as are orphaned
+ *       referrers fallback tags ({@code sha256-<hex>} whose subject is gone) and old upload
+ *       sessions. A repository left with nothing is removed. Names that hold only upload sessions
+ *       (a push abandoned before any content) are visited too.
+ *   <li><b>Sweep blobs</b>: one walk of all stored content: content that no live manifest
+ *       references and no link the repositories' walks left names is claimed; then one walk of
+ *       every link, and what none names and no writer pins is deleted.
  * </ol>
  *
  * Nothing written less than {@link GcOptions#grace()} ago is deleted, so a push that has uploaded

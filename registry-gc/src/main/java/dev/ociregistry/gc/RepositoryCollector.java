@@ -249,10 +249,8 @@ final class RepositoryCollector {
             : run.startedAt.minus(policy.deleteTagsOlderThan());
     String rule =
         expiry != null
-            ? policy.name()
-                + ".deletetagsolderthan "
-                + Durations.format(policy.deleteTagsOlderThan())
-            : policy.name() + ".keepmostrecent " + policy.keepMostRecent();
+            ? policy.rule("deletetagsolderthan", policy.deleteTagsOlderThan())
+            : policy.rule("keepmostrecent", policy.keepMostRecent());
     Map<Tag, String> retired = new HashMap<>();
     for (int i = 0; i < newestFirst.size(); i++) {
       TagLink tag = newestFirst.get(i);
@@ -289,9 +287,7 @@ final class RepositoryCollector {
                 : run.options.deleteUntagged()
                     ? "--delete-untagged: no tag reaches it"
                     : untaggedAge != null
-                        ? reasons.policy().get().name()
-                            + ".deleteuntaggedolderthan "
-                            + Durations.format(untaggedAge)
+                        ? reasons.policy().get().rule("deleteuntaggedolderthan", untaggedAge)
                         : "unreferenced";
       }
       run.progress.decided(new GcDecision("manifest", name + "@" + digest, rule));

@@ -50,6 +50,11 @@ public record RetentionPolicy(
     return repositories.stream().anyMatch(p -> p.matches(repository.toString()));
   }
 
+  /** A rule of this policy as reports name it: {@code retention.policies[0].keepmostrecent 10}. */
+  String rule(String key, Object value) {
+    return name + "." + key + " " + (value instanceof Duration d ? Durations.format(d) : value);
+  }
+
   /** Whether the policy deletes tags at all. */
   boolean expiresTags() {
     return deleteTagsOlderThan != null || keepMostRecent != null;

@@ -2,7 +2,6 @@ package dev.ociregistry.server;
 
 import dev.ociregistry.core.RepositoryPattern;
 import dev.ociregistry.core.TagPattern;
-import dev.ociregistry.gc.Retention;
 import dev.ociregistry.gc.RetentionPolicy;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -25,12 +24,6 @@ final class RetentionRules {
       policies.add(policy("retention.policies[" + i + "]", config.policies().get(i)));
     }
     return policies;
-  }
-
-  /** The policies with how pulls are known and which tags are immutable. */
-  static Retention retention(
-      RetentionConfig config, Retention.PullTimes pulls, Retention.Protection immutable) {
-    return new Retention(policies(config), pulls, immutable);
   }
 
   private static RetentionPolicy policy(String key, RetentionConfig.Policy p) {
