@@ -106,12 +106,12 @@ final class Authorization implements Decorator {
    */
   private static Need uploadStart(Request request) {
     Need push = PUSH.of(request);
-    String from = request.query("from");
+    RepositoryName from = request.mountFrom();
     if (request.query("mount") == null || from == null) {
       return push;
     }
     var asked = new ArrayList<>(push.asked());
-    asked.add(Scope.repository(RepositoryName.parse(from), Scope.PULL));
+    asked.add(Scope.repository(from, Scope.PULL));
     return new Need(push.required(), asked);
   }
 

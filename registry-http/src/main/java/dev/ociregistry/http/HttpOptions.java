@@ -24,6 +24,8 @@ import java.time.Duration;
  *     AccessLog})
  * @param trustedProxies the peers whose forwarding headers name the client (see {@link
  *     ForwardedClient})
+ * @param namespaces null unless the registry serves upstreams beside its own repositories: how
+ *     requests' repositories are resolved ({@link NamespaceRewrite}) and which refuse writes
  */
 public record HttpOptions(
     boolean deleteEnabled,
@@ -35,7 +37,8 @@ public record HttpOptions(
     int maxConnections,
     MinBodyRate minBodyRate,
     boolean accessLog,
-    TrustedProxies trustedProxies) {
+    TrustedProxies trustedProxies,
+    Namespaces namespaces) {
 
   /** A request head is a few KiB: even a slow client sends it well within this. */
   public static final Duration DEFAULT_REQUEST_HEAD_TIMEOUT = Duration.ofSeconds(30);
@@ -71,7 +74,8 @@ public record HttpOptions(
         DEFAULT_MAX_CONNECTIONS,
         MinBodyRate.DEFAULT,
         true,
-        TrustedProxies.NONE);
+        TrustedProxies.NONE,
+        null);
   }
 
   public static HttpOptions defaults() {

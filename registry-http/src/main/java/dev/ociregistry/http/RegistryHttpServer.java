@@ -117,12 +117,20 @@ public final class RegistryHttpServer implements AutoCloseable {
     if (meters != null) {
       decorators.add(new RequestMetrics(meters));
     }
+    if (options.namespaces() != null) {
+      // Before everything that reads the repository: authorization decides on the resolved name.
+      decorators.add(new NamespaceRewrite(options.namespaces()));
+    }
     if (authenticator != null) {
       // Before the write refusals: a client that may not write learns nothing, not even that the
       // registry is read-only.
       decorators.add(new Authorization(authenticator));
     }
-    decorators.add(new WriteRefusal(options.writeRefusal(), options.deleteEnabled()));
+    decorators.add(
+        new WriteRefusal(
+            options.writeRefusal(),
+            options.namespaces() == null ? null : options.namespaces()::writeRefusal,
+            options.deleteEnabled()));
     decorators.add(new SpaceRefusal(store.freeSpaceFloor()));
     if (pulls != null) {
       decorators.add(new PullRecording(pulls, Clock.systemUTC()));

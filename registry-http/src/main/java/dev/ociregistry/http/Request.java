@@ -54,6 +54,11 @@ public final class Request {
   /** Set on the handler thread, read when the response is written. */
   private volatile String authFailure;
 
+  /** Set by {@link NamespaceRewrite} on the handler thread, before anything reads the name. */
+  private volatile RepositoryName renamed;
+
+  private volatile RepositoryName renamedMountFrom;
+
   private boolean secure;
   private Identity identity = Identity.UNRESTRICTED;
 
@@ -179,9 +184,33 @@ public final class Request {
     return startNanos;
   }
 
-  /** The repository name from the path, validated. */
+  /** The repository name from the path, validated, as {@link NamespaceRewrite} resolved it. */
   public RepositoryName name() {
-    return RepositoryName.parse(params.get("name"));
+    RepositoryName name = renamed;
+    return name != null ? name : RepositoryName.parse(params.get("name"));
+  }
+
+  /** {@link NamespaceRewrite}, before authorization. */
+  void rename(RepositoryName name) {
+    this.renamed = name;
+  }
+
+  /**
+   * The repository a mount takes its blob from ({@code ?from=}), validated and resolved as the name
+   * is; null when there is none.
+   */
+  public RepositoryName mountFrom() {
+    RepositoryName from = renamedMountFrom;
+    if (from != null) {
+      return from;
+    }
+    String given = query("from");
+    return given == null ? null : RepositoryName.parse(given);
+  }
+
+  /** {@link NamespaceRewrite}, before authorization. */
+  void renameMountFrom(RepositoryName from) {
+    this.renamedMountFrom = from;
   }
 
   /** A path parameter as captured by the route (still to be validated). */

@@ -242,7 +242,7 @@ class DecoratorTest {
 
   @Test
   void writeRefusalRefusesWritesAndDeletesOfAReadOnlyRegistry() throws Exception {
-    var refusal = new WriteRefusal("the registry is in read-only mode", true);
+    var refusal = new WriteRefusal("the registry is in read-only mode", null, true);
     for (Route route : registryTable().routes()) {
       Handler decorated = refusal.decorate(route, route.handler());
       if (route.kind() == Kind.READ) {
@@ -306,7 +306,7 @@ class DecoratorTest {
 
   @Test
   void deletesDisabledRefusesOnlyDeleteRoutes() throws Exception {
-    var refusal = new WriteRefusal(null, false);
+    var refusal = new WriteRefusal(null, null, false);
     for (Route route : registryTable().routes()) {
       Handler decorated = refusal.decorate(route, route.handler());
       if (route.kind() != Kind.DELETE) {

@@ -166,7 +166,7 @@ class HttpExchangeTest {
 
   @Test
   void refusalBeforeTheBodyIsAnsweredWithoutContinueAndCloses() {
-    var refusing = routes().decorate(List.of(new WriteRefusal("read-only", true)));
+    var refusing = routes().decorate(List.of(new WriteRefusal("read-only", null, true)));
     var c = connect(refusing);
     c.send("PUT /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n");
     var answer = c.responses(1).get(0);
@@ -181,7 +181,7 @@ class HttpExchangeTest {
 
   @Test
   void writeRefusalDoesNotWaitForTheBody() {
-    var refusing = routes().decorate(List.of(new WriteRefusal("mirror", true)));
+    var refusing = routes().decorate(List.of(new WriteRefusal("mirror", null, true)));
     var c = connect(refusing);
     c.send("PUT /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\nfirst bytes");
     var answer = c.responses(1).get(0);

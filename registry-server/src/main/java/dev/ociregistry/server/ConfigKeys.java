@@ -10,8 +10,8 @@ import java.util.Set;
 /**
  * The configuration keys the registry knows, checked once at start: a key it does not use is one
  * warning line naming it (so a typo, or a registry:2 setting with no effect here, is not silent);
- * under {@code auth} and {@code http.tls}, where ignoring a key could mean serving with less
- * protection than asked for, it stops the start instead.
+ * under {@code auth}, {@code http.tls} and an upstream's {@code tls}, where ignoring a key could
+ * mean serving with less protection than asked for, it stops the start instead.
  */
 final class ConfigKeys {
   /**
@@ -71,6 +71,14 @@ final class ConfigKeys {
           "proxy.username",
           "proxy.password",
           "proxy.ttl",
+          "proxy.upstreams.[].prefix",
+          "proxy.upstreams.[].url",
+          "proxy.upstreams.[].username",
+          "proxy.upstreams.[].password",
+          "proxy.upstreams.[].ttl",
+          "proxy.upstreams.[].tls.ca",
+          "proxy.upstreams.[].dockerlibrary",
+          "proxy.upstreams.[].ns",
           "validation.disabled",
           "validation.enabled",
           "validation.manifests.indexes.platforms",
@@ -119,7 +127,7 @@ final class ConfigKeys {
           "immutabletags.[].tags");
 
   /** Sections where a key the registry does not use is refused, not warned about. */
-  private static final List<String> STRICT = List.of("auth", "http.tls");
+  private static final List<String> STRICT = List.of("auth", "http.tls", "proxy.upstreams.[].tls");
 
   /** registry:2's settings that have no effect here, and why a user may not miss them. */
   private static final Map<String, String> IGNORED =

@@ -390,13 +390,25 @@ public record RegistryConfig(
 
   /**
    * Pull-through mirror mode, with registry:2's {@code proxy} keys. {@code ttl}: how long a tag's
-   * digest is trusted before the upstream is asked again (default 5m).
+   * digest is trusted before the upstream is asked again (default 5m). {@code upstreams} (this
+   * registry's own key, instead of {@code remoteurl}): several upstreams, each under a prefix of
+   * the repository names, beside local repositories (see {@link UpstreamConfig}).
    */
   @JsonIgnoreProperties(ignoreUnknown = true)
   public record Proxy(
-      @JsonProperty("remoteurl") String remoteUrl, String username, String password, String ttl) {
+      @JsonProperty("remoteurl") String remoteUrl,
+      String username,
+      String password,
+      String ttl,
+      List<UpstreamConfig> upstreams) {
     public Proxy {
       ttl = ttl == null || ttl.isBlank() ? "5m" : ttl;
+      upstreams = upstreams == null ? List.of() : upstreams;
+    }
+
+    /** Whether repositories are mirrored from {@code upstreams}. */
+    public boolean hasUpstreams() {
+      return !upstreams.isEmpty();
     }
 
     public boolean enabled() {

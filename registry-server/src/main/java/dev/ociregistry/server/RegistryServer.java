@@ -10,6 +10,7 @@ import dev.ociregistry.gc.GcReport;
 import dev.ociregistry.gc.Retention;
 import dev.ociregistry.gc.RetentionPolicy;
 import dev.ociregistry.http.HttpOptions;
+import dev.ociregistry.http.Namespaces;
 import dev.ociregistry.http.RegistryHttpServer;
 import dev.ociregistry.http.TrustedProxies;
 import dev.ociregistry.http.notify.Notifier;
@@ -28,7 +29,9 @@ import dev.ociregistry.storage.driver.ReadOnlyDriver;
 import dev.ociregistry.storage.driver.StorageDriver;
 import dev.ociregistry.storage.driver.filesystem.FilesystemDriver;
 import dev.ociregistry.storage.driver.s3.S3Driver;
+import dev.ociregistry.storage.mirror.EnvProxySelector;
 import dev.ociregistry.storage.mirror.Mirror;
+import dev.ociregistry.storage.mirror.MirrorRouter;
 import dev.ociregistry.storage.mirror.UpstreamClient;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
@@ -44,15 +47,19 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
 import java.net.BindException;
 import java.net.InetSocketAddress;
+import java.net.ProxySelector;
 import java.net.URI;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BiPredicate;
+import java.util.function.UnaryOperator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -103,7 +110,18 @@ public final class RegistryServer implements AutoCloseable {
 
   public static RegistryServer start(RegistryConfig config)
       throws IOException, InterruptedException {
-    if (config.isReadOnly() && config.proxy() != null && config.proxy().enabled()) {
+    return start(config, System.getenv());
+  }
+
+  /**
+   * Starts with {@code env} as the process environment the upstreams' proxy settings ({@code
+   * HTTPS_PROXY}...) are read from.
+   */
+  public static RegistryServer start(RegistryConfig config, Map<String, String> env)
+      throws IOException, InterruptedException {
+    if (config.isReadOnly()
+        && config.proxy() != null
+        && (config.proxy().enabled() || config.proxy().hasUpstreams())) {
       throw new IllegalArgumentException("a mirror caches what it pulls: it cannot be read-only");
     }
     Security.validate(config); // before anything starts
@@ -124,6 +142,8 @@ public final class RegistryServer implements AutoCloseable {
     if (config.proxy() != null && config.proxy().enabled()) {
       Durations.parse("proxy.ttl", config.proxy().ttl()); // checked before the store is created
     }
+    List<UpstreamConfig.Checked> upstreams = UpstreamConfig.check(config.proxy());
+    ProxySelector upstreamProxy = upstreamProxy(env);
     Duration pullFlush = pullFlushInterval(config.retention().pulls());
     TrustedProxies proxies = config.http().proxies();
     TlsSettings tlsSettings = config.http().tls() == null ? null : config.http().tls().settings();
@@ -139,9 +159,11 @@ public final class RegistryServer implements AutoCloseable {
     if (!store.immutableTags().rules().isEmpty()) {
       log.info("immutable tags (set once, never moved nor deleted): {}", store.immutableTags());
     }
-    Mirror mirror = mirror(config.proxy(), store, meters);
-    BlobSource blobs = mirror != null ? mirror : store.blobs();
-    ManifestSource manifests = mirror != null ? mirror : store.manifests();
+    Mirror mirror = mirror(config.proxy(), store, meters, upstreamProxy);
+    MirrorRouter router = router(upstreams, store, meters, upstreamProxy);
+    BlobSource blobs = mirror != null ? mirror : router != null ? router : store.blobs();
+    ManifestSource manifests =
+        mirror != null ? mirror : router != null ? router : store.manifests();
     if (config.referrers().tagschema()) {
       manifests = store.referrers().servingFallbackTags(manifests);
     }
@@ -162,7 +184,8 @@ public final class RegistryServer implements AutoCloseable {
             limits.maxConnections(),
             limits.minBodyRate(),
             !config.log().accessLog().disabled(),
-            proxies);
+            proxies,
+            router == null ? null : namespaces(router));
     Security.Auth auth = Security.auth(config, store.driver());
     Notifier notifier = notifier(config.notifications(), meters);
     // A read-only store must not change at all: no pull is recorded.
@@ -278,7 +301,10 @@ public final class RegistryServer implements AutoCloseable {
   }
 
   private static Mirror mirror(
-      RegistryConfig.Proxy proxy, RegistryStore store, MeterRegistry meters) {
+      RegistryConfig.Proxy proxy,
+      RegistryStore store,
+      MeterRegistry meters,
+      ProxySelector upstreamProxy) {
     if (proxy == null || !proxy.enabled()) {
       return null;
     }
@@ -288,9 +314,73 @@ public final class RegistryServer implements AutoCloseable {
             proxy.username(),
             proxy.password(),
             UPSTREAM_TIMEOUT,
-            meters);
+            meters,
+            UnaryOperator.identity(),
+            null,
+            upstreamProxy);
     log.info("pull-through mirror of {}", proxy.remoteUrl());
     return new Mirror(upstream, store, Durations.parse("proxy.ttl", proxy.ttl()));
+  }
+
+  /** The proxy {@code env} names for upstream requests, or null to connect directly. */
+  private static ProxySelector upstreamProxy(Map<String, String> env) {
+    try {
+      return EnvProxySelector.fromEnv(env);
+    } catch (IllegalArgumentException e) {
+      throw new InvalidConfigException("invalid proxy environment: " + e.getMessage());
+    }
+  }
+
+  /**
+   * Null without {@code proxy.upstreams}; else a mirror per upstream, local repositories beside.
+   */
+  private static MirrorRouter router(
+      List<UpstreamConfig.Checked> upstreams,
+      RegistryStore store,
+      MeterRegistry meters,
+      ProxySelector upstreamProxy) {
+    if (upstreams.isEmpty()) {
+      return null;
+    }
+    var routes = new ArrayList<MirrorRouter.Upstream>();
+    for (UpstreamConfig.Checked upstream : upstreams) {
+      var client =
+          new UpstreamClient(
+              upstream.url(),
+              upstream.username(),
+              upstream.password(),
+              UPSTREAM_TIMEOUT,
+              meters,
+              upstream.prefix()::remote,
+              upstream.tls(),
+              upstreamProxy);
+      routes.add(
+          new MirrorRouter.Upstream(
+              upstream.prefix(),
+              upstream.url(),
+              upstream.namespaces(),
+              new Mirror(client, store, upstream.ttl())));
+      log.info(UpstreamConfig.describe(upstream));
+    }
+    return new MirrorRouter(routes, store.blobs(), store.manifests());
+  }
+
+  /** The HTTP layer's view of the router: names resolved, writes refused under upstreams. */
+  private static Namespaces namespaces(MirrorRouter router) {
+    return new Namespaces() {
+      @Override
+      public RepositoryName resolve(RepositoryName name, String ns) {
+        return router.resolve(name, ns);
+      }
+
+      @Override
+      public String writeRefusal(RepositoryName name) {
+        return router
+            .upstream(name)
+            .map(u -> u.prefix() + " is a pull-through cache of " + u.url() + "; push there")
+            .orElse(null);
+      }
+    };
   }
 
   /**

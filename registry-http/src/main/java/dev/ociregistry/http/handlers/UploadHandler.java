@@ -75,9 +75,8 @@ public final class UploadHandler {
    */
   private Optional<RepositoryName> mountSource(Request request, Digest digest) throws IOException {
     Permissions permissions = request.identity().permissions();
-    String from = request.query("from");
-    if (from != null) {
-      RepositoryName source = RepositoryName.parse(from);
+    RepositoryName source = request.mountFrom();
+    if (source != null) {
       return permissions.allows(Scope.REPOSITORY, source.toString(), Scope.PULL)
           ? Optional.of(source)
           : Optional.empty();

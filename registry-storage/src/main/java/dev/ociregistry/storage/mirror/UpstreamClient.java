@@ -11,6 +11,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import java.io.IOException;
 import java.io.InputStream;
+import java.net.ProxySelector;
 import java.net.URI;
 import java.net.URLEncoder;
 import java.net.http.HttpClient;
@@ -25,8 +26,10 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.function.UnaryOperator;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import javax.net.ssl.SSLContext;
 
 /**
  * A client of the upstream registry a mirror pulls through: manifests and blobs by the distribution
@@ -39,6 +42,9 @@ import java.util.regex.Pattern;
  * outcome}: the status class ({@code 2xx} ... {@code 5xx}), or {@code error} when no response came
  * (connection refused, timeout). A challenge answered with a token is two requests, a {@code 4xx}
  * and the retry.
+ *
+ * <p>Its error messages name the upstream by its URL: with several upstreams, a client must learn
+ * which one failed.
  */
 public final class UpstreamClient {
   static final String ACCEPT_MANIFESTS =
@@ -53,6 +59,11 @@ public final class UpstreamClient {
   private static final JsonMapper JSON = JsonMapper.builder().build();
 
   private final URI remote;
+
+  /** The URL as messages show it: never with user info, which may hold a password. */
+  private final String label;
+
+  private final UnaryOperator<RepositoryName> remoteName;
   private final String basic;
   private final HttpClient http;
   private final Duration timeout;
@@ -74,7 +85,29 @@ public final class UpstreamClient {
   /** {@code meters}: where the requests to the upstream are counted. */
   public UpstreamClient(
       URI remote, String username, String password, Duration timeout, MeterRegistry meters) {
+    this(remote, username, password, timeout, meters, UnaryOperator.identity(), null, null);
+  }
+
+  /**
+   * A client that asks the upstream for {@code remoteName} of each repository it is given (the
+   * local name without the upstream's prefix), trusts {@code tls} (null: the JDK's trust) and
+   * connects through {@code proxy} (null: directly).
+   */
+  public UpstreamClient(
+      URI remote,
+      String username,
+      String password,
+      Duration timeout,
+      MeterRegistry meters,
+      UnaryOperator<RepositoryName> remoteName,
+      SSLContext tls,
+      ProxySelector proxy) {
     this.remote = URI.create(remote.toString().replaceAll("/+$", ""));
+    this.label =
+        this.remote.getRawUserInfo() == null
+            ? this.remote.toString()
+            : this.remote.toString().replace(this.remote.getRawUserInfo() + "@", "");
+    this.remoteName = remoteName;
     this.basic =
         username == null || username.isEmpty()
             ? null
@@ -84,11 +117,15 @@ public final class UpstreamClient {
                         (username + ":" + (password == null ? "" : password))
                             .getBytes(StandardCharsets.UTF_8));
     this.timeout = timeout;
-    this.http =
-        HttpClient.newBuilder()
-            .connectTimeout(timeout)
-            .followRedirects(HttpClient.Redirect.NORMAL)
-            .build();
+    var http =
+        HttpClient.newBuilder().connectTimeout(timeout).followRedirects(HttpClient.Redirect.NORMAL);
+    if (tls != null) {
+      http.sslContext(tls);
+    }
+    if (proxy != null) {
+      http.proxy(proxy);
+    }
+    this.http = http.build();
     this.manifestGets = new Requests(meters, "manifest", "GET");
     this.manifestHeads = new Requests(meters, "manifest", "HEAD");
     this.blobGets = new Requests(meters, "blob", "GET");
@@ -157,7 +194,7 @@ public final class UpstreamClient {
       requireOk(response, reference);
       byte[] bytes = body.readNBytes(ManifestParser.MAX_MANIFEST_BYTES + 1);
       if (bytes.length > ManifestParser.MAX_MANIFEST_BYTES) {
-        throw new IOException("upstream manifest " + reference + " is larger than the limit");
+        throw new IOException(label + " manifest " + reference + " is larger than the limit");
       }
       return Optional.of(
           new FetchedManifest(
@@ -202,16 +239,20 @@ public final class UpstreamClient {
   }
 
   private HttpRequest.Builder request(RepositoryName name, String suffix) {
-    return HttpRequest.newBuilder(URI.create(remote + "/v2/" + name + suffix))
+    return HttpRequest.newBuilder(URI.create(remote + "/v2/" + remoteName.apply(name) + suffix))
         .timeout(timeout)
         .header("Accept", ACCEPT_MANIFESTS);
   }
 
-  private static void requireOk(HttpResponse<?> response, Object what) throws IOException {
+  private void requireOk(HttpResponse<?> response, Object what) throws IOException {
     if (response.statusCode() / 100 != 2) {
-      throw new UpstreamUnavailableException(
-          "upstream answered " + response.statusCode() + " for " + what, null);
+      throw unavailable("answered " + response.statusCode() + " for " + what, null);
     }
+  }
+
+  /** A failure that names this upstream: {@code <url> <what>}. */
+  private UpstreamUnavailableException unavailable(String what, Throwable cause) {
+    return new UpstreamUnavailableException(label + " " + what, cause);
   }
 
   /** Sends with the credentials the upstream asked for last time; answers one challenge. */
@@ -221,7 +262,7 @@ public final class UpstreamClient {
       HttpRequest.Builder builder,
       HttpResponse.BodyHandler<T> handler)
       throws IOException {
-    String scope = "repository:" + name + ":pull";
+    String scope = "repository:" + remoteName.apply(name) + ":pull";
     Token token = tokens.get(scope);
     if (token != null && token.expires().isAfter(Instant.now())) {
       builder.setHeader("Authorization", "Bearer " + token.value());
@@ -241,7 +282,7 @@ public final class UpstreamClient {
     } else if (basic != null) {
       builder.setHeader("Authorization", basic);
     } else {
-      throw new UpstreamUnavailableException("upstream requires credentials", null);
+      throw unavailable("requires credentials", null);
     }
     return exchange(requests, builder.build(), handler);
   }
@@ -254,7 +295,7 @@ public final class UpstreamClient {
     }
     String realm = params.get("realm");
     if (realm == null) {
-      throw new UpstreamUnavailableException("upstream bearer challenge has no realm", null);
+      throw unavailable("sent a bearer challenge without a realm", null);
     }
     StringBuilder uri = new StringBuilder(realm).append(realm.contains("?") ? "&" : "?");
     if (params.containsKey("service")) {
@@ -267,13 +308,12 @@ public final class UpstreamClient {
     }
     var response = exchange(tokenGets, request.build(), HttpResponse.BodyHandlers.ofByteArray());
     if (response.statusCode() != 200) {
-      throw new UpstreamUnavailableException(
-          "upstream token service answered " + response.statusCode(), null);
+      throw unavailable("token service answered " + response.statusCode(), null);
     }
     JsonNode json = JSON.readTree(response.body());
     String value = json.path("token").asText(json.path("access_token").asText(""));
     if (value.isEmpty()) {
-      throw new UpstreamUnavailableException("upstream token service gave no token", null);
+      throw unavailable("token service gave no token", null);
     }
     long seconds = Math.max(30, json.path("expires_in").asLong(60));
     return new Token(value, Instant.now().plusSeconds(seconds - 10));
@@ -293,7 +333,7 @@ public final class UpstreamClient {
       outcome = requests.outcome(response.statusCode());
       return response;
     } catch (IOException e) {
-      throw new UpstreamUnavailableException("upstream unreachable: " + e, e);
+      throw unavailable("unreachable: " + e, e);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new IOException("interrupted", e);
