@@ -162,7 +162,7 @@ public record UpstreamConfig(
     try {
       return UpstreamTls.trusting(file);
     } catch (IOException e) {
-      throw InvalidConfigException.of(key, "cannot read " + file + ": " + Main.describe(e));
+      throw InvalidConfigException.of(key, "cannot read: " + Main.describe(e));
     } catch (GeneralSecurityException e) {
       throw InvalidConfigException.of(
           key, "not a PEM certificate bundle: " + file + " (" + e.getMessage() + ")");
