@@ -73,6 +73,15 @@ public final class TestRegistry implements AutoCloseable {
    * cannot express, such as lists of rules), plus {@code settings} as environment overrides.
    */
   public static TestRegistry startWithYaml(Path root, String yaml, Map<String, String> settings) {
+    return startWithYaml(root, yaml, settings, System.getenv());
+  }
+
+  /**
+   * Like {@link #startWithYaml(Path, String, Map)}, the server seeing {@code environment} as the
+   * process environment (the upstreams' {@code HTTPS_PROXY}...).
+   */
+  public static TestRegistry startWithYaml(
+      Path root, String yaml, Map<String, String> settings, Map<String, String> environment) {
     var env = new HashMap<String, String>();
     env.put("REGISTRY_HTTP_ADDR", "127.0.0.1:0");
     env.put("REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY", root.toString());
@@ -84,7 +93,7 @@ public final class TestRegistry implements AutoCloseable {
       Files.writeString(file, yaml);
       RegistryConfig config = ConfigLoader.load(file, env);
       Files.delete(file);
-      return new TestRegistry(RegistryServer.start(config), root);
+      return new TestRegistry(RegistryServer.start(config, environment), root);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     } catch (InterruptedException e) {

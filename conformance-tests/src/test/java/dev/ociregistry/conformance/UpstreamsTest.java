@@ -291,6 +291,30 @@ class UpstreamsTest {
         "nothing cached from an upstream that was not verified");
   }
 
+  @Test
+  void upstreamsAreReachedThroughTheProxyTheEnvironmentNames() throws Exception {
+    TestRegistry upstream = keep(TestRegistry.start());
+    Content app = new Oci(upstream).pushImage("org/app", "1", "proxied");
+    var proxy = keep(new MirrorTest.Front(url(upstream), MirrorTest.Front.Auth.NONE));
+    // A name that resolves nowhere (.test is reserved): only the proxy can reach it.
+    String unresolvable = "http://upstream.test:" + upstream.port();
+    TestRegistry mirror =
+        keep(
+            TestRegistry.startWithYaml(
+                Files.createTempDirectory(tmp, "mirror"),
+                "proxy:\n  upstreams:\n    - {prefix: far.example/, url: " + unresolvable + "}\n",
+                Map.of(),
+                Map.of("HTTP_PROXY", proxy.url(), "NO_PROXY", "other.test")));
+
+    HttpResponse<byte[]> r = get(mirror, "/v2/far.example/org/app/manifests/1", ACCEPT_ALL);
+    assertEquals(200, r.statusCode(), () -> body(r));
+    assertArrayEquals(app.bytes(), r.body());
+    assertEquals(
+        1,
+        proxy.count("GET", "/v2/org/app/manifests/" + app.digest()),
+        () -> proxy.counts().toString());
+  }
+
   private static HttpResponse<byte[]> send(String uri) throws IOException, InterruptedException {
     try (HttpClient client = HttpClient.newHttpClient()) {
       return client.send(
