@@ -22,6 +22,7 @@ import dev.ociregistry.storage.ImmutableTags;
 import dev.ociregistry.storage.IndexValidation;
 import dev.ociregistry.storage.ManifestSource;
 import dev.ociregistry.storage.PullHistory;
+import dev.ociregistry.storage.ReferrerSource;
 import dev.ociregistry.storage.RegistryStore;
 import dev.ociregistry.storage.driver.MeteredDriver;
 import dev.ociregistry.storage.driver.ReadOnlyDriver;
@@ -142,6 +143,7 @@ public final class RegistryServer implements AutoCloseable {
     Mirror mirror = mirror(config.proxy(), store, meters);
     BlobSource blobs = mirror != null ? mirror : store.blobs();
     ManifestSource manifests = mirror != null ? mirror : store.manifests();
+    ReferrerSource referrers = mirror != null ? mirror : store.referrers();
     if (config.referrers().tagschema()) {
       manifests = store.referrers().servingFallbackTags(manifests);
     }
@@ -173,6 +175,7 @@ public final class RegistryServer implements AutoCloseable {
             store,
             blobs,
             manifests,
+            referrers,
             options,
             meters,
             auth.authenticator(),
