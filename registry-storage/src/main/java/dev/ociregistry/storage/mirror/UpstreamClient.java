@@ -243,7 +243,9 @@ public final class UpstreamClient {
         }
         case 206 -> requireRange(response, digest, offset, last);
         case 200 -> skip(body, offset, digest);
-        default -> requireOk(response, digest);
+        default ->
+            throw new UpstreamUnavailableException(
+                "upstream answered " + response.statusCode() + " for a range of " + digest, null);
       }
       return Optional.of(body);
     } catch (IOException | RuntimeException e) {
