@@ -62,6 +62,7 @@ class MirrorSourceTest {
   private final AtomicInteger blobGets = new AtomicInteger();
   private final AtomicInteger rangeGets = new AtomicInteger();
   private volatile boolean honourRanges = true;
+  private volatile boolean failBlobGets;
   private volatile CountDownLatch holdBlobBodies = new CountDownLatch(0);
   private StorageDriver driver;
   private RegistryStore store;
@@ -97,7 +98,7 @@ class MirrorSourceTest {
   /**
    * Serves {@code served} by path; manifests carry their digest, blobs their length. A blob's
    * {@code Range} is answered 206 unless {@code honourRanges} is off; whole blobs are held at their
-   * half while {@code holdBlobBodies} is.
+   * half while {@code holdBlobBodies} is; blob GETs fail with 503 while {@code failBlobGets}.
    */
   private void serve(HttpExchange exchange) throws IOException {
     try (exchange) {
@@ -119,6 +120,10 @@ class MirrorSourceTest {
         return;
       }
       String range = exchange.getRequestHeaders().getFirst("Range");
+      if (blob && failBlobGets) {
+        exchange.sendResponseHeaders(503, -1);
+        return;
+      }
       if (blob && range != null) {
         rangeGets.incrementAndGet();
         if (honourRanges) {
@@ -296,6 +301,33 @@ class MirrorSourceTest {
       assertEquals(100_000, read(blob.body(0, blob.size())).length);
     }
     assertTrue(store.blobs().statContent(over).isPresent());
+  }
+
+  @ParameterizedTest
+  @EnumSource(
+      value = Backend.class,
+      names = {"FILESYSTEM"})
+  void aFetchTheUpstreamFailedLeavesNothingForLaterRequestsToWaitFor(Backend backend)
+      throws Exception {
+    start(backend);
+    byte[] bytes = random(100_000, 9);
+    Digest digest = upstreamBlob(bytes);
+    failBlobGets = true;
+    assertThrows(UpstreamUnavailableException.class, () -> mirror.open(REPO, digest));
+    failBlobGets = false;
+    ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor();
+    try {
+      Future<byte[]> later =
+          pool.submit(
+              () -> {
+                try (OpenBlob blob = mirror.open(REPO, digest)) {
+                  return read(blob.body(0, blob.size()));
+                }
+              });
+      assertArrayEquals(bytes, later.get(10, TimeUnit.SECONDS), "no wait for the failed fetch");
+    } finally {
+      pool.shutdownNow();
+    }
   }
 
   /**
