@@ -138,7 +138,7 @@ class MirrorTest {
     Image image = pushMultiPlatform(new Oci(upstream), "library/multi", "v1");
     TestRegistry mirror = mirror(url(upstream), "1s", null, null);
 
-    // A range of a blob not cached yet: the right slice (the mirror caches the whole blob first).
+    // A range of a blob not cached yet: the right slice (streamed while the whole blob is cached).
     var shared = image.blobs().entrySet().iterator().next();
     HttpResponse<byte[]> range =
         mirror.send(

@@ -16,6 +16,7 @@ import dev.ociregistry.http.tls.TlsFailures;
 import dev.ociregistry.storage.BlobSource;
 import dev.ociregistry.storage.ManifestSource;
 import dev.ociregistry.storage.PullLog;
+import dev.ociregistry.storage.ReferrerSource;
 import dev.ociregistry.storage.RegistryStore;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.netty.bootstrap.ServerBootstrap;
@@ -86,16 +87,17 @@ public final class RegistryHttpServer implements AutoCloseable {
 
   /**
    * Blob and manifest reads come from {@code blobs} and {@code manifests}: the store's own, or
-   * decorators in front of them (a mirror, the referrers fallback tags). {@code meters} is null
-   * when nothing reads request metrics; {@code authenticator} is null when authentication is off,
-   * {@code tokens} unless the registry issues tokens itself; {@code tls} null serves plain HTTP;
-   * {@code notifier} null sends no notifications; manifest GETs are recorded in {@code pulls}
-   * unless it is null (read-only).
+   * decorators in front of them (a mirror, the referrers fallback tags), referrers queries from
+   * {@code referrers} (the store's, or a mirror). {@code meters} is null when nothing reads request
+   * metrics; {@code authenticator} is null when authentication is off, {@code tokens} unless the
+   * registry issues tokens itself; {@code tls} null serves plain HTTP; {@code notifier} null sends
+   * no notifications; manifest GETs are recorded in {@code pulls} unless it is null (read-only).
    */
   public RegistryHttpServer(
       RegistryStore store,
       BlobSource blobs,
       ManifestSource manifests,
+      ReferrerSource referrers,
       HttpOptions options,
       MeterRegistry meters,
       Authenticator authenticator,
@@ -147,7 +149,7 @@ public final class RegistryHttpServer implements AutoCloseable {
                 new ManifestHandler(
                     manifests, store.manifests(), store.referrers(), options.serveFallbackTags()),
                 new TagHandler(store.manifests()),
-                new ReferrerHandler(store.referrers()),
+                new ReferrerHandler(referrers),
                 new CatalogHandler(store.catalog()),
                 tokens)
             .decorate(decorators);

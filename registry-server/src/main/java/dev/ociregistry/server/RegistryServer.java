@@ -23,6 +23,7 @@ import dev.ociregistry.storage.ImmutableTags;
 import dev.ociregistry.storage.IndexValidation;
 import dev.ociregistry.storage.ManifestSource;
 import dev.ociregistry.storage.PullHistory;
+import dev.ociregistry.storage.ReferrerSource;
 import dev.ociregistry.storage.RegistryStore;
 import dev.ociregistry.storage.driver.MeteredDriver;
 import dev.ociregistry.storage.driver.ReadOnlyDriver;
@@ -164,6 +165,8 @@ public final class RegistryServer implements AutoCloseable {
     BlobSource blobs = mirror != null ? mirror : router != null ? router : store.blobs();
     ManifestSource manifests =
         mirror != null ? mirror : router != null ? router : store.manifests();
+    ReferrerSource referrers =
+        mirror != null ? mirror : router != null ? router : store.referrers();
     if (config.referrers().tagschema()) {
       manifests = store.referrers().servingFallbackTags(manifests);
     }
@@ -196,6 +199,7 @@ public final class RegistryServer implements AutoCloseable {
             store,
             blobs,
             manifests,
+            referrers,
             options,
             meters,
             auth.authenticator(),
@@ -362,7 +366,7 @@ public final class RegistryServer implements AutoCloseable {
               new Mirror(client, store, upstream.ttl())));
       log.info(UpstreamConfig.describe(upstream));
     }
-    return new MirrorRouter(routes, store.blobs(), store.manifests());
+    return new MirrorRouter(routes, store.blobs(), store.manifests(), store.referrers());
   }
 
   /** The HTTP layer's view of the router: names resolved, writes refused under upstreams. */

@@ -33,7 +33,7 @@ import java.util.regex.Pattern;
  * no client pushed it is answered with an index built from the links (never stored: reads do not
  * write).
  */
-public final class ReferrerStore {
+public final class ReferrerStore implements ReferrerSource {
   /** The form of {@link #fallbackTag}: the algorithm, a dash, 64 hex digits. */
   private static final Pattern FALLBACK_TAG = Pattern.compile("(sha256|sha512)-[0-9a-f]{64}");
 
@@ -62,6 +62,7 @@ public final class ReferrerStore {
    * The referrers of {@code subject} in {@code repository}, sorted by digest, optionally only those
    * of one artifact type. An unknown subject or repository has none.
    */
+  @Override
   public List<Descriptor> referrers(RepositoryName repository, Digest subject, String artifactType)
       throws IOException {
     Map<Digest, Descriptor> found = new TreeMap<>();

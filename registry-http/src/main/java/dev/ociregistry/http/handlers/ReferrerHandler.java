@@ -6,6 +6,7 @@ import dev.ociregistry.core.MediaTypes;
 import dev.ociregistry.http.Headers;
 import dev.ociregistry.http.Request;
 import dev.ociregistry.http.Response;
+import dev.ociregistry.storage.ReferrerSource;
 import dev.ociregistry.storage.ReferrerStore;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.QueryStringEncoder;
@@ -17,9 +18,10 @@ public final class ReferrerHandler {
   /** Descriptors per page; a page stays far below the 4 MiB a client accepts as a manifest. */
   static final int PAGE_SIZE = 1000;
 
-  private final ReferrerStore referrers;
+  private final ReferrerSource referrers;
 
-  public ReferrerHandler(ReferrerStore referrers) {
+  /** Answers from {@code referrers}: the store's, or a mirror in front of it. */
+  public ReferrerHandler(ReferrerSource referrers) {
     this.referrers = referrers;
   }
 

@@ -1,5 +1,6 @@
 package dev.ociregistry.storage.mirror;
 
+import dev.ociregistry.core.Descriptor;
 import dev.ociregistry.core.Digest;
 import dev.ociregistry.core.Reference;
 import dev.ociregistry.core.RepositoryName;
@@ -7,6 +8,7 @@ import dev.ociregistry.storage.BlobSource;
 import dev.ociregistry.storage.ManifestSource;
 import dev.ociregistry.storage.ManifestStore;
 import dev.ociregistry.storage.OpenBlob;
+import dev.ociregistry.storage.ReferrerSource;
 import java.io.IOException;
 import java.net.URI;
 import java.util.Comparator;
@@ -28,7 +30,7 @@ import java.util.Set;
  * docker.io}; {@link #resolve} turns that into {@code docker.io/library/alpine}, the repository a
  * direct pull uses.
  */
-public final class MirrorRouter implements BlobSource, ManifestSource {
+public final class MirrorRouter implements BlobSource, ManifestSource, ReferrerSource {
 
   /**
    * One upstream: its prefix, its URL (for messages), the {@code ns} values that name it, and the
@@ -44,13 +46,19 @@ public final class MirrorRouter implements BlobSource, ManifestSource {
   private final Map<String, Upstream> byNamespace;
   private final BlobSource blobs;
   private final ManifestSource manifests;
+  private final ReferrerSource referrers;
 
   /**
-   * Repositories no upstream covers are read from {@code blobs} and {@code manifests}.
+   * Repositories no upstream covers are read from {@code blobs}, {@code manifests} and {@code
+   * referrers}.
    *
    * @throws IllegalArgumentException when two upstreams have the same prefix or {@code ns} value
    */
-  public MirrorRouter(List<Upstream> upstreams, BlobSource blobs, ManifestSource manifests) {
+  public MirrorRouter(
+      List<Upstream> upstreams,
+      BlobSource blobs,
+      ManifestSource manifests,
+      ReferrerSource referrers) {
     this.upstreams =
         upstreams.stream()
             .sorted(
@@ -70,6 +78,7 @@ public final class MirrorRouter implements BlobSource, ManifestSource {
     this.byNamespace = Map.copyOf(namespaces);
     this.blobs = blobs;
     this.manifests = manifests;
+    this.referrers = referrers;
   }
 
   /** The upstream {@code name} is read through, or empty for a local repository. */
@@ -112,5 +121,14 @@ public final class MirrorRouter implements BlobSource, ManifestSource {
     return upstream.isPresent()
         ? upstream.get().mirror().get(repository, reference)
         : manifests.get(repository, reference);
+  }
+
+  @Override
+  public List<Descriptor> referrers(RepositoryName repository, Digest subject, String artifactType)
+      throws IOException {
+    var upstream = upstream(repository);
+    return upstream.isPresent()
+        ? upstream.get().mirror().referrers(repository, subject, artifactType)
+        : referrers.referrers(repository, subject, artifactType);
   }
 }

@@ -2,10 +2,12 @@ package dev.ociregistry.storage.mirror;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.json.JsonMapper;
+import dev.ociregistry.core.Descriptor;
 import dev.ociregistry.core.Digest;
 import dev.ociregistry.core.ManifestParser;
 import dev.ociregistry.core.MediaTypes;
 import dev.ociregistry.core.Reference;
+import dev.ociregistry.core.RegistryException;
 import dev.ociregistry.core.RepositoryName;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
@@ -20,9 +22,12 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Base64;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
@@ -37,11 +42,11 @@ import javax.net.ssl.SSLContext;
  * realm=...,service=...,scope=...}), as Docker Hub uses.
  *
  * <p>Every request it sends is timed as {@code registry.mirror.upstream.requests}, tagged {@code
- * kind} ({@code manifest}, {@code blob}, {@code token}), {@code method} ({@code GET}, {@code HEAD}:
- * upstreams such as Docker Hub count manifest GETs against a rate limit, not HEADs) and {@code
- * outcome}: the status class ({@code 2xx} ... {@code 5xx}), or {@code error} when no response came
- * (connection refused, timeout). A challenge answered with a token is two requests, a {@code 4xx}
- * and the retry.
+ * kind} ({@code manifest}, {@code blob}, {@code blob-range} (a {@code Range} GET), {@code
+ * referrers}, {@code token}), {@code method} ({@code GET}, {@code HEAD}: upstreams such as Docker
+ * Hub count manifest GETs against a rate limit, not HEADs) and {@code outcome}: the status class
+ * ({@code 2xx} ... {@code 5xx}), or {@code error} when no response came (connection refused,
+ * timeout). A challenge answered with a token is two requests, a {@code 4xx} and the retry.
  *
  * <p>Its error messages name the upstream by its URL: with several upstreams, a client must learn
  * which one failed.
@@ -56,6 +61,15 @@ public final class UpstreamClient {
           MediaTypes.DOCKER_MANIFEST);
 
   private static final Pattern CHALLENGE_PARAM = Pattern.compile("(\\w+)=\"([^\"]*)\"");
+  private static final Pattern CONTENT_RANGE = Pattern.compile("bytes (\\d+)-(\\d+)/(\\d+|\\*)");
+  private static final Pattern NEXT_LINK = Pattern.compile("<([^>]+)>\\s*;\\s*rel=\"?next\"?");
+
+  /**
+   * Pages of an upstream's referrers answer followed at most: 10,000 referrers at the 1,000 per
+   * page registries use; a subject with more is listed in part.
+   */
+  static final int MAX_REFERRER_PAGES = 10;
+
   private static final JsonMapper JSON = JsonMapper.builder().build();
 
   private final URI remote;
@@ -72,6 +86,8 @@ public final class UpstreamClient {
   private final Requests manifestHeads;
   private final Requests blobGets;
   private final Requests blobHeads;
+  private final Requests blobRangeGets;
+  private final Requests referrerGets;
   private final Requests tokenGets;
 
   private record Token(String value, Instant expires) {}
@@ -130,6 +146,8 @@ public final class UpstreamClient {
     this.manifestHeads = new Requests(meters, "manifest", "HEAD");
     this.blobGets = new Requests(meters, "blob", "GET");
     this.blobHeads = new Requests(meters, "blob", "HEAD");
+    this.blobRangeGets = new Requests(meters, "blob-range", "GET");
+    this.referrerGets = new Requests(meters, "referrers", "GET");
     this.tokenGets = new Requests(meters, "token", "GET");
   }
 
@@ -236,6 +254,119 @@ public final class UpstreamClient {
     }
     long length = response.headers().firstValueAsLong("Content-Length").orElse(-1);
     return Optional.of(new FetchedBlob(response.body(), length));
+  }
+
+  /**
+   * Bytes {@code offset} to {@code offset + length - 1} of a blob, as a stream positioned at {@code
+   * offset} that holds at least {@code length} bytes; empty if the upstream does not know the blob.
+   * Asked with {@code Range}: a 206 must start at {@code offset}; a 200 (an upstream that ignores
+   * ranges) is read up to {@code offset} here. The receiver closes the stream.
+   */
+  public Optional<InputStream> getBlobRange(
+      RepositoryName name, Digest digest, long offset, long length) throws IOException {
+    long last = offset + length - 1;
+    var response =
+        send(
+            blobRangeGets,
+            name,
+            request(name, "/blobs/" + digest).header("Range", "bytes=" + offset + "-" + last).GET(),
+            HttpResponse.BodyHandlers.ofInputStream());
+    InputStream body = response.body();
+    try {
+      switch (response.statusCode()) {
+        case 404 -> {
+          body.close();
+          return Optional.empty();
+        }
+        case 206 -> requireRange(response, digest, offset, last);
+        case 200 -> skip(body, offset, digest);
+        default ->
+            throw new UpstreamUnavailableException(
+                "upstream answered " + response.statusCode() + " for a range of " + digest, null);
+      }
+      return Optional.of(body);
+    } catch (IOException | RuntimeException e) {
+      body.close();
+      throw e;
+    }
+  }
+
+  private static void requireRange(HttpResponse<?> response, Digest digest, long first, long last)
+      throws IOException {
+    String header = response.headers().firstValue("Content-Range").orElse("");
+    Matcher m = CONTENT_RANGE.matcher(header.trim());
+    if (!m.matches() || Long.parseLong(m.group(1)) != first || Long.parseLong(m.group(2)) < last) {
+      throw new UpstreamUnavailableException(
+          "upstream answered range \"" + header + "\" for " + first + "-" + last + " of " + digest,
+          null);
+    }
+  }
+
+  private static void skip(InputStream body, long offset, Digest digest) throws IOException {
+    try {
+      body.skipNBytes(offset);
+    } catch (IOException e) {
+      throw new UpstreamUnavailableException(
+          "upstream blob " + digest + " ended before byte " + offset + ": " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * The referrers of {@code subject} upstream, by the referrers API (its pages followed, up to
+   * {@link #MAX_REFERRER_PAGES}); empty when the upstream has no such API (404), where clients look
+   * for the subject's fallback tag instead.
+   */
+  public Optional<List<Descriptor>> getReferrers(RepositoryName name, Digest subject)
+      throws IOException {
+    List<Descriptor> referrers = new ArrayList<>();
+    HttpRequest.Builder page =
+        request(name, "/referrers/" + subject).setHeader("Accept", MediaTypes.OCI_INDEX);
+    for (int pages = 0; page != null && pages < MAX_REFERRER_PAGES; pages++) {
+      var response =
+          send(referrerGets, name, page.GET(), HttpResponse.BodyHandlers.ofInputStream());
+      try (InputStream body = response.body()) {
+        if (response.statusCode() == 404 && pages == 0) {
+          return Optional.empty();
+        }
+        requireOk(response, "the referrers of " + subject);
+        byte[] bytes = body.readNBytes(ManifestParser.MAX_MANIFEST_BYTES + 1);
+        if (bytes.length > ManifestParser.MAX_MANIFEST_BYTES) {
+          throw new IOException("upstream referrers of " + subject + " are larger than the limit");
+        }
+        referrers.addAll(indexEntries(bytes, "the referrers of " + subject));
+        page = nextPage(response);
+      }
+    }
+    return Optional.of(referrers);
+  }
+
+  /** The entries of an OCI index the upstream sent, or UNAVAILABLE naming what it was. */
+  static List<Descriptor> indexEntries(byte[] bytes, String what)
+      throws UpstreamUnavailableException {
+    try {
+      return ManifestParser.parse(bytes, MediaTypes.OCI_INDEX).manifests();
+    } catch (RegistryException e) {
+      throw new UpstreamUnavailableException(
+          "upstream sent " + what + " that are not an OCI index: " + e.getMessage(), null);
+    }
+  }
+
+  /**
+   * The next page a {@code Link} header names, if it is on the upstream itself: credentials are
+   * never sent elsewhere.
+   */
+  private HttpRequest.Builder nextPage(HttpResponse<?> response) {
+    Optional<String> link = response.headers().firstValue("Link");
+    Matcher m = NEXT_LINK.matcher(link.orElse(""));
+    if (!m.find()) {
+      return null;
+    }
+    URI next = response.uri().resolve(m.group(1));
+    if (!Objects.equals(next.getScheme(), remote.getScheme())
+        || !Objects.equals(next.getRawAuthority(), remote.getRawAuthority())) {
+      return null;
+    }
+    return HttpRequest.newBuilder(next).timeout(timeout).header("Accept", MediaTypes.OCI_INDEX);
   }
 
   private HttpRequest.Builder request(RepositoryName name, String suffix) {

@@ -28,6 +28,7 @@ class MirrorRouterTest {
             new MirrorRouter.Upstream(
                 TEAM, URI.create("https://team.example"), Set.of("Team.Example"), null)),
         null,
+        null,
         null);
   }
 

@@ -32,6 +32,7 @@ import java.nio.channels.Channels;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -59,6 +60,9 @@ class MirrorSourceTest {
   private HttpServer upstream;
   private final Map<String, byte[]> served = new ConcurrentHashMap<>();
   private final AtomicInteger blobGets = new AtomicInteger();
+  private final AtomicInteger rangeGets = new AtomicInteger();
+  private volatile boolean honourRanges = true;
+  private volatile boolean failBlobGets;
   private volatile CountDownLatch holdBlobBodies = new CountDownLatch(0);
   private StorageDriver driver;
   private RegistryStore store;
@@ -91,7 +95,11 @@ class MirrorSourceTest {
     }
   }
 
-  /** Serves {@code served} by path; manifests carry their digest, blobs their length. */
+  /**
+   * Serves {@code served} by path; manifests carry their digest, blobs their length. A blob's
+   * {@code Range} is answered 206 unless {@code honourRanges} is off; whole blobs are held at their
+   * half while {@code holdBlobBodies} is; blob GETs fail with 503 while {@code failBlobGets}.
+   */
   private void serve(HttpExchange exchange) throws IOException {
     try (exchange) {
       String path = exchange.getRequestURI().getPath();
@@ -111,7 +119,23 @@ class MirrorSourceTest {
         exchange.sendResponseHeaders(200, -1);
         return;
       }
-      if (blob) {
+      String range = exchange.getRequestHeaders().getFirst("Range");
+      if (blob && failBlobGets) {
+        exchange.sendResponseHeaders(503, -1);
+        return;
+      }
+      if (blob && range != null) {
+        rangeGets.incrementAndGet();
+        if (honourRanges) {
+          String[] bounds = range.substring("bytes=".length()).split("-");
+          int first = Integer.parseInt(bounds[0]);
+          int last = Integer.parseInt(bounds[1]);
+          headers.set("Content-Range", "bytes " + first + "-" + last + "/" + body.length);
+          exchange.sendResponseHeaders(206, last - first + 1);
+          exchange.getResponseBody().write(body, first, last - first + 1);
+          return;
+        }
+      } else if (blob) {
         blobGets.incrementAndGet();
       }
       exchange.sendResponseHeaders(200, body.length);
@@ -119,7 +143,7 @@ class MirrorSourceTest {
         int half = body.length / 2;
         out.write(body, 0, half);
         out.flush();
-        if (blob) {
+        if (blob && range == null) {
           holdBlobBodies.await(10, TimeUnit.SECONDS);
         }
         out.write(body, half, body.length - half);
@@ -185,15 +209,137 @@ class MirrorSourceTest {
 
   @ParameterizedTest
   @EnumSource(Backend.class)
-  void aRangeOfAnUncachedBlobIsServedOnceTheWholeBlobIsCached(Backend backend) throws IOException {
+  void aRangeOfAnUncachedBlobIsStreamedAtOnceWhileTheWholeBlobIsCached(Backend backend)
+      throws Exception {
     start(backend);
-    byte[] bytes = random(300_000, 2);
+    byte[] bytes = random(600_000, 2);
+    Digest digest = upstreamBlob(bytes);
+    holdBlobBodies = new CountDownLatch(1); // the whole blob stays half sent until released
+    try (OpenBlob blob = mirror.open(REPO, digest)) {
+      assertEquals(bytes.length, blob.size());
+      var body = assertInstanceOf(BlobBody.Stream.class, blob.body(400_000, 5000));
+      assertEquals(400_000, body.offset());
+      assertArrayEquals(Arrays.copyOfRange(bytes, 400_000, 405_000), read(body));
+    }
+    assertTrue(store.blobs().statContent(digest).isEmpty(), "the whole blob is still coming");
+    holdBlobBodies.countDown();
+    awaitCached(digest);
+    assertArrayEquals(bytes, read(store.blobs().open(REPO, digest).body(0, bytes.length)));
+    assertEquals(1, blobGets.get(), "one fill");
+    assertEquals(1, rangeGets.get(), "one range request");
+  }
+
+  @ParameterizedTest
+  @EnumSource(
+      value = Backend.class,
+      names = {"FILESYSTEM"})
+  void aRangeFromAnUpstreamThatIgnoresRangesIsReadFromItsOffset(Backend backend) throws Exception {
+    start(backend);
+    honourRanges = false;
+    byte[] bytes = random(300_000, 7);
     Digest digest = upstreamBlob(bytes);
     try (OpenBlob blob = mirror.open(REPO, digest)) {
-      byte[] slice = read(blob.body(1000, 5000));
-      assertArrayEquals(java.util.Arrays.copyOfRange(bytes, 1000, 6000), slice);
+      assertArrayEquals(Arrays.copyOfRange(bytes, 1000, 6000), read(blob.body(1000, 5000)));
     }
-    assertEquals(bytes.length, store.blobs().statContent(digest).orElseThrow());
+    awaitCached(digest);
+    assertEquals(1, rangeGets.get());
+  }
+
+  @ParameterizedTest
+  @EnumSource(
+      value = Backend.class,
+      names = {"FILESYSTEM"})
+  void rangesOfABlobBeingFilledGoToTheUpstreamAndStartNoOtherFill(Backend backend)
+      throws Exception {
+    start(backend);
+    byte[] bytes = random(600_000, 8);
+    Digest digest = upstreamBlob(bytes);
+    holdBlobBodies = new CountDownLatch(1);
+    OpenBlob first = mirror.open(REPO, digest); // the fill is now registered
+    for (int i = 0; i < 5; i++) {
+      try (OpenBlob blob = mirror.open(REPO, digest)) {
+        assertEquals(bytes.length, blob.size());
+        int from = 100_000 * i;
+        assertArrayEquals(
+            Arrays.copyOfRange(bytes, from, from + 1000), read(blob.body(from, 1000)));
+      }
+    }
+    Future<byte[]> whole;
+    try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
+      whole = pool.submit(() -> read(first.body(0, first.size())));
+      holdBlobBodies.countDown();
+      assertArrayEquals(bytes, whole.get(30, TimeUnit.SECONDS));
+    }
+    assertEquals(1, blobGets.get(), "the ranges started no fill of their own");
+    assertEquals(5, rangeGets.get());
+  }
+
+  @ParameterizedTest
+  @EnumSource(
+      value = Backend.class,
+      names = {"FILESYSTEM"})
+  void backgroundFillsAreBounded(Backend backend) throws Exception {
+    start(backend);
+    holdBlobBodies = new CountDownLatch(1);
+    List<Digest> digests = new ArrayList<>();
+    for (int i = 0; i <= Mirror.MAX_BACKGROUND_FILLS; i++) {
+      byte[] bytes = random(100_000, 100 + i);
+      Digest digest = upstreamBlob(bytes);
+      digests.add(digest);
+      try (OpenBlob blob = mirror.open(REPO, digest)) {
+        assertArrayEquals(Arrays.copyOfRange(bytes, 10, 20), read(blob.body(10, 10)));
+      }
+    }
+    holdBlobBodies.countDown();
+    for (Digest digest : digests.subList(0, Mirror.MAX_BACKGROUND_FILLS)) {
+      awaitCached(digest);
+    }
+    Digest over = digests.get(Mirror.MAX_BACKGROUND_FILLS);
+    assertTrue(store.blobs().statContent(over).isEmpty(), "a fill beyond the bound is not run");
+    assertEquals(List.of(), uploadFiles(), "nor left behind");
+    try (OpenBlob blob = mirror.open(REPO, over)) { // a later request fetches it
+      assertEquals(100_000, read(blob.body(0, blob.size())).length);
+    }
+    assertTrue(store.blobs().statContent(over).isPresent());
+  }
+
+  @ParameterizedTest
+  @EnumSource(
+      value = Backend.class,
+      names = {"FILESYSTEM"})
+  void aFetchTheUpstreamFailedLeavesNothingForLaterRequestsToWaitFor(Backend backend)
+      throws Exception {
+    start(backend);
+    byte[] bytes = random(100_000, 9);
+    Digest digest = upstreamBlob(bytes);
+    failBlobGets = true;
+    assertThrows(UpstreamUnavailableException.class, () -> mirror.open(REPO, digest));
+    failBlobGets = false;
+    ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor();
+    try {
+      Future<byte[]> later =
+          pool.submit(
+              () -> {
+                try (OpenBlob blob = mirror.open(REPO, digest)) {
+                  return read(blob.body(0, blob.size()));
+                }
+              });
+      assertArrayEquals(bytes, later.get(10, TimeUnit.SECONDS), "no wait for the failed fetch");
+    } finally {
+      pool.shutdownNow();
+    }
+  }
+
+  /**
+   * Waits (10 s at most) until a background fill has cached {@code digest} and, since its session
+   * is removed just after the blob is published, until no upload session is left.
+   */
+  private void awaitCached(Digest digest) throws Exception {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (store.blobs().statContent(digest).isEmpty() || !uploadFiles().isEmpty()) {
+      assertTrue(System.nanoTime() < deadline, "not cached in time: " + digest);
+      Thread.sleep(20);
+    }
   }
 
   @ParameterizedTest
