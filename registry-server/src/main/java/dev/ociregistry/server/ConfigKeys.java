@@ -71,6 +71,7 @@ final class ConfigKeys {
           "proxy.username",
           "proxy.password",
           "proxy.ttl",
+          "proxy.maxsize",
           "validation.disabled",
           "validation.enabled",
           "validation.manifests.indexes.platforms",

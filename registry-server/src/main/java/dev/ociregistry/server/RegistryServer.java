@@ -3,6 +3,7 @@ package dev.ociregistry.server;
 import dev.ociregistry.core.Digest;
 import dev.ociregistry.core.ManifestParser;
 import dev.ociregistry.core.RepositoryName;
+import dev.ociregistry.gc.CacheEviction;
 import dev.ociregistry.gc.GarbageCollector;
 import dev.ociregistry.gc.GcOptions;
 import dev.ociregistry.gc.GcProgress;
@@ -75,6 +76,7 @@ public final class RegistryServer implements AutoCloseable {
   private final StorageHealth health;
   private final JvmGcMetrics jvmGc;
   private final PullFlusher pulls;
+  private final CacheEvictor evictor;
 
   private RegistryServer(
       RegistryHttpServer http,
@@ -87,7 +89,8 @@ public final class RegistryServer implements AutoCloseable {
       DebugServer debug,
       StorageHealth health,
       JvmGcMetrics jvmGc,
-      PullFlusher pulls) {
+      PullFlusher pulls,
+      CacheEvictor evictor) {
     this.http = http;
     this.address = address;
     this.gcSchedule = gcSchedule;
@@ -99,6 +102,7 @@ public final class RegistryServer implements AutoCloseable {
     this.health = health;
     this.jvmGc = jvmGc;
     this.pulls = pulls;
+    this.evictor = evictor;
   }
 
   public static RegistryServer start(RegistryConfig config)
@@ -124,6 +128,9 @@ public final class RegistryServer implements AutoCloseable {
     if (config.proxy() != null && config.proxy().enabled()) {
       Durations.parse("proxy.ttl", config.proxy().ttl()); // checked before the store is created
     }
+    if (config.proxy() != null) {
+      config.proxy().maxBytes(); // checked before the store is created
+    }
     Duration pullFlush = pullFlushInterval(config.retention().pulls());
     TrustedProxies proxies = config.http().proxies();
     TlsSettings tlsSettings = config.http().tls() == null ? null : config.http().tls().settings();
@@ -139,7 +146,11 @@ public final class RegistryServer implements AutoCloseable {
     if (!store.immutableTags().rules().isEmpty()) {
       log.info("immutable tags (set once, never moved nor deleted): {}", store.immutableTags());
     }
-    Mirror mirror = mirror(config.proxy(), store, meters);
+    CacheEvictor evictor =
+        config.proxy() == null
+            ? null
+            : CacheEvictor.of(config.proxy(), gc.options(), store, meters);
+    Mirror mirror = mirror(config.proxy(), store, meters, evictor);
     BlobSource blobs = mirror != null ? mirror : store.blobs();
     ManifestSource manifests = mirror != null ? mirror : store.manifests();
     if (config.referrers().tagschema()) {
@@ -211,6 +222,9 @@ public final class RegistryServer implements AutoCloseable {
       if (pulls != null) {
         pulls.close();
       }
+      if (evictor != null) {
+        evictor.close();
+      }
       store.driver().close();
       if (e instanceof BindException) {
         throw new StartupException("cannot listen on " + binding + ": " + e.getMessage(), e);
@@ -219,6 +233,9 @@ public final class RegistryServer implements AutoCloseable {
     }
     ScheduledExecutorService gcSchedule =
         config.isReadOnly() ? null : scheduleGc(gc, store, meters);
+    if (evictor != null) {
+      evictor.start(pulls.pulls(), mirror::filling); // a mirror is never read-only: pulls recorded
+    }
     if (notifier != null) {
       notifier.listening(bound.getPort());
     }
@@ -238,7 +255,18 @@ public final class RegistryServer implements AutoCloseable {
           prometheus == null ? "health" : "health, metrics at " + debugConfig.prometheus().path());
     }
     return new RegistryServer(
-        http, bound, gcSchedule, store, drain, notifier, meters, debug, health, jvmGc, pulls);
+        http,
+        bound,
+        gcSchedule,
+        store,
+        drain,
+        notifier,
+        meters,
+        debug,
+        health,
+        jvmGc,
+        pulls,
+        evictor);
   }
 
   private static void bindJvm(MeterRegistry meters, JvmGcMetrics jvmGc) {
@@ -278,7 +306,7 @@ public final class RegistryServer implements AutoCloseable {
   }
 
   private static Mirror mirror(
-      RegistryConfig.Proxy proxy, RegistryStore store, MeterRegistry meters) {
+      RegistryConfig.Proxy proxy, RegistryStore store, MeterRegistry meters, CacheEvictor evictor) {
     if (proxy == null || !proxy.enabled()) {
       return null;
     }
@@ -290,7 +318,12 @@ public final class RegistryServer implements AutoCloseable {
             UPSTREAM_TIMEOUT,
             meters);
     log.info("pull-through mirror of {}", proxy.remoteUrl());
-    return new Mirror(upstream, store, Durations.parse("proxy.ttl", proxy.ttl()));
+    return new Mirror(
+        upstream,
+        store,
+        Durations.parse("proxy.ttl", proxy.ttl()),
+        meters,
+        evictor == null ? () -> {} : evictor::grew);
   }
 
   /**
@@ -455,6 +488,19 @@ public final class RegistryServer implements AutoCloseable {
     return meters;
   }
 
+  /**
+   * Runs the mirror's {@code proxy.maxsize} eviction now, as it runs after the cache grew, and
+   * waits for it: for tests, which cannot wait for the schedule.
+   *
+   * @throws IllegalStateException without {@code proxy.maxsize}
+   */
+  public CacheEviction.Result evictCacheNow() throws IOException, InterruptedException {
+    if (evictor == null) {
+      throw new IllegalStateException("no proxy.maxsize");
+    }
+    return evictor.runNow();
+  }
+
   /** Blocks until the registry has stopped. */
   public void awaitClose() throws InterruptedException {
     http.awaitClose();
@@ -488,6 +534,9 @@ public final class RegistryServer implements AutoCloseable {
       health.close();
     }
     jvmGc.close();
+    if (evictor != null) {
+      evictor.close(); // before the pulls' last flush: a run flushes them too
+    }
     if (pulls != null) {
       pulls.close(); // after the last request, before the storage
     }

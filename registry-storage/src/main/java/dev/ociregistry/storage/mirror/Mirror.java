@@ -15,6 +15,9 @@ import dev.ociregistry.storage.ManifestStore;
 import dev.ociregistry.storage.OpenBlob;
 import dev.ociregistry.storage.RegistryStore;
 import dev.ociregistry.storage.driver.StorageUnavailableException;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.composite.CompositeMeterRegistry;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.time.Clock;
@@ -44,6 +47,10 @@ import org.slf4j.LoggerFactory;
  *   <li>Blobs are streamed to the first client while they are cached ({@link CacheFill});
  *       concurrent requests for the same blob wait for that one fetch instead of making their own.
  * </ul>
+ *
+ * <p>Manifest and blob GETs (and manifest HEADs) are counted as {@code
+ * registry.mirror.cache.requests{kind=manifest|blob, result=hit|miss}}: a miss is a fetch of the
+ * content from the upstream; a tag re-checked upstream whose manifest is cached is a hit.
  */
 public final class Mirror implements BlobSource, ManifestSource {
   private static final Logger log = LoggerFactory.getLogger(Mirror.class);
@@ -59,14 +66,50 @@ public final class Mirror implements BlobSource, ManifestSource {
   private final Clock clock;
   private final Map<String, Instant> tagChecks = new ConcurrentHashMap<>();
   private final Map<Digest, CompletableFuture<Void>> fetches = new ConcurrentHashMap<>();
+  private final Counter manifestHits;
+  private final Counter manifestMisses;
+  private final Counter blobHits;
+  private final Counter blobMisses;
+  private final Runnable cached;
 
   public Mirror(UpstreamClient upstream, RegistryStore store, Duration ttl) {
+    this(upstream, store, ttl, new CompositeMeterRegistry(), () -> {});
+  }
+
+  /**
+   * {@code meters} gets the hit and miss counts; {@code cached} runs after content fetched from the
+   * upstream was stored (the cache grew).
+   */
+  public Mirror(
+      UpstreamClient upstream,
+      RegistryStore store,
+      Duration ttl,
+      MeterRegistry meters,
+      Runnable cached) {
+    this.manifestHits = requests(meters, "manifest", "hit");
+    this.manifestMisses = requests(meters, "manifest", "miss");
+    this.blobHits = requests(meters, "blob", "hit");
+    this.blobMisses = requests(meters, "blob", "miss");
+    this.cached = cached;
     this.upstream = upstream;
     this.manifests = store.manifests();
     this.blobs = store.blobs();
     this.ingest = store.ingest();
     this.ttl = ttl;
     this.clock = Clock.systemUTC();
+  }
+
+  private static Counter requests(MeterRegistry meters, String kind, String result) {
+    return Counter.builder("registry.mirror.cache.requests")
+        .description("requests served from the cache (hit) or fetched from the upstream (miss)")
+        .tag("kind", kind)
+        .tag("result", result)
+        .register(meters);
+  }
+
+  /** Whether a blob is being fetched from the upstream into the cache right now. */
+  public boolean filling(Digest digest) {
+    return fetches.containsKey(digest);
   }
 
   /** A manifest by tag or digest, from the cache or the upstream. */
@@ -77,6 +120,8 @@ public final class Mirror implements BlobSource, ManifestSource {
       case Digest digest -> {
         if (!manifests.exists(name, digest)) {
           fetchManifest(name, digest, digest);
+        } else {
+          manifestHits.increment();
         }
         yield manifests.get(name, digest);
       }
@@ -90,7 +135,9 @@ public final class Mirror implements BlobSource, ManifestSource {
     Instant checked = tagChecks.get(key);
     if (checked != null && checked.plus(ttl).isAfter(clock.instant())) {
       try {
-        return manifests.get(name, tag);
+        ManifestStore.StoredManifest hit = manifests.get(name, tag);
+        manifestHits.increment();
+        return hit;
       } catch (RegistryException e) {
         // not cached after all: ask the upstream
       }
@@ -103,6 +150,7 @@ public final class Mirror implements BlobSource, ManifestSource {
       Digest digest = Digest.parse(current.get());
       if (manifests.exists(name, digest)) {
         manifests.tag(name, tag, digest);
+        manifestHits.increment();
       } else {
         fetchManifest(name, digest, tag);
       }
@@ -111,7 +159,9 @@ public final class Mirror implements BlobSource, ManifestSource {
       log.warn(
           "upstream unavailable for {}:{}, serving the cached tag: {}", name, tag, e.getMessage());
       try {
-        return manifests.get(name, tag);
+        ManifestStore.StoredManifest hit = manifests.get(name, tag);
+        manifestHits.increment();
+        return hit;
       } catch (RegistryException cachedMissing) {
         throw e;
       }
@@ -140,6 +190,8 @@ public final class Mirror implements BlobSource, ManifestSource {
     if (reference instanceof Tag tag) {
       manifests.tag(name, tag, digest);
     }
+    manifestMisses.increment();
+    cached.run();
   }
 
   /** The size of a blob, cached or upstream (HEAD fetches nothing). */
@@ -167,6 +219,7 @@ public final class Mirror implements BlobSource, ManifestSource {
         blobs.mount(name, Optional.empty(), digest); // fetched through another repository
       }
       if (blobs.stat(name, digest).isPresent()) {
+        blobHits.increment();
         return blobs.open(name, digest);
       }
       CompletableFuture<Void> mine = new CompletableFuture<>();
@@ -186,6 +239,8 @@ public final class Mirror implements BlobSource, ManifestSource {
         throw ErrorCode.BLOB_UNKNOWN.exception("blob unknown upstream", digest.toString());
       }
       var fill = new CacheFill(ingest, name, digest, fetched.get().body(), mine);
+      blobMisses.increment();
+      mine.thenRun(cached); // completes normally only once the fill is published
       long total = fetched.get().length();
       if (total >= 0) {
         return new Filling(name, digest, fill, total);
