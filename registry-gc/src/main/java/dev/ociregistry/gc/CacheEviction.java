@@ -54,7 +54,8 @@ import java.util.function.Predicate;
  * the instant after the run read the pulls: its blobs may be deleted, and the mirror then fetches
  * them from the upstream again as for any blob it does not hold, as it does for a fill under way,
  * whose client reads the upstream's bytes, not storage. A blob read from the filesystem while it is
- * deleted is still read to its end (an open file outlives its name).
+ * deleted is still read to its end (an open file outlives its name); a client redirected to S3
+ * ({@code storage.s3.redirect}) in that instant may find the object gone and must pull again.
  */
 public final class CacheEviction {
   private final RegistryStore store;
