@@ -48,6 +48,7 @@ final class CacheEvictor implements AutoCloseable {
   private final GcOptions options;
   private final RegistryStore store;
   private final long maxBytes;
+  private final Duration minInterval;
   private final ScheduledExecutorService thread;
   private final AtomicBoolean scheduled = new AtomicBoolean();
   private final AtomicLong cacheBytes = new AtomicLong();
@@ -62,7 +63,9 @@ final class CacheEvictor implements AutoCloseable {
       GcOptions options,
       RegistryStore store,
       long maxBytes,
-      MeterRegistry meters) {
+      MeterRegistry meters,
+      Duration minInterval) {
+    this.minInterval = minInterval;
     this.eviction = eviction;
     this.options = options;
     this.store = store;
@@ -96,6 +99,16 @@ final class CacheEvictor implements AutoCloseable {
    */
   static CacheEvictor of(
       RegistryConfig.Proxy proxy, GcOptions gc, RegistryStore store, MeterRegistry meters) {
+    return of(proxy, gc, store, meters, MIN_INTERVAL);
+  }
+
+  /** {@link #of}, runs after growth at least {@code minInterval} apart. */
+  static CacheEvictor of(
+      RegistryConfig.Proxy proxy,
+      GcOptions gc,
+      RegistryStore store,
+      MeterRegistry meters,
+      Duration minInterval) {
     var max = proxy.maxBytes();
     if (max.isEmpty()) {
       return null;
@@ -110,7 +123,7 @@ final class CacheEvictor implements AutoCloseable {
             + " evicted; what was pulled within gc.grace {} stays",
         proxy.maxSize(),
         gc.grace().toSeconds() + "s");
-    return new CacheEvictor(eviction, options, store, max.getAsLong(), meters);
+    return new CacheEvictor(eviction, options, store, max.getAsLong(), meters, minInterval);
   }
 
   /**
@@ -129,7 +142,7 @@ final class CacheEvictor implements AutoCloseable {
     if (filling == null || !scheduled.compareAndSet(false, true)) {
       return;
     }
-    long wait = Math.max(0, lastStartNanos + MIN_INTERVAL.toNanos() - System.nanoTime());
+    long wait = Math.max(0, lastStartNanos + minInterval.toNanos() - System.nanoTime());
     try {
       thread.schedule(this::runLogged, wait, TimeUnit.NANOSECONDS);
     } catch (RejectedExecutionException e) {
