@@ -130,6 +130,18 @@ public final class TestRegistry implements AutoCloseable {
     return server.meters();
   }
 
+  /** Runs the mirror's {@code proxy.maxsize} eviction now, as after a fill, and waits for it. */
+  public dev.ociregistry.gc.CacheEviction.Result evictCache() {
+    try {
+      return server.evictCacheNow();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+  }
+
   public HttpClient client() {
     return client;
   }

@@ -57,7 +57,14 @@ final class RepositoryCollector {
       }
     }
     Map<Tag, String> retired =
-        policy.isPresent() ? retiredTags(policy.get(), tags) : Map.<Tag, String>of();
+        new HashMap<>(policy.isPresent() ? retiredTags(policy.get(), tags) : Map.of());
+    Retention.Evictions evictions = run.options.retention().evictions();
+    Set<Digest> evicted = evictions.in(name);
+    for (TagLink tag : tags) {
+      if (evicted.contains(tag.digest()) && run.old(tag.written())) {
+        retired.putIfAbsent(tag.tag(), evictions.rule());
+      }
+    }
     Set<Digest> taggedDigests = new HashSet<>();
     for (TagLink tag : tags) {
       if (!orphanedFallbackTags.contains(tag.tag()) && !retired.containsKey(tag.tag())) {
@@ -75,6 +82,11 @@ final class RepositoryCollector {
       } else if (retired.containsKey(tag.tag())) {
         retiredManifests.putIfAbsent(
             tag.digest(), "its tag " + tag.tag() + " deleted by " + retired.get(tag.tag()));
+      }
+    }
+    for (Digest digest : evicted) { // untagged, or its only tags just retired above
+      if (revisions.containsKey(digest) && !taggedDigests.contains(digest)) {
+        retiredManifests.putIfAbsent(digest, "its image evicted by " + evictions.rule());
       }
     }
     retireWhatBelongsTo(retiredManifests, taggedDigests, revisions.keySet(), referrers);

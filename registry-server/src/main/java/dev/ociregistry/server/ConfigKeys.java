@@ -79,6 +79,7 @@ final class ConfigKeys {
           "proxy.upstreams.[].tls.ca",
           "proxy.upstreams.[].dockerlibrary",
           "proxy.upstreams.[].ns",
+          "proxy.maxsize",
           "validation.disabled",
           "validation.enabled",
           "validation.manifests.indexes.platforms",

@@ -15,6 +15,7 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.OptionalLong;
 
 /**
  * The configuration file, in registry:2's shape and key names so that its configurations (and its
@@ -392,7 +393,8 @@ public record RegistryConfig(
    * Pull-through mirror mode, with registry:2's {@code proxy} keys. {@code ttl}: how long a tag's
    * digest is trusted before the upstream is asked again (default 5m). {@code upstreams} (this
    * registry's own key, instead of {@code remoteurl}): several upstreams, each under a prefix of
-   * the repository names, beside local repositories (see {@link UpstreamConfig}).
+   * the repository names, beside local repositories (see {@link UpstreamConfig}). {@code maxsize}
+   * (this registry's own key): a cap on the cached content, a size ({@code 20GiB}); unset for none.
    */
   @JsonIgnoreProperties(ignoreUnknown = true)
   public record Proxy(
@@ -400,10 +402,12 @@ public record RegistryConfig(
       String username,
       String password,
       String ttl,
-      List<UpstreamConfig> upstreams) {
+      List<UpstreamConfig> upstreams,
+      @JsonProperty("maxsize") String maxSize) {
     public Proxy {
       ttl = ttl == null || ttl.isBlank() ? "5m" : ttl;
       upstreams = upstreams == null ? List.of() : upstreams;
+      maxSize = maxSize == null || maxSize.isBlank() ? null : maxSize.trim();
     }
 
     /** Whether repositories are mirrored from {@code upstreams}. */
@@ -413,6 +417,33 @@ public record RegistryConfig(
 
     public boolean enabled() {
       return remoteUrl != null && !remoteUrl.isBlank();
+    }
+
+    /**
+     * The cap in bytes, empty without one.
+     *
+     * @throws InvalidConfigException for a value that is not a positive size, or a cap without
+     *     {@code remoteurl} or {@code upstreams}
+     */
+    public OptionalLong maxBytes() {
+      if (maxSize == null) {
+        return OptionalLong.empty();
+      }
+      long bytes;
+      try {
+        bytes = Sizes.parse("proxy.maxsize", maxSize);
+      } catch (IllegalArgumentException e) {
+        throw new InvalidConfigException("invalid configuration: " + e.getMessage());
+      }
+      if (bytes <= 0) {
+        throw InvalidConfigException.of("proxy.maxsize", "must be positive, not " + maxSize);
+      }
+      if (!enabled() && !hasUpstreams()) {
+        throw InvalidConfigException.of(
+            "proxy.maxsize",
+            "caps a pull-through cache: it needs proxy.remoteurl or proxy.upstreams");
+      }
+      return OptionalLong.of(bytes);
     }
   }
 }

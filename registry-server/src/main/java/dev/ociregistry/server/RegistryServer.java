@@ -3,6 +3,7 @@ package dev.ociregistry.server;
 import dev.ociregistry.core.Digest;
 import dev.ociregistry.core.ManifestParser;
 import dev.ociregistry.core.RepositoryName;
+import dev.ociregistry.gc.CacheEviction;
 import dev.ociregistry.gc.GarbageCollector;
 import dev.ociregistry.gc.GcOptions;
 import dev.ociregistry.gc.GcProgress;
@@ -60,6 +61,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BiPredicate;
+import java.util.function.Predicate;
 import java.util.function.UnaryOperator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -83,6 +85,7 @@ public final class RegistryServer implements AutoCloseable {
   private final StorageHealth health;
   private final JvmGcMetrics jvmGc;
   private final PullFlusher pulls;
+  private final CacheEvictor evictor;
 
   private RegistryServer(
       RegistryHttpServer http,
@@ -95,7 +98,8 @@ public final class RegistryServer implements AutoCloseable {
       DebugServer debug,
       StorageHealth health,
       JvmGcMetrics jvmGc,
-      PullFlusher pulls) {
+      PullFlusher pulls,
+      CacheEvictor evictor) {
     this.http = http;
     this.address = address;
     this.gcSchedule = gcSchedule;
@@ -107,6 +111,7 @@ public final class RegistryServer implements AutoCloseable {
     this.health = health;
     this.jvmGc = jvmGc;
     this.pulls = pulls;
+    this.evictor = evictor;
   }
 
   public static RegistryServer start(RegistryConfig config)
@@ -145,6 +150,9 @@ public final class RegistryServer implements AutoCloseable {
     }
     List<UpstreamConfig.Checked> upstreams = UpstreamConfig.check(config.proxy());
     ProxySelector upstreamProxy = upstreamProxy(env);
+    if (config.proxy() != null) {
+      config.proxy().maxBytes(); // checked before the store is created
+    }
     Duration pullFlush = pullFlushInterval(config.retention().pulls());
     TrustedProxies proxies = config.http().proxies();
     TlsSettings tlsSettings = config.http().tls() == null ? null : config.http().tls().settings();
@@ -160,8 +168,15 @@ public final class RegistryServer implements AutoCloseable {
     if (!store.immutableTags().rules().isEmpty()) {
       log.info("immutable tags (set once, never moved nor deleted): {}", store.immutableTags());
     }
-    Mirror mirror = mirror(config.proxy(), store, meters, upstreamProxy);
-    MirrorRouter router = router(upstreams, store, meters, upstreamProxy);
+    // Under upstreams only their prefixes are the cache; with remoteurl every repository is.
+    Predicate<RepositoryName> cached =
+        name -> upstreams.isEmpty() || upstreams.stream().anyMatch(u -> u.prefix().covers(name));
+    CacheEvictor evictor =
+        config.proxy() == null
+            ? null
+            : CacheEvictor.of(config.proxy(), gc.options(), store, meters, cached);
+    Mirror mirror = mirror(config.proxy(), store, meters, upstreamProxy, evictor);
+    MirrorRouter router = router(upstreams, store, meters, upstreamProxy, evictor);
     BlobSource blobs = mirror != null ? mirror : router != null ? router : store.blobs();
     ManifestSource manifests =
         mirror != null ? mirror : router != null ? router : store.manifests();
@@ -238,6 +253,9 @@ public final class RegistryServer implements AutoCloseable {
       if (pulls != null) {
         pulls.close();
       }
+      if (evictor != null) {
+        evictor.close();
+      }
       store.driver().close();
       if (e instanceof BindException) {
         throw new StartupException("cannot listen on " + binding + ": " + e.getMessage(), e);
@@ -246,6 +264,10 @@ public final class RegistryServer implements AutoCloseable {
     }
     ScheduledExecutorService gcSchedule =
         config.isReadOnly() ? null : scheduleGc(gc, store, meters);
+    if (evictor != null) {
+      // A mirror is never read-only: pulls are recorded.
+      evictor.start(pulls.pulls(), mirror != null ? mirror::filling : router::filling);
+    }
     if (notifier != null) {
       notifier.listening(bound.getPort());
     }
@@ -265,7 +287,18 @@ public final class RegistryServer implements AutoCloseable {
           prometheus == null ? "health" : "health, metrics at " + debugConfig.prometheus().path());
     }
     return new RegistryServer(
-        http, bound, gcSchedule, store, drain, notifier, meters, debug, health, jvmGc, pulls);
+        http,
+        bound,
+        gcSchedule,
+        store,
+        drain,
+        notifier,
+        meters,
+        debug,
+        health,
+        jvmGc,
+        pulls,
+        evictor);
   }
 
   private static void bindJvm(MeterRegistry meters, JvmGcMetrics jvmGc) {
@@ -308,7 +341,8 @@ public final class RegistryServer implements AutoCloseable {
       RegistryConfig.Proxy proxy,
       RegistryStore store,
       MeterRegistry meters,
-      ProxySelector upstreamProxy) {
+      ProxySelector upstreamProxy,
+      CacheEvictor evictor) {
     if (proxy == null || !proxy.enabled()) {
       return null;
     }
@@ -323,7 +357,12 @@ public final class RegistryServer implements AutoCloseable {
             null,
             upstreamProxy);
     log.info("pull-through mirror of {}", proxy.remoteUrl());
-    return new Mirror(upstream, store, Durations.parse("proxy.ttl", proxy.ttl()));
+    return new Mirror(
+        upstream,
+        store,
+        Durations.parse("proxy.ttl", proxy.ttl()),
+        meters,
+        evictor == null ? () -> {} : evictor::grew);
   }
 
   /** The proxy {@code env} names for upstream requests, or null to connect directly. */
@@ -342,7 +381,8 @@ public final class RegistryServer implements AutoCloseable {
       List<UpstreamConfig.Checked> upstreams,
       RegistryStore store,
       MeterRegistry meters,
-      ProxySelector upstreamProxy) {
+      ProxySelector upstreamProxy,
+      CacheEvictor evictor) {
     if (upstreams.isEmpty()) {
       return null;
     }
@@ -363,7 +403,12 @@ public final class RegistryServer implements AutoCloseable {
               upstream.prefix(),
               upstream.url(),
               upstream.namespaces(),
-              new Mirror(client, store, upstream.ttl())));
+              new Mirror(
+                  client,
+                  store,
+                  upstream.ttl(),
+                  meters,
+                  evictor == null ? () -> {} : evictor::grew)));
       log.info(UpstreamConfig.describe(upstream));
     }
     return new MirrorRouter(routes, store.blobs(), store.manifests(), store.referrers());
@@ -549,6 +594,19 @@ public final class RegistryServer implements AutoCloseable {
     return meters;
   }
 
+  /**
+   * Runs the mirror's {@code proxy.maxsize} eviction now, as it runs after the cache grew, and
+   * waits for it: for tests, which cannot wait for the schedule.
+   *
+   * @throws IllegalStateException without {@code proxy.maxsize}
+   */
+  public CacheEviction.Result evictCacheNow() throws IOException, InterruptedException {
+    if (evictor == null) {
+      throw new IllegalStateException("no proxy.maxsize");
+    }
+    return evictor.runNow();
+  }
+
   /** Blocks until the registry has stopped. */
   public void awaitClose() throws InterruptedException {
     http.awaitClose();
@@ -582,6 +640,9 @@ public final class RegistryServer implements AutoCloseable {
       health.close();
     }
     jvmGc.close();
+    if (evictor != null) {
+      evictor.close(); // before the pulls' last flush: a run flushes them too
+    }
     if (pulls != null) {
       pulls.close(); // after the last request, before the storage
     }

@@ -122,6 +122,20 @@ class MainTest {
             + " \"many\": not a valid `java.lang.Integer` value");
   }
 
+  @Test
+  void aProxyMaxsizeThatIsNoPositiveSizeOrHasNoMirrorIsOneLine(@TempDir Path dir) throws Exception {
+    String mirror = "proxy:\n  remoteurl: http://127.0.0.1:9\n  maxsize: ";
+    assertConfigRefused(
+        dir,
+        mirror + "lots\n",
+        "proxy.maxsize is not a size: lots (e.g. 1073741824, 512MiB, 10GiB)");
+    assertConfigRefused(dir, mirror + "0\n", "proxy.maxsize: must be positive, not 0");
+    assertConfigRefused(
+        dir,
+        "proxy:\n  maxsize: 20GB\n",
+        "proxy.maxsize: caps a pull-through cache: it needs proxy.remoteurl or proxy.upstreams");
+  }
+
   private static void assertConfigRefused(Path dir, String yaml, String message) throws Exception {
     Path file =
         config(

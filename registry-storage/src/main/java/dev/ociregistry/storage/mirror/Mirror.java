@@ -18,6 +18,9 @@ import dev.ociregistry.storage.ReferrerSource;
 import dev.ociregistry.storage.ReferrerStore;
 import dev.ociregistry.storage.RegistryStore;
 import dev.ociregistry.storage.driver.StorageUnavailableException;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.composite.CompositeMeterRegistry;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -54,6 +57,10 @@ import org.slf4j.LoggerFactory;
  *   <li>Referrers: the upstream is asked at most once per {@code ttl} per repository and subject,
  *       and what it lists is cached ({@link #referrers}).
  * </ul>
+ *
+ * <p>Manifest and blob GETs (and manifest HEADs) are counted as {@code
+ * registry.mirror.cache.requests{kind=manifest|blob, result=hit|miss}}: a miss is a fetch of the
+ * content from the upstream; a tag re-checked upstream whose manifest is cached is a hit.
  */
 public final class Mirror implements BlobSource, ManifestSource, ReferrerSource {
   private static final Logger log = LoggerFactory.getLogger(Mirror.class);
@@ -91,7 +98,31 @@ public final class Mirror implements BlobSource, ManifestSource, ReferrerSource 
     volatile long size = -1;
   }
 
+  private final Counter manifestHits;
+  private final Counter manifestMisses;
+  private final Counter blobHits;
+  private final Counter blobMisses;
+  private final Runnable cached;
+
   public Mirror(UpstreamClient upstream, RegistryStore store, Duration ttl) {
+    this(upstream, store, ttl, new CompositeMeterRegistry(), () -> {});
+  }
+
+  /**
+   * {@code meters} gets the hit and miss counts; {@code cached} runs after content fetched from the
+   * upstream was stored (the cache grew).
+   */
+  public Mirror(
+      UpstreamClient upstream,
+      RegistryStore store,
+      Duration ttl,
+      MeterRegistry meters,
+      Runnable cached) {
+    this.manifestHits = requests(meters, "manifest", "hit");
+    this.manifestMisses = requests(meters, "manifest", "miss");
+    this.blobHits = requests(meters, "blob", "hit");
+    this.blobMisses = requests(meters, "blob", "miss");
+    this.cached = cached;
     this.upstream = upstream;
     this.manifests = store.manifests();
     this.blobs = store.blobs();
@@ -99,6 +130,19 @@ public final class Mirror implements BlobSource, ManifestSource, ReferrerSource 
     this.referrers = store.referrers();
     this.ttl = ttl;
     this.clock = Clock.systemUTC();
+  }
+
+  private static Counter requests(MeterRegistry meters, String kind, String result) {
+    return Counter.builder("registry.mirror.cache.requests")
+        .description("requests served from the cache (hit) or fetched from the upstream (miss)")
+        .tag("kind", kind)
+        .tag("result", result)
+        .register(meters);
+  }
+
+  /** Whether a blob is being fetched from the upstream into the cache right now. */
+  public boolean filling(Digest digest) {
+    return fetches.containsKey(digest);
   }
 
   /** A manifest by tag or digest, from the cache or the upstream. */
@@ -109,6 +153,8 @@ public final class Mirror implements BlobSource, ManifestSource, ReferrerSource 
       case Digest digest -> {
         if (!manifests.exists(name, digest)) {
           fetchManifest(name, digest, digest);
+        } else {
+          manifestHits.increment();
         }
         yield manifests.get(name, digest);
       }
@@ -122,7 +168,9 @@ public final class Mirror implements BlobSource, ManifestSource, ReferrerSource 
     Instant checked = tagChecks.get(key);
     if (checked != null && checked.plus(ttl).isAfter(clock.instant())) {
       try {
-        return manifests.get(name, tag);
+        ManifestStore.StoredManifest hit = manifests.get(name, tag);
+        manifestHits.increment();
+        return hit;
       } catch (RegistryException e) {
         // not cached after all: ask the upstream
       }
@@ -135,6 +183,7 @@ public final class Mirror implements BlobSource, ManifestSource, ReferrerSource 
       Digest digest = Digest.parse(current.get());
       if (manifests.exists(name, digest)) {
         manifests.tag(name, tag, digest);
+        manifestHits.increment();
       } else {
         fetchManifest(name, digest, tag);
       }
@@ -143,7 +192,9 @@ public final class Mirror implements BlobSource, ManifestSource, ReferrerSource 
       log.warn(
           "upstream unavailable for {}:{}, serving the cached tag: {}", name, tag, e.getMessage());
       try {
-        return manifests.get(name, tag);
+        ManifestStore.StoredManifest hit = manifests.get(name, tag);
+        manifestHits.increment();
+        return hit;
       } catch (RegistryException cachedMissing) {
         throw e;
       }
@@ -172,6 +223,8 @@ public final class Mirror implements BlobSource, ManifestSource, ReferrerSource 
     if (reference instanceof Tag tag) {
       manifests.tag(name, tag, digest);
     }
+    manifestMisses.increment();
+    cached.run();
   }
 
   /**
@@ -280,6 +333,7 @@ public final class Mirror implements BlobSource, ManifestSource, ReferrerSource 
       blobs.mount(name, Optional.empty(), digest); // fetched through another repository
     }
     if (blobs.stat(name, digest).isPresent()) {
+      blobHits.increment();
       return blobs.open(name, digest);
     }
     Fetch mine = new Fetch();
@@ -304,6 +358,8 @@ public final class Mirror implements BlobSource, ManifestSource, ReferrerSource 
       throw ErrorCode.BLOB_UNKNOWN.exception("blob unknown upstream", digest.toString());
     }
     var fill = new CacheFill(ingest, name, digest, fetched.get().body(), mine.done);
+    blobMisses.increment();
+    mine.done.thenRun(cached); // completes normally only once the fill is published
     long total = fetched.get().length();
     if (total >= 0) {
       mine.size = total;

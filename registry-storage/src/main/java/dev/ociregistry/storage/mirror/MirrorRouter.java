@@ -98,6 +98,11 @@ public final class MirrorRouter implements BlobSource, ManifestSource, ReferrerS
     return upstream(full).map(u -> u.prefix().canonical(full)).orElse(full);
   }
 
+  /** Whether one of the upstreams' mirrors is fetching {@code digest} into the cache. */
+  public boolean filling(Digest digest) {
+    return upstreams.stream().anyMatch(u -> u.mirror().filling(digest));
+  }
+
   @Override
   public OptionalLong stat(RepositoryName repository, Digest digest) throws IOException {
     var upstream = upstream(repository);
