@@ -293,6 +293,63 @@ class MirrorEvictionTest {
         "x's layer was fetched from the upstream once, before the eviction");
   }
 
+  /**
+   * With {@code proxy.upstreams}, only the repositories under a prefix are the cache: a local image
+   * beside it, which shares its layer with a cached one, is neither counted nor evicted, and the
+   * shared layer stays when the cached image goes.
+   */
+  @Test
+  void aLocalImageBesideTheCacheIsNeverEvictedNorItsSharedLayer() throws Exception {
+    Image x = pushUpstream("library/x");
+    Image y = pushUpstream("library/y");
+    Image z = pushUpstream("library/z");
+    Path root = newRoot();
+    String yaml =
+        "proxy:\n  maxsize: 150KiB\n  upstreams:\n    - {prefix: up/, url: \""
+            + front.url()
+            + "\"}\ngc:\n  grace: 0s\n";
+    TestRegistry mirror = keep(TestRegistry.startWithYaml(root, yaml, MetricsTest.DEBUG));
+    var local = new Oci(mirror);
+    byte[] config = "{\"architecture\":\"amd64\",\"os\":\"linux\"}".getBytes(UTF_8);
+    local.pushBlob("mine/app", x.layer()); // the layer x also has
+    local.pushBlob("mine/app", config);
+    Content mine =
+        manifest(
+            OCI_MANIFEST,
+            descriptor(OCI_CONFIG, config),
+            List.of(descriptor(OCI_LAYER, x.layer())));
+    local.push("mine/app", "v1", mine);
+    List<Image> cached = new ArrayList<>();
+    for (Image image : List.of(x, y, z)) {
+      Image up = new Image("up/" + image.repo(), image.manifest(), image.config(), image.layer());
+      pull(mirror, up);
+      cached.add(up);
+      nextSecond();
+    }
+    await("the pulls recorded", () -> pullsRecorded(mirror) >= 3);
+
+    CacheEviction.Result result = mirror.evictCache();
+
+    // x's layer is local content: the cache holds x's config and manifest, and y and z whole.
+    assertTrue(
+        result.bytesBefore() > 2 * LAYER && result.bytesBefore() < 2 * LAYER + 3_000,
+        result::toString);
+    // x goes first (least recently pulled) but frees only its config and manifest; then y.
+    assertEquals(2, result.imagesEvicted(), result::toString);
+    assertEvicted(root, cached.get(1));
+    assertCached(root, cached.get(2));
+    assertFalse(Files.exists(blobData(root, Oci.sha256(x.config()))), "x's own config went");
+    assertArrayEquals(
+        x.layer(), Files.readAllBytes(blobData(root, Oci.sha256(x.layer()))), "shared layer");
+    assertTrue(result.bytesAfter() <= 150 * 1024, result::toString);
+    HttpResponse<byte[]> m = get(mirror, "/v2/mine/app/manifests/v1", ACCEPT_ALL);
+    assertEquals(200, m.statusCode(), () -> body(m));
+    assertArrayEquals(mine.bytes(), m.body());
+    HttpResponse<byte[]> layer = get(mirror, "/v2/mine/app/blobs/" + Oci.sha256(x.layer()), null);
+    assertEquals(200, layer.statusCode());
+    assertArrayEquals(x.layer(), layer.body());
+  }
+
   @Test
   void aCapSmallerThanWhatIsHeldWarnsAndBreaksNothing() throws Exception {
     Image x = pushUpstream("library/x");

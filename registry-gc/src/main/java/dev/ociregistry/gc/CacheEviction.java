@@ -33,7 +33,9 @@ import java.util.function.Predicate;
  * however many images share it. An <em>image</em> is a tagged manifest, or an untagged one that no
  * other manifest of its repository lists (as an index child) or refers to (as a subject), with
  * everything below it: index children and referrers, recursively. Repositories that are not cached
- * (local pushes beside a mirror) are never evicted, and content they link frees nothing.
+ * (local pushes beside a mirror) are never evicted, and content they link (a layer a local image
+ * shares with a cached one) is not the cache's: it stays on disk whatever is evicted, so it is
+ * neither counted in the cache's size nor freed by an eviction.
  *
  * <p><b>What is chosen.</b> Images in order of their last use: the latest pull of any of their
  * manifests ({@link Retention.PullTimes}), or when they were cached or their tag last refreshed if
@@ -262,7 +264,7 @@ public final class CacheEviction {
     for (Cached image : images) {
       for (Digest digest : image.contents()) {
         if (!sizes.containsKey(digest)) {
-          long size = store.blobs().statContent(digest).orElse(0);
+          long size = local.contains(digest) ? 0 : store.blobs().statContent(digest).orElse(0);
           sizes.put(digest, size);
           bytes += size;
         }
