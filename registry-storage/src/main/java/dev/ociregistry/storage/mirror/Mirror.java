@@ -1,5 +1,7 @@
 package dev.ociregistry.storage.mirror;
 
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
 import dev.ociregistry.core.Descriptor;
 import dev.ociregistry.core.Digest;
 import dev.ociregistry.core.ErrorCode;
@@ -24,9 +26,7 @@ import io.micrometer.core.instrument.composite.CompositeMeterRegistry;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.time.Clock;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -65,6 +65,9 @@ import org.slf4j.LoggerFactory;
 public final class Mirror implements BlobSource, ManifestSource, ReferrerSource {
   private static final Logger log = LoggerFactory.getLogger(Mirror.class);
 
+  /** How many tag and referrer checks are remembered. */
+  private static final int MAX_CHECKS = 100_000;
+
   /** How long a request waits for another request's fetch of the same blob. */
   private static final Duration FETCH_WAIT = Duration.ofMinutes(30);
 
@@ -82,11 +85,11 @@ public final class Mirror implements BlobSource, ManifestSource, ReferrerSource 
   private final BlobStore blobs;
   private final BlobIngest ingest;
   private final ReferrerStore referrers;
-  private final Duration ttl;
-  private final Clock clock;
-  private final Map<String, Instant> tagChecks = new ConcurrentHashMap<>();
+
+  /** Tags ({@code name:tag}) and referrers ({@code name@subject}) asked upstream within the ttl. */
+  private final Cache<String, Boolean> checked;
+
   private final Map<Digest, Fetch> fetches = new ConcurrentHashMap<>();
-  private final Map<String, Instant> referrerChecks = new ConcurrentHashMap<>();
   private final Semaphore backgroundFills = new Semaphore(MAX_BACKGROUND_FILLS);
 
   /** A fetch of a blob into the cache, which requests for the blob meanwhile share. */
@@ -128,8 +131,8 @@ public final class Mirror implements BlobSource, ManifestSource, ReferrerSource 
     this.blobs = store.blobs();
     this.ingest = store.ingest();
     this.referrers = store.referrers();
-    this.ttl = ttl;
-    this.clock = Clock.systemUTC();
+    // Bounded: past the bound, a name is only asked upstream again sooner.
+    this.checked = Caffeine.newBuilder().expireAfterWrite(ttl).maximumSize(MAX_CHECKS).build();
   }
 
   private static Counter requests(MeterRegistry meters, String kind, String result) {
@@ -165,8 +168,7 @@ public final class Mirror implements BlobSource, ManifestSource, ReferrerSource 
   private ManifestStore.StoredManifest manifestByTag(RepositoryName name, Tag tag)
       throws IOException {
     String key = name + ":" + tag;
-    Instant checked = tagChecks.get(key);
-    if (checked != null && checked.plus(ttl).isAfter(clock.instant())) {
+    if (checked.getIfPresent(key) != null) {
       try {
         ManifestStore.StoredManifest hit = manifests.get(name, tag);
         manifestHits.increment();
@@ -187,7 +189,7 @@ public final class Mirror implements BlobSource, ManifestSource, ReferrerSource 
       } else {
         fetchManifest(name, digest, tag);
       }
-      tagChecks.put(key, clock.instant());
+      checked.put(key, Boolean.TRUE);
     } catch (StorageUnavailableException e) {
       log.warn(
           "upstream unavailable for {}:{}, serving the cached tag: {}", name, tag, e.getMessage());
@@ -244,11 +246,10 @@ public final class Mirror implements BlobSource, ManifestSource, ReferrerSource 
   public List<Descriptor> referrers(RepositoryName name, Digest subject, String artifactType)
       throws IOException {
     String key = name + "@" + subject;
-    Instant checked = referrerChecks.get(key);
-    if (checked == null || !checked.plus(ttl).isAfter(clock.instant())) {
+    if (checked.getIfPresent(key) == null) {
       try {
         cacheReferrers(name, subject);
-        referrerChecks.put(key, clock.instant());
+        checked.put(key, Boolean.TRUE);
       } catch (UpstreamUnavailableException e) {
         log.warn(
             "upstream unavailable for the referrers of {}@{}, serving the cached ones: {}",
